@@ -1,0 +1,3 @@
+from tokui.cli import main
+
+main()

@@ -1,0 +1,263 @@
+"""Reads of orders, carts and favourites. Sales figures leave out cancelled and refunded orders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Max, Min, Prefetch, QuerySet, Sum
+
+from tokui.commerce.enums import NON_REVENUE_STATUSES, CartState
+from tokui.commerce.models import Cart, CartLine, Favorite, Order, OrderLine
+from tokui.commerce.types import CompanyOrderSummary
+
+
+def revenue_orders() -> QuerySet[Order]:
+    """Orders that count as sales."""
+    return Order.objects.exclude(status__in=NON_REVENUE_STATUSES)
+
+
+def orders_of_company(*, company_id: int) -> QuerySet[Order]:
+    return (
+        Order.objects.filter(company_id=company_id)
+        .select_related("contact", "sales_rep")
+        .prefetch_related("lines")
+        .order_by("-placed_at", "-id")
+    )
+
+
+def order_summaries(*, company_ids: Iterable[int]) -> dict[int, CompanyOrderSummary]:
+    rows = (
+        revenue_orders()
+        .filter(company_id__in=list(company_ids))
+        .values("company_id")
+        .annotate(n=Count("id"), revenue=Sum("total"), first=Min("placed_at"), last=Max("placed_at"))
+    )
+    return {
+        row["company_id"]: CompanyOrderSummary(
+            order_count=row["n"],
+            revenue=row["revenue"] or Decimal(0),
+            first_order_at=row["first"],
+            last_order_at=row["last"],
+        )
+        for row in rows
+    }
+
+
+def current_cart_of_company(*, company_id: int) -> Cart | None:
+    """The company's most recently changed cart that has not been ordered or emptied."""
+    return (
+        Cart.objects.filter(company_id=company_id, state__in=[CartState.ACTIVE, CartState.ABANDONED])
+        .select_related("contact")
+        .prefetch_related(Prefetch("lines", queryset=CartLine.objects.select_related("product")))
+        .order_by("-last_activity_at")
+        .first()
+    )
+
+
+def favorites_of_company(*, company_id: int) -> QuerySet[Favorite]:
+    return Favorite.objects.filter(company_id=company_id).select_related("product", "contact").order_by("-added_at")
+
+
+@dataclass(frozen=True, slots=True)
+class SalesTotals:
+    revenue: Decimal
+    orders: int
+    buying_companies: int
+
+
+def sales_totals(*, start: dt.datetime, end: dt.datetime) -> SalesTotals:
+    """Revenue, order count and number of buying companies of orders placed in [start, end)."""
+    totals = (
+        revenue_orders()
+        .filter(placed_at__gte=start, placed_at__lt=end)
+        .aggregate(revenue=Sum("total"), orders=Count("id"), companies=Count("company_id", distinct=True))
+    )
+    return SalesTotals(
+        revenue=totals["revenue"] or Decimal(0), orders=totals["orders"], buying_companies=totals["companies"]
+    )
+
+
+def active_company_count(*, since: dt.datetime, until: dt.datetime) -> int:
+    """Companies with at least one counted order in [since, until)."""
+    return (
+        revenue_orders()
+        .filter(placed_at__gte=since, placed_at__lt=until, company__isnull=False)
+        .values("company_id")
+        .distinct()
+        .count()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AbandonedCarts:
+    count: int
+    value: Decimal
+
+
+def abandoned_carts(*, since: dt.datetime) -> AbandonedCarts:
+    """Carts abandoned since ``since`` and still not ordered, with the value left in them."""
+    carts = Cart.objects.filter(state=CartState.ABANDONED, abandoned_at__gte=since)
+    value = CartLine.objects.filter(cart__in=carts).values_list("unit_price", "quantity")
+    return AbandonedCarts(count=carts.count(), value=sum((price * qty for price, qty in value), Decimal(0)))
+
+
+def monthly_revenue(*, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.date, Decimal, int]]:
+    """(first day of month in the site zone, revenue, orders) for every month in [start, end)."""
+    from django.db.models.functions import TruncMonth
+
+    rows = (
+        revenue_orders()
+        .filter(placed_at__gte=start, placed_at__lt=end)
+        .annotate(month=TruncMonth("placed_at"))
+        .values("month")
+        .annotate(revenue=Sum("total"), orders=Count("id"))
+        .order_by("month")
+    )
+    return [(row["month"].date(), row["revenue"] or Decimal(0), row["orders"]) for row in rows]
+
+
+# --- Lookups by a source's ids and filtered lists, for the API and imports -----------------------------------------
+
+
+def orders_by_external_id(*, source: str, external_ids: Iterable[str]) -> dict[str, Order]:
+    """The orders ``source`` already sent, by their external id (one query)."""
+    wanted = sorted(set(external_ids))
+    if not wanted:
+        return {}
+    return {o.external_id: o for o in Order.objects.filter(source=source, external_id__in=wanted) if o.external_id}
+
+
+def order_line_rows(*, order_ids: Iterable[int], fields: Sequence[str]) -> dict[int, list[tuple[Any, ...]]]:
+    """``{order id: [line values in line order]}`` for comparing stored lines with incoming ones (one query)."""
+    rows: dict[int, list[tuple[Any, ...]]] = {}
+    ids = list(order_ids)
+    if not ids:
+        return rows
+    for row in (
+        OrderLine.objects.filter(order_id__in=ids).order_by("order_id", "line_no").values_list("order_id", *fields)
+    ):
+        rows.setdefault(row[0], []).append(tuple(row[1:]))
+    return rows
+
+
+def favorite_pairs(*, contact_ids: Iterable[int], product_ids: Iterable[int]) -> set[tuple[int, int]]:
+    """The (contact, product) favourites already stored among those asked about (one query)."""
+    contacts, products = list(set(contact_ids)), list(set(product_ids))
+    if not contacts or not products:
+        return set()
+    rows = Favorite.objects.filter(contact_id__in=contacts, product_id__in=products).values_list(
+        "contact_id", "product_id"
+    )
+    return set(rows)
+
+
+def orders_matching(
+    *,
+    source: str | None = None,
+    external_id: str | None = None,
+    updated_since: dt.datetime | None = None,
+    placed_since: dt.datetime | None = None,
+    placed_before: dt.datetime | None = None,
+    company_id: int | None = None,
+    contact_id: int | None = None,
+    status: str | None = None,
+    channel: str | None = None,
+) -> QuerySet[Order]:
+    """Orders with their lines, oldest id first (a stable order to page), filtered as asked."""
+    orders = Order.objects.prefetch_related("lines")
+    if source:
+        orders = orders.filter(source=source)
+    if external_id:
+        orders = orders.filter(external_id=external_id)
+    if updated_since is not None:
+        orders = orders.filter(updated_at__gte=updated_since)
+    if placed_since is not None:
+        orders = orders.filter(placed_at__gte=placed_since)
+    if placed_before is not None:
+        orders = orders.filter(placed_at__lt=placed_before)
+    if company_id is not None:
+        orders = orders.filter(company_id=company_id)
+    if contact_id is not None:
+        orders = orders.filter(contact_id=contact_id)
+    if status:
+        orders = orders.filter(status=status)
+    if channel:
+        orders = orders.filter(channel=channel)
+    return orders.order_by("id")
+
+
+def order_get(*, order_id: int) -> Order | None:
+    return Order.objects.prefetch_related("lines").filter(pk=order_id).first()
+
+
+def carts_matching(
+    *,
+    source: str | None = None,
+    external_id: str | None = None,
+    updated_since: dt.datetime | None = None,
+    state: str | None = None,
+    company_id: int | None = None,
+    contact_id: int | None = None,
+) -> QuerySet[Cart]:
+    carts = Cart.objects.prefetch_related(Prefetch("lines", queryset=CartLine.objects.select_related("product")))
+    if source:
+        carts = carts.filter(source=source)
+    if external_id:
+        carts = carts.filter(external_id=external_id)
+    if updated_since is not None:
+        carts = carts.filter(updated_at__gte=updated_since)
+    if state:
+        carts = carts.filter(state=state)
+    if company_id is not None:
+        carts = carts.filter(company_id=company_id)
+    if contact_id is not None:
+        carts = carts.filter(contact_id=contact_id)
+    return carts.order_by("id")
+
+
+def favorites_matching(
+    *,
+    company_id: int | None = None,
+    contact_id: int | None = None,
+    product_id: int | None = None,
+    added_since: dt.datetime | None = None,
+) -> QuerySet[Favorite]:
+    favorites = Favorite.objects.all()
+    if company_id is not None:
+        favorites = favorites.filter(company_id=company_id)
+    if contact_id is not None:
+        favorites = favorites.filter(contact_id=contact_id)
+    if product_id is not None:
+        favorites = favorites.filter(product_id=product_id)
+    if added_since is not None:
+        favorites = favorites.filter(added_at__gte=added_since)
+    return favorites.order_by("id")
+
+
+def order_headers_by_external_id(*, source: str, external_ids: Iterable[str]) -> dict[str, Order]:
+    """The stored orders ``source`` knows by ``external_ids``, without their lines (one query)."""
+    wanted = sorted(set(external_ids))
+    if not wanted:
+        return {}
+    orders = Order.objects.filter(source=source, external_id__in=wanted)
+    return {order.external_id: order for order in orders if order.external_id is not None}
+
+
+def order_line_values(*, order_ids: Iterable[int]) -> dict[int, list[tuple[int | None, str, str, int, Decimal]]]:
+    """``{order id: [(product id, sku, product name, quantity, unit price), ...]}`` in line order (one query)."""
+    wanted = sorted(set(order_ids))
+    lines: dict[int, list[tuple[int | None, str, str, int, Decimal]]] = {order_id: [] for order_id in wanted}
+    if not wanted:
+        return lines
+    rows = (
+        OrderLine.objects.filter(order_id__in=wanted)
+        .order_by("order_id", "line_no")
+        .values_list("order_id", "product_id", "sku", "product_name", "quantity", "unit_price")
+    )
+    for order_id, product_id, sku, name, quantity, unit_price in rows:
+        lines[order_id].append((product_id, sku, name, quantity, unit_price))
+    return lines

@@ -1,0 +1,1 @@
+"""Shopify: Admin REST API backfill with cursor pagination and rate-limit handling, and verified webhooks."""

@@ -1,0 +1,51 @@
+"""Values passed between the import steps, the views and other apps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+
+
+@dataclass(frozen=True, slots=True)
+class RowResult:
+    """What happened to one row of a file. ``cells`` is kept for rejected rows (they go to the error file)."""
+
+    row_number: int
+    outcome: str
+    key: str = ""
+    message: str = ""
+    cells: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChoice:
+    """A field a column can be mapped to, for the mapping screen."""
+
+    key: str
+    label: str | Promise
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MappingColumn:
+    """One column of the file on the mapping screen: its name, a few values and the field chosen for it."""
+
+    index: int
+    name: str
+    samples: list[str]
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    total: int | None
+    done: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+
+    @property
+    def importable(self) -> int:
+        return self.created + self.updated

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tokui.tracking.enums import event_type_label
+
+
+class Event(models.Model):
+    """One fact on the one timeline: a page view, an order, a mail opened, a consent change, ...
+
+    ``dispatched_at`` is the transactional outbox: a fact is written undispatched in the same transaction as the
+    change it records and handed to its consumers after commit (see ``tokui.core.facts``).
+    """
+
+    type = models.CharField(_("type"), max_length=64)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    contact = models.ForeignKey(
+        "customers.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    company = models.ForeignKey(
+        "customers.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    anonymous_id = models.CharField(_("anonymous id"), max_length=64, blank=True)
+    properties = models.JSONField(_("properties"), default=dict, blank=True)
+    source = models.CharField(_("source"), max_length=64, default="system")
+    idempotency_key = models.CharField(_("idempotency key"), max_length=128, null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="event_source_idempotency_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["company", "-occurred_at", "-id"], name="event_company_timeline"),
+            models.Index(fields=["contact", "-occurred_at", "-id"], name="event_contact_timeline"),
+            models.Index(fields=["type", "occurred_at"], name="event_type_time"),
+            models.Index(fields=["anonymous_id"], condition=~Q(anonymous_id=""), name="event_anonymous"),
+            models.Index(fields=["id"], condition=Q(dispatched_at__isnull=True), name="event_undispatched"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.type_label}"
+
+    @property
+    def type_label(self) -> str:
+        return event_type_label(self.type)
+
+
+class TrackingSite(models.Model):
+    """A shop's pages that carry the tag: its public write key, the origins it may send from and its consent rule.
+
+    The write key is public (it is in every page of the shop); what protects the endpoint is the list of origins a
+    browser may send from, the size and rate limits, and that the tag can only append page facts.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    write_key = models.CharField(_("write key"), max_length=64, unique=True)
+    allowed_origins = models.TextField(
+        _("allowed origins"),
+        help_text=_("One origin per line, such as https://shop.example.jp (scheme, host and port; no path)."),
+    )
+    require_consent = models.BooleanField(
+        _("requires consent"),
+        default=False,
+        help_text=_("The tag sends nothing until the shop's page reports the visitor's consent."),
+    )
+    contact_source = models.CharField(
+        _("source of customer ids"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "The source whose external ids the shop's pages send as contact_external_id (for example bcart). "
+            "Empty: any source."
+        ),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tracking site")
+        verbose_name_plural = _("tracking sites")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def origins(self) -> list[str]:
+        return [line.strip().rstrip("/") for line in self.allowed_origins.splitlines() if line.strip()]
+
+
+class AnonymousIdentity(models.Model):
+    """Which contact a browser's anonymous id belongs to, learnt when the visitor logged in or signed up."""
+
+    anonymous_id = models.CharField(_("anonymous id"), max_length=64, unique=True)
+    contact = models.ForeignKey(
+        "customers.Contact", on_delete=models.CASCADE, related_name="anonymous_identities", verbose_name=_("contact")
+    )
+    first_seen_at = models.DateTimeField(_("first identified at"))
+    last_seen_at = models.DateTimeField(_("last identified at"))
+
+    class Meta:
+        verbose_name = _("anonymous identity")
+        verbose_name_plural = _("anonymous identities")
+        indexes = [models.Index(fields=["contact"], name="anonymous_identity_contact")]
+
+    def __str__(self) -> str:
+        return self.anonymous_id

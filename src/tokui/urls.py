@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views.static import serve
+
+from tokui.api.urls import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("t/", include("tokui.tracking.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("settings/", include("tokui.accounts.urls")),
+    path("data/", include("tokui.integrations.urls")),
+    path("", include("tokui.demo.urls")),
+    path("", include("tokui.web.urls")),
+]
+
+if settings.SERVE_MEDIA:
+    # Embedded mode serves uploaded images itself; behind a proxy, let the proxy serve MEDIA_ROOT instead.
+    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))

@@ -1,0 +1,69 @@
+"""The dashboard's first KPIs, composed from the selectors of the apps that own the data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tokui.commerce.selectors import (
+    AbandonedCarts,
+    SalesTotals,
+    abandoned_carts,
+    active_company_count,
+    monthly_revenue,
+    sales_totals,
+)
+from tokui.core.time import add_months, local_date, start_of_local_day, start_of_local_month
+
+ACTIVE_WINDOW_DAYS = 90
+ABANDONED_WINDOW_DAYS = 30
+CHART_MONTHS = 13
+
+
+@dataclass(frozen=True, slots=True)
+class MonthRow:
+    month: dt.date
+    revenue: Decimal
+    orders: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    today: dt.date
+    this_month: SalesTotals
+    same_period_last_month: SalesTotals
+    last_month: SalesTotals
+    active_companies: int
+    active_companies_before: int
+    abandoned: AbandonedCarts
+    months: list[MonthRow]
+
+    @property
+    def this_month_aov(self) -> Decimal:
+        return self.this_month.revenue / self.this_month.orders if self.this_month.orders else Decimal(0)
+
+
+def dashboard_build(*, now: dt.datetime) -> Dashboard:
+    """KPIs as of ``now``: this month to date against the same days of last month, in the site time zone."""
+    today = local_date(now)
+    month_start = start_of_local_month(today)
+    last_month_start = start_of_local_month(add_months(today, -1))
+    # The same elapsed part of last month, so a comparison on the 10th is fair (10 days against 10 days).
+    same_point_last_month = start_of_local_day(add_months(today, -1)) + (now - start_of_local_day(today))
+    active_since = now - dt.timedelta(days=ACTIVE_WINDOW_DAYS)
+    chart_start = start_of_local_month(add_months(today, -(CHART_MONTHS - 1)))
+    return Dashboard(
+        today=today,
+        this_month=sales_totals(start=month_start, end=now),
+        same_period_last_month=sales_totals(start=last_month_start, end=min(same_point_last_month, month_start)),
+        last_month=sales_totals(start=last_month_start, end=month_start),
+        active_companies=active_company_count(since=active_since, until=now),
+        active_companies_before=active_company_count(
+            since=active_since - dt.timedelta(days=ACTIVE_WINDOW_DAYS), until=active_since
+        ),
+        abandoned=abandoned_carts(since=now - dt.timedelta(days=ABANDONED_WINDOW_DAYS)),
+        months=[
+            MonthRow(month, revenue, orders) for month, revenue, orders in monthly_revenue(start=chart_start, end=now)
+        ],
+    )
