@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("settings/", include("tokui.accounts.urls")),
     path("data/", include("tokui.integrations.urls")),
+    path("hooks/", include("tokui.integrations.webhook_urls")),
     path("", include("tokui.demo.urls")),
     path("", include("tokui.web.urls")),
 ]

@@ -46,3 +46,26 @@ class RowOutcome(models.TextChoices):
     UPDATED = "updated", pgettext_lazy("import row", "Updated")
     UNCHANGED = "unchanged", pgettext_lazy("import row", "Unchanged")
     REJECTED = "rejected", pgettext_lazy("import row", "Rejected")
+
+
+class ConnectorKind(models.TextChoices):
+    """The cart and order systems Tokui pulls from (連携先)."""
+
+    SHOPIFY = "shopify", _("Shopify")
+    BCART = "bcart", _("B-Cart")
+    ECCUBE = "eccube", _("EC-CUBE 4")
+
+
+class SyncTrigger(models.TextChoices):
+    SCHEDULE = "schedule", _("Scheduled")
+    MANUAL = "manual", _("Started by a user")
+    FULL = "full", _("Full resync")
+    WEBHOOK = "webhook", _("Webhook")
+
+
+class SyncStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    PARTIAL = "partial", _("Done with errors")
+    FAILED = "failed", _("Failed")

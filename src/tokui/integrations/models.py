@@ -4,7 +4,16 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tokui.integrations.enums import ImportFileFormat, ImportObjectType, ImportPhase, ImportStatus, RowOutcome
+from tokui.integrations.enums import (
+    ConnectorKind,
+    ImportFileFormat,
+    ImportObjectType,
+    ImportPhase,
+    ImportStatus,
+    RowOutcome,
+    SyncStatus,
+    SyncTrigger,
+)
 
 
 class ImportJob(models.Model):
@@ -119,3 +128,84 @@ class ImportMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_object_type_display()}: {', '.join(map(str, self.header[:4]))}"
+
+
+class Connection(models.Model):
+    """One configured cart or order system (連携): where to reach it, its credentials and its sync schedule.
+
+    Credentials are kept encrypted (``integrations.credentials``); ``config`` holds what is not secret. Records
+    pulled through a connection are stored under its ``source`` name, so their external ids never clash with another
+    shop's or with an import's.
+    """
+
+    kind = models.CharField(_("system"), max_length=16, choices=ConnectorKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    source = models.CharField(_("source name"), max_length=64, unique=True)
+    config = models.JSONField(_("settings"), default=dict, blank=True)
+    encrypted_credentials = models.TextField(blank=True)
+    webhook_token = models.CharField(max_length=64, unique=True)
+    enabled = models.BooleanField(_("sync automatically"), default=True)
+    sync_interval_minutes = models.PositiveIntegerField(_("sync every (minutes)"), default=15)
+
+    sync_cursor = models.DateTimeField(_("changes pulled up to"), null=True, blank=True)
+    next_sync_at = models.DateTimeField(_("next sync"), null=True, blank=True, db_index=True)
+    last_tested_at = models.DateTimeField(_("last tested"), null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True, blank=True)
+    last_test_message = models.TextField(blank=True)
+    last_webhook_at = models.DateTimeField(_("last webhook"), null=True, blank=True)
+    webhooks_received = models.PositiveBigIntegerField(_("webhooks received"), default=0)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class SyncRun(models.Model):
+    """One sync of a connection (the sync log): when, why, what it did and what went wrong."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="sync_runs")
+    trigger = models.CharField(_("started by"), max_length=16, choices=SyncTrigger.choices)
+    status = models.CharField(_("status"), max_length=16, choices=SyncStatus.choices, default=SyncStatus.QUEUED)
+    updated_since = models.DateTimeField(_("changes since"), null=True, blank=True)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    errors = models.JSONField(_("record errors"), default=list, blank=True)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["connection", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.connection} {self.created_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class WebhookReceipt(models.Model):
+    """A webhook event id already applied, per connection: deliveries arrive more than once and are applied once."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    event_id = models.CharField(max_length=128)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "event_id"], name="webhook_receipt_once"),
+        ]

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils.translation import gettext_lazy
 
+from tokui.accounts.enums import Role
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
-from tokui.integrations.enums import ImportPhase, RowOutcome
+from tokui.integrations.credentials import CredentialsUnreadableError, credentials_decrypt
+from tokui.integrations.enums import ImportPhase, RowOutcome, SyncStatus
 from tokui.integrations.importers import importers
-from tokui.integrations.models import ImportJob, ImportRowResult
-from tokui.integrations.types import FieldChoice, ImportCounts, MappingColumn
+from tokui.integrations.models import Connection, ImportJob, ImportRowResult, SyncRun
+from tokui.integrations.types import FieldChoice, ImportCounts, MappingColumn, SyncCount, SyncCountRow
 
 
 def import_jobs_visible_to(*, user: User) -> QuerySet[ImportJob]:
@@ -74,3 +77,84 @@ def import_rejected_rows(*, job: ImportJob) -> Iterator[ImportRowResult]:
     """The rejected rows for the error file, streamed from the database in chunks."""
     rows = import_row_results(job=job, phase=import_error_phase(job=job), outcome=RowOutcome.REJECTED)
     return rows.iterator(chunk_size=2000)
+
+
+def user_manages_connections(*, user: User) -> bool:
+    """Connections hold another system's credentials and write into the whole database: administrators only."""
+    return bool(user.is_authenticated and user.is_active and (user.role == Role.ADMIN or user.is_superuser))
+
+
+def connections_with_last_run() -> list[Connection]:
+    """Every connection, each with ``last_run`` (its newest sync run or None), in two queries."""
+    connections = list(Connection.objects.order_by("name", "id"))
+    newer = SyncRun.objects.filter(connection=OuterRef("connection")).order_by("-created_at", "-id").values("pk")[:1]
+    newest = {run.connection_id: run for run in SyncRun.objects.filter(pk=Subquery(newer), connection__in=connections)}
+    for connection in connections:
+        connection.last_run = newest.get(connection.pk)  # type: ignore[attr-defined]
+    return connections
+
+
+def connection_get(*, connection_id: int) -> Connection | None:
+    return Connection.objects.filter(pk=connection_id).first()
+
+
+def connection_sync_runs(*, connection: Connection) -> QuerySet[SyncRun]:
+    return SyncRun.objects.filter(connection=connection).select_related("requested_by").order_by("-created_at", "-id")
+
+
+def connection_active_run(*, connection: Connection) -> SyncRun | None:
+    return (
+        SyncRun.objects.filter(connection=connection, status__in=(SyncStatus.QUEUED, SyncStatus.RUNNING))
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def connection_stored_secret_names(*, connection: Connection) -> set[str]:
+    """Which credentials are stored (to show "set" beside a field), never their values; empty when unreadable."""
+    try:
+        return set(credentials_decrypt(connection.encrypted_credentials))
+    except CredentialsUnreadableError:
+        return set()
+
+
+SYNC_RESOURCE_LABELS = {
+    "categories": gettext_lazy("Categories"),
+    "products": gettext_lazy("Products"),
+    "customers": gettext_lazy("Customers"),
+    "orders": gettext_lazy("Orders"),
+    "checkouts": gettext_lazy("Carts (checkouts)"),
+    "bookmarks": gettext_lazy("Favourites"),
+    "favorites": gettext_lazy("Favourites"),
+}
+SYNC_OUTCOME_LABELS = {
+    "created": gettext_lazy("new"),
+    "updated": gettext_lazy("updated"),
+    "unchanged": gettext_lazy("unchanged"),
+    "skipped": gettext_lazy("skipped"),
+    "error": gettext_lazy("errors"),
+}
+SYNC_OUTCOME_ORDER = ("created", "updated", "unchanged", "skipped", "error")
+
+
+def sync_count_rows(*, counts: dict[str, int]) -> list[SyncCountRow]:
+    """A run's ``{"orders.created": 2, "duplicate": 1}`` as rows a person reads: 受注 — 新規 2 …; keys Tokui has no
+    label for are shown as they are."""
+    by_resource: dict[str, dict[str, int]] = {}
+    for key, count in counts.items():
+        resource, _dot, outcome = key.partition(".")
+        by_resource.setdefault(resource, {})[outcome] = count
+    rows = []
+    for resource, outcomes in by_resource.items():
+        ordered = sorted(outcomes, key=lambda o: (SYNC_OUTCOME_ORDER.index(o) if o in SYNC_OUTCOME_ORDER else 99, o))
+        rows.append(
+            SyncCountRow(
+                resource=resource,
+                label=str(SYNC_RESOURCE_LABELS.get(resource, resource)),
+                counts=[
+                    SyncCount(outcome=o, label=str(SYNC_OUTCOME_LABELS.get(o, o)), count=outcomes[o]) for o in ordered
+                ],
+            )
+        )
+    order = list(SYNC_RESOURCE_LABELS)
+    return sorted(rows, key=lambda row: order.index(row.resource) if row.resource in order else len(order))

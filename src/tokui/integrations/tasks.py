@@ -18,3 +18,18 @@ def import_job_execute(*, job_id: int) -> None:
 @task()
 def import_jobs_resume_stale() -> int:
     return services.import_jobs_resume_stale()
+
+
+@task()
+def sync_run_execute(*, run_id: int) -> None:
+    services.sync_run_execute(run_id=run_id)
+
+
+@task()
+def connections_sync_due() -> int:
+    return services.connections_sync_due()
+
+
+@task()
+def webhook_receipts_prune() -> int:
+    return services.webhook_receipts_prune()

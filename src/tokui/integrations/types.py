@@ -49,3 +49,19 @@ class ImportCounts:
     @property
     def importable(self) -> int:
         return self.created + self.updated
+
+
+@dataclass(frozen=True)
+class SyncCount:
+    outcome: str  # created / updated / unchanged / skipped / error / ...
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SyncCountRow:
+    """One kind of record in a sync run's result, with the count of each outcome."""
+
+    resource: str
+    label: str
+    counts: list[SyncCount]

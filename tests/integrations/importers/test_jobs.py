@@ -51,7 +51,7 @@ def test_an_import_whose_worker_died_resumes_after_the_last_batch_with_right_cou
 ) -> None:
     job = dry_run(upload(_companies(35)))
     _fail_on_call(monkeypatch, 3, WorkerKilledError())
-    monkeypatch.setattr(services, "_enqueue", lambda job: None)
+    monkeypatch.setattr(services.imports, "_enqueue", lambda job: None)
     services.import_job_start(job=job, user=importer_user)
     with pytest.raises(WorkerKilledError):
         services.import_job_execute(job_id=job.pk)

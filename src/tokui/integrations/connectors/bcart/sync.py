@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from tokui.catalog.selectors import category_ids_by_external_id
 from tokui.commerce.services import favorites_apply_batch
 from tokui.commerce.types import FavoriteRecordIn
-from tokui.core.errors import DomainError
 from tokui.integrations.connectors.bcart import mapping
 from tokui.integrations.connectors.bcart.client import BcartClient
 from tokui.integrations.connectors.bcart.webhooks import (
@@ -33,45 +29,15 @@ from tokui.integrations.connectors.bcart.webhooks import (
     event_id_of,
     webhook_is_authentic,
 )
+from tokui.integrations.connectors.reports import SyncReport, apply_record
 
 # Categories before products, products before the orders and favourites that name them; members before orders.
 RESOURCES = ("categories", "products", "customers", "orders", "bookmarks")
 DEFAULT_OVERLAP = dt.timedelta(minutes=15)
-RECORD_ERRORS = (DomainError, ValueError, KeyError, TypeError, ArithmeticError, DatabaseError, ValidationError)
-
-
-@dataclass
-class SyncReport:
-    counts: Counter[str] = field(default_factory=Counter)
-    errors: list[dict[str, str]] = field(default_factory=list)
-    # Pass this as ``updated_since`` next time (the sync subtracts the overlap itself).
-    cursor: dt.datetime | None = None
-
-    def record(self, resource: str, outcome: object) -> None:
-        self.counts[f"{resource}.{outcome}"] += 1
-
-    def error(self, resource: str, record_id: object, message: str, field: str = "") -> None:
-        self.counts[f"{resource}.error"] += 1
-        if len(self.errors) < 200:
-            self.errors.append({"resource": resource, "id": str(record_id), "field": field, "message": message})
 
 
 class InvalidWebhookError(Exception):
     """A delivery that is not from B-Cart (bad signature) or not readable; answer 401/400 and apply nothing."""
-
-
-def _apply_one(report: SyncReport, resource: str, apply: Callable[..., object], payload: dict[str, Any]) -> bool:
-    """Apply one record in its own savepoint; ``apply`` takes it as ``payload=``. False when it was refused."""
-    try:
-        with transaction.atomic():
-            outcome = apply(payload=payload)
-    except RECORD_ERRORS as error:
-        field_name = error.field or "" if isinstance(error, DomainError) else ""
-        report.error(resource, payload.get("id"), str(error), field_name)
-        return False
-    if outcome is not None:
-        report.record(resource, outcome)
-    return True
 
 
 @dataclass
@@ -157,7 +123,7 @@ def _sync_pages(
             if key in done:
                 continue
             done.add(key)
-            _apply_one(report, resource, apply, payload)
+            apply_record(report, resource, apply, payload)
 
 
 def _sync_categories(report: SyncReport, client: BcartClient, source: str) -> None:
@@ -178,7 +144,7 @@ def _sync_categories(report: SyncReport, client: BcartClient, source: str) -> No
         parent_id = None
         if parent_key not in ("", "0", key):
             parent_id = category_ids_by_external_id(source=source, external_ids=[parent_key]).get(parent_key)
-        _apply_one(report, "categories", partial(mapping.category_apply, source=source, parent_id=parent_id), payload)
+        apply_record(report, "categories", partial(mapping.category_apply, source=source, parent_id=parent_id), payload)
 
 
 def _sync_products(report: SyncReport, catalog: _Catalog, source: str, shop_url: str) -> None:
@@ -191,7 +157,7 @@ def _sync_products(report: SyncReport, catalog: _Catalog, source: str, shop_url:
         apply = partial(
             mapping.product_set_apply, source=source, product=product, category_ids=category_ids, shop_url=shop_url
         )
-        _apply_one(report, "product_sets", apply, product_set)
+        apply_record(report, "product_sets", apply, product_set)
 
 
 def _sync_bookmarks(report: SyncReport, client: BcartClient, catalog: _Catalog, source: str) -> None:
@@ -240,9 +206,9 @@ def bcart_apply_webhook(*, source: str, payload: dict[str, Any], seen: EventLedg
         report.error(resource, event_id, "the delivery carries no data.object")
         applied = False
     elif resource == "orders":
-        applied = _apply_one(report, resource, partial(mapping.order_apply, source=source), record)
+        applied = apply_record(report, resource, partial(mapping.order_apply, source=source), record)
     else:
-        applied = _apply_one(report, resource, partial(mapping.customer_apply, source=source), record)
+        applied = apply_record(report, resource, partial(mapping.customer_apply, source=source), record)
     if not applied and event_id:
         seen.release(event_id)  # let a redelivery (or the next poll) try again
     return report

@@ -10,54 +10,20 @@ record is reported and skipped, the others are stored.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from tokui.commerce.services import favorites_apply_batch
-from tokui.core.errors import DomainError
 from tokui.integrations.connectors.eccube import mapping
 from tokui.integrations.connectors.eccube.client import EccubeClient
+from tokui.integrations.connectors.reports import SyncReport, apply_record
 
 # Products before the orders and favourites that name them; members before their orders.
 RESOURCES = ("products", "customers", "orders")
 DEFAULT_OVERLAP = dt.timedelta(minutes=15)
-RECORD_ERRORS = (DomainError, ValueError, KeyError, TypeError, ArithmeticError, DatabaseError, ValidationError)
-
-
-@dataclass
-class SyncReport:
-    counts: Counter[str] = field(default_factory=Counter)
-    errors: list[dict[str, str]] = field(default_factory=list)
-    # Pass this as ``updated_since`` next time (the sync subtracts the overlap itself).
-    cursor: dt.datetime | None = None
-
-    def record(self, resource: str, outcome: object) -> None:
-        self.counts[f"{resource}.{outcome}"] += 1
-
-    def error(self, resource: str, record_id: object, message: str, field: str = "") -> None:
-        self.counts[f"{resource}.error"] += 1
-        if len(self.errors) < 200:
-            self.errors.append({"resource": resource, "id": str(record_id), "field": field, "message": message})
-
-
-def _apply_one(report: SyncReport, resource: str, apply: Callable[..., object], payload: dict[str, Any]) -> bool:
-    """Apply one record in its own savepoint; ``apply`` takes it as ``payload=``. False when it was refused."""
-    try:
-        with transaction.atomic():
-            outcome = apply(payload=payload)
-    except RECORD_ERRORS as error:
-        field_name = error.field or "" if isinstance(error, DomainError) else ""
-        report.error(resource, payload.get("id"), str(error), field_name)
-        return False
-    report.record(resource, outcome if outcome is not None else "skipped")
-    return True
 
 
 def eccube_sync(
@@ -78,11 +44,11 @@ def eccube_sync(
         apply_product = partial(mapping.product_apply, source=source, shop_url=client.shop_url)
         for page in client.products():
             for payload in page:
-                _apply_one(report, "products", apply_product, payload)
+                apply_record(report, "products", apply_product, payload)
     if "customers" in wanted:
         apply_customer = partial(mapping.customer_apply, source=source, mailmaga_field=client.mailmaga_field)
         for page in client.customers(changed_since=since):
-            stored = [payload for payload in page if _apply_one(report, "customers", apply_customer, payload)]
+            stored = [payload for payload in page if apply_record(report, "customers", apply_customer, payload)]
             _apply_favorites(report, source, stored)
     if "orders" in wanted:
         done: set[str] = set()
@@ -90,7 +56,7 @@ def eccube_sync(
             for payload in page:
                 if str(payload.get("id")) not in done:
                     done.add(str(payload.get("id")))
-                    _apply_one(report, "orders", partial(mapping.order_apply, source=source), payload)
+                    apply_record(report, "orders", partial(mapping.order_apply, source=source), payload)
     return report
 
 

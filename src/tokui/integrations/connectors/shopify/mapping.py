@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from tokui.catalog.selectors import product_refs_by_sku
 from tokui.catalog.services import category_upsert, product_upsert
@@ -20,6 +21,7 @@ from tokui.commerce.services import cart_upsert, order_upsert
 from tokui.commerce.types import CartIn, CartLineIn, OrderIn, OrderLineIn
 from tokui.core.batches import keep_stored
 from tokui.core.enums import UpsertOutcome
+from tokui.core.errors import DomainError
 from tokui.customers.enums import Channel, ConsentStatus
 from tokui.customers.models import Contact
 from tokui.customers.selectors import consent_last_from, contacts_by_external_id
@@ -107,7 +109,7 @@ def order_apply(*, source: str, payload: dict[str, Any]) -> UpsertOutcome:
     """Upsert a Shopify order (web channel) with its lines, status and totals."""
     contact_id = _contact_id(source, payload.get("customer"))
     if contact_id is None:
-        raise ValueError("order without a customer")
+        raise DomainError(_("The order has no customer (a guest checkout without an email)."), field="customer")
     taxes_included = bool(payload.get("taxes_included"))
     if payload.get("cancelled_at"):
         status = "cancelled"
