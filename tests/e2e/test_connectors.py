@@ -3,6 +3,7 @@ connection, runs the first sync and reads the sync log; then imports a FAX order
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,9 +39,7 @@ def test_admin_connects_shopify_tests_it_and_reads_the_sync_log(
         page.screenshot(path=screenshots / "01-connection-form.png", full_page=True)
         page.get_by_role("button", name="保存").click()
 
-        expect(page.get_by_test_id("webhook-url")).to_have_value(
-            f"{live_server.url}/hooks/shopify/{page.get_by_test_id('webhook-url').input_value().split('/')[-2]}/"
-        )
+        expect(page.get_by_test_id("webhook-url")).to_have_value(re.compile(r"^http.*/hooks/shopify/[\w-]{20,}/$"))
         page.get_by_test_id("test-connection").click()
         expect(page.get_by_test_id("test-result")).to_contain_text("接続しました")
         page.get_by_test_id("sync-now").click()

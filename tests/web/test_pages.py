@@ -155,3 +155,10 @@ def test_screens_not_built_yet_say_so(marketer_client: Client) -> None:
     body = marketer_client.get(reverse("web:coming_soon", args=["rfm"])).content.decode()
     assert "この画面はまだありません" in body
     assert marketer_client.get(reverse("web:coming_soon", args=["nonsense"])).status_code == 404
+
+
+def test_the_settings_menu_is_shown_only_to_administrators(client: Client, marketer_client: Client) -> None:
+    settings_link = f'href="{reverse("accounts:api_keys")}"'
+    assert settings_link not in marketer_client.get(reverse("web:dashboard")).content.decode()
+    client.force_login(UserFactory(username="boss", role=Role.ADMIN))
+    assert settings_link in client.get(reverse("web:dashboard")).content.decode()

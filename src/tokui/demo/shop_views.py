@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -240,7 +240,7 @@ def login(request: HttpRequest) -> HttpResponse:
         .filter(orders__isnull=False)
         .select_related("company")
         .distinct()
-        .order_by("company__name_kana", "id")[:LOGIN_CHOICES]
+        .order_by(F("company__name_kana").asc(nulls_last=True), "id")[:LOGIN_CHOICES]
     )
     return _render(request, "login.html", {"choices": choices, "error": error, "next": request.GET.get("next", "")})
 

@@ -8,7 +8,7 @@ class ImportObjectType(models.TextChoices):
 
     COMPANIES = "companies", _("Companies")
     CONTACTS = "contacts", _("Contacts")
-    PRODUCTS = "products", _("Products")
+    PRODUCTS = "products", pgettext_lazy("kind of data", "Products")
     ORDERS = "orders", _("Orders (one row per order line)")
 
 

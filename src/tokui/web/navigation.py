@@ -16,6 +16,8 @@ class NavItem:
     url_name: str = "web:coming_soon"
     built: bool = False
     description: Promise | str = ""
+    # Shown only to administrators: the page behind it refuses everyone else.
+    admin_only: bool = False
 
 
 CUSTOMERS = _("Customers")
@@ -105,6 +107,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         SYSTEM,
         "accounts:api_keys",
         built=True,
+        admin_only=True,
         description=_("Users and roles, API keys, sender identity, quiet hours and RFM thresholds."),
     ),
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -224,9 +225,9 @@ def _detail_context(request: HttpRequest, connection: Connection) -> dict[str, A
         run.count_rows = selectors.sync_count_rows(counts=run.counts)  # type: ignore[attr-defined]
     webhook_url = ""
     if connector.receive_webhook is not None:
-        webhook_url = request.build_absolute_uri(
-            reverse("webhooks:receive", kwargs={"kind": connection.kind, "token": connection.webhook_token})
-        )
+        # The address the cart system posts to: Tokui's public one, not the host this page was asked on.
+        path = reverse("webhooks:receive", kwargs={"kind": connection.kind, "token": connection.webhook_token})
+        webhook_url = f"{settings.SITE_URL.rstrip('/')}{path}"
     return {
         "connection": connection,
         "connector": connector,
