@@ -41,8 +41,8 @@ ORIGIN = "http://bench.localhost"
 SECONDS = int(os.environ.get("TOKUI_BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("TOKUI_BENCH_CONNECTIONS", "32"))
 WORKERS = int(os.environ.get("TOKUI_BENCH_WORKERS", "2"))
-# WSGI by default: Django runs sync views under ASGI through a thread hop per request, several times slower here.
-INTERFACE = os.environ.get("TOKUI_BENCH_INTERFACE", "wsgi")
+# ASGI by default: tokui.asgi serves the endpoint in front of Django (ADR 0007). "wsgi" measures the Django view.
+INTERFACE = os.environ.get("TOKUI_BENCH_INTERFACE", "asgi3")
 COPY_ROWS = 200_000
 
 # wrk builds every request with fresh event ids (the endpoint must really insert, not skip duplicates) and prints
@@ -127,7 +127,8 @@ def start_server(port: int, interface: str) -> subprocess.Popen[bytes]:
         "--port",
         str(port),
     ]
-    command += ["--workers", str(WORKERS), "--log-level", "warning", "--no-access-log", "--lifespan", "off"]
+    command += ["--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"]
+    command += ["--lifespan", "on" if interface != "wsgi" else "off", "--loop", "uvloop", "--http", "httptools"]
     server = subprocess.Popen(command, env=env, cwd=ROOT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

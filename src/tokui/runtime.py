@@ -67,7 +67,8 @@ def serve(*, host: str, port: int, on_ready: Callable[[], None] | None = None) -
     start_worker_thread(stop=stop)
     start_scheduler_thread(stop=stop)
 
-    config = uvicorn.Config("tokui.asgi:application", host=host, port=port, log_level="warning", lifespan="off")
+    # lifespan "on": the ingest server in front of Django (tokui.asgi) stores what waits when the server stops.
+    config = uvicorn.Config("tokui.asgi:application", host=host, port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     if on_ready is not None:
         threading.Thread(target=_call_when_started, args=(server, on_ready), daemon=True).start()

@@ -261,3 +261,46 @@ def order_line_values(*, order_ids: Iterable[int]) -> dict[int, list[tuple[int |
     for order_id, product_id, sku, name, quantity, unit_price in rows:
         lines[order_id].append((product_id, sku, name, quantity, unit_price))
     return lines
+
+
+def orders_of_contact(*, contact_id: int) -> QuerySet[Order]:
+    return (
+        Order.objects.filter(contact_id=contact_id)
+        .select_related("contact", "sales_rep")
+        .prefetch_related("lines")
+        .order_by("-placed_at", "-id")
+    )
+
+
+def order_summaries_of_contacts(*, contact_ids: Iterable[int]) -> dict[int, CompanyOrderSummary]:
+    """Orders count, revenue, first and last order per contact (revenue orders only), in one query."""
+    rows = (
+        revenue_orders()
+        .filter(contact_id__in=list(contact_ids))
+        .values("contact_id")
+        .annotate(n=Count("id"), revenue=Sum("total"), first=Min("placed_at"), last=Max("placed_at"))
+    )
+    return {
+        row["contact_id"]: CompanyOrderSummary(
+            order_count=row["n"],
+            revenue=row["revenue"] or Decimal(0),
+            first_order_at=row["first"],
+            last_order_at=row["last"],
+        )
+        for row in rows
+    }
+
+
+def current_cart_of_contact(*, contact_id: int) -> Cart | None:
+    """The contact's most recently changed cart that has not been ordered or emptied."""
+    return (
+        Cart.objects.filter(contact_id=contact_id, state__in=[CartState.ACTIVE, CartState.ABANDONED])
+        .select_related("contact")
+        .prefetch_related(Prefetch("lines", queryset=CartLine.objects.select_related("product")))
+        .order_by("-last_activity_at")
+        .first()
+    )
+
+
+def favorites_of_contact(*, contact_id: int) -> QuerySet[Favorite]:
+    return Favorite.objects.filter(contact_id=contact_id).select_related("product", "contact").order_by("-added_at")

@@ -281,3 +281,59 @@ def consent_last_from(*, contact: Contact, channel: Channel, source: str) -> Con
         contact.consent_changes.filter(channel=channel, source=source).order_by("-id").values_list("status", flat=True)
     ).first()
     return ConsentStatus(status) if status else None
+
+
+def contacts_visible_to(*, user: User) -> QuerySet[Contact]:
+    """Contacts ``user`` may see: all for managers and marketers; a sales rep sees the contacts of their own
+    companies (individual customers have no rep, so they are not theirs)."""
+    contacts = Contact.objects.all()
+    if not user_sees_all_accounts(user=user):
+        contacts = contacts.filter(company__assigned_rep=user)
+    return contacts
+
+
+def individual_search(*, user: User, search: str = "", include_archived: bool = False) -> QuerySet[Contact]:
+    """Individual (B2C) customers: contacts without a company, found by name, kana, email or phone."""
+    contacts = contacts_visible_to(user=user).filter(company__isnull=True)
+    if not include_archived:
+        contacts = contacts.filter(archived_at__isnull=True)
+    if term := search.strip():
+        contacts = contacts.filter(
+            Q(name__icontains=term) | Q(name_kana__icontains=term) | Q(email__icontains=term) | Q(phone__contains=term)
+        )
+    return contacts.order_by("name_kana", "name", "id")
+
+
+def contact_for_user(*, user: User, contact_id: int) -> Contact | None:
+    return (
+        contacts_visible_to(user=user)
+        .select_related("company")
+        .prefetch_related("tags", "consents")
+        .filter(pk=contact_id)
+        .first()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRow:
+    channel: Channel
+    status: ConsentStatus
+    source: str
+    recorded_at: dt.datetime | None
+
+
+def consents_of_contact(*, contact: Contact) -> list[ConsentRow]:
+    """The contact's consent on every channel, with where and when it was given (unknown when never asked)."""
+    stored = {consent.channel: consent for consent in contact.consents.all()}
+    rows = []
+    for channel in Channel:
+        consent = stored.get(channel.value)
+        rows.append(
+            ConsentRow(
+                channel=channel,
+                status=ConsentStatus(consent.status) if consent else ConsentStatus.UNKNOWN,
+                source=consent.source if consent else "",
+                recorded_at=consent.recorded_at if consent else None,
+            )
+        )
+    return rows

@@ -35,12 +35,24 @@ _SITE_MEMO_MAX = 10_000
 _site_memo: dict[str, tuple[float, TrackingSiteConfig | None]] = {}
 
 
+def tracking_site_remembered(*, write_key: str) -> tuple[bool, TrackingSiteConfig | None]:
+    """``(True, site or None)`` when this process still remembers the key, else ``(False, None)``; no query.
+
+    The ingest server's event loop must not wait for the database: it asks here first and looks the key up in a
+    thread only when this process does not remember it.
+    """
+    remembered = _site_memo.get(write_key)
+    if remembered is not None and remembered[0] > time.monotonic():
+        return True, remembered[1]
+    return False, None
+
+
 def tracking_site_for_key(*, write_key: str) -> TrackingSiteConfig | None:
     """The active site with this public write key, or ``None``; remembered for ``SITE_MEMO_SECONDS``."""
+    known, remembered_site = tracking_site_remembered(write_key=write_key)
+    if known:
+        return remembered_site
     now = time.monotonic()
-    remembered = _site_memo.get(write_key)
-    if remembered is not None and remembered[0] > now:
-        return remembered[1]
     config = None
     if 0 < len(write_key) <= 64:
         site = TrackingSite.objects.filter(write_key=write_key, is_active=True).first()
@@ -66,6 +78,17 @@ def tracking_sites_forget() -> None:
 
 def tracking_site_by_name(*, name: str) -> TrackingSite | None:
     return TrackingSite.objects.filter(name=name).first()
+
+
+def contacts_of_anonymous_ids(*, anonymous_ids: Iterable[str]) -> dict[str, tuple[int, int | None]]:
+    """``{anonymous id: (contact id, company id)}`` of the browsers among these that were identified (one query)."""
+    wanted = sorted(set(anonymous_ids))
+    if not wanted:
+        return {}
+    rows = AnonymousIdentity.objects.filter(anonymous_id__in=wanted).values_list(
+        "anonymous_id", "contact_id", "contact__company_id"
+    )
+    return {anonymous_id: (contact_id, company_id) for anonymous_id, contact_id, company_id in rows}
 
 
 def contact_of_anonymous_id(*, anonymous_id: str) -> tuple[int, int | None] | None:

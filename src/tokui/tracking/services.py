@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets
 import threading
 from collections import defaultdict
@@ -12,7 +11,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,14 +22,11 @@ from tokui.core.facts import fact_consumers
 from tokui.customers.selectors import (
     company_id_of_contact,
     company_ids_by_external_id,
-    contact_for_identity,
     contact_ids_by_external_id,
 )
-from tokui.tracking.enums import EventSource
-from tokui.tracking.models import AnonymousIdentity, Event, TrackingSite
-from tokui.tracking.selectors import contact_of_anonymous_id, event_ids_by_key, tracking_sites_forget
-from tokui.tracking.tag_batches import IDENTIFY_TYPES
-from tokui.tracking.types import EventIn, EventRecordIn, TagBatch, TagBatchResult, TrackingSiteConfig
+from tokui.tracking.models import Event, TrackingSite
+from tokui.tracking.selectors import event_ids_by_key, tracking_sites_forget
+from tokui.tracking.types import EventIn, EventRecordIn
 
 BATCH_SIZE = 2000
 DISPATCH_CHUNK = 1000
@@ -39,7 +35,7 @@ DISPATCH_CHUNK = 1000
 _pending = threading.local()
 
 
-def _schedule_dispatch(event_ids: list[int]) -> None:
+def events_dispatch_after_commit(event_ids: list[int]) -> None:
     """Collect the facts of the current transaction and hand them to the worker once, after commit.
 
     One task per commit (chunked), not one per fact: a bulk load inside one transaction enqueues a handful.
@@ -101,7 +97,7 @@ def event_record(
         if idempotency_key is None:
             raise
         return Event.objects.get(source=source, idempotency_key=idempotency_key)
-    _schedule_dispatch([event.pk])
+    events_dispatch_after_commit([event.pk])
     return event
 
 
@@ -135,7 +131,7 @@ def _insert(batch: list[Event], *, dispatch: bool) -> int:
     created = Event.objects.bulk_create(batch, ignore_conflicts=True)
     if dispatch:
         # ignore_conflicts leaves pks unset on some databases; the sweeper picks those up by dispatched_at.
-        _schedule_dispatch([event.pk for event in created if event.pk is not None])
+        events_dispatch_after_commit([event.pk for event in created if event.pk is not None])
     return len(batch)
 
 
@@ -206,148 +202,6 @@ def origin_normalise(origin: str) -> str:
             field="allowed_origins",
         )
     return f"{parts.scheme}://{parts.netloc.lower()}"
-
-
-def tag_batch_ingest(*, site: TrackingSiteConfig, batch: TagBatch) -> TagBatchResult:
-    """Append the good events of one tag batch in one INSERT and return what was accepted and refused.
-
-    Idempotent by the browser's event ids: a batch sent again (a retry, a beacon after a fetch) stores nothing
-    twice. Events of a browser already identified get its contact here; a login or sign-up in the batch links the
-    browser to the contact and attaches its earlier anonymous events to the contact and its company (the tag then
-    marks its batches ``identified``, which is when the browser's contact is looked up). Only facts
-    some app consumes (cart changes, logins) wait in the outbox; the rest are written as dispatched.
-    """
-    result = TagBatchResult(accepted=len(batch.events), rejected=len(batch.errors), errors=batch.errors)
-    if not batch.events:
-        return result
-    now = timezone.now()
-    # Most traffic is anonymous: only a browser that says it logged in before costs a lookup. The hint decides
-    # whether to look, never what is found, so a browser that lies only loses its own attribution.
-    current = contact_of_anonymous_id(anonymous_id=batch.anonymous_id) if batch.identified else None
-    stitched: tuple[int, int | None, dt.datetime] | None = None
-    rows: list[tuple[Any, ...]] = []
-    to_dispatch: list[str] = []
-    tag = EventSource.TAG.value
-    for event in batch.events:
-        if event.type in IDENTIFY_TYPES:
-            found = _identity_resolve(event.properties, site=site)
-            if found is not None:
-                current = found
-                stitched = (*found, event.occurred_at)
-        key = f"{site.id}:{event.id}"
-        wants_dispatch = bool(fact_consumers.consumers_for(event.type))
-        if wants_dispatch:
-            to_dispatch.append(key)
-        rows.append(
-            (
-                event.type,
-                event.occurred_at,
-                now,
-                current[0] if current else None,
-                current[1] if current else None,
-                batch.anonymous_id,
-                json.dumps(event.properties, ensure_ascii=False, separators=(",", ":")),
-                tag,
-                key,
-                None if wants_dispatch else now,
-            )
-        )
-    if stitched is None and not to_dispatch:
-        # The hot path: page and product views of a browser, one statement.
-        _events_insert_rows(rows)
-        return result
-    with transaction.atomic():
-        _events_insert_rows(rows)
-        if stitched is not None:
-            contact_id, company_id, at = stitched
-            anonymous_identify(
-                anonymous_id=batch.anonymous_id, contact_id=contact_id, company_id=company_id, identified_at=at
-            )
-        if to_dispatch:
-            # Conflicting rows are skipped without their ids; read back the ones still waiting for dispatch.
-            _schedule_dispatch(
-                list(
-                    Event.objects.filter(
-                        source=tag, idempotency_key__in=to_dispatch, dispatched_at__isnull=True
-                    ).values_list("id", flat=True)
-                )
-            )
-    return result
-
-
-_TAG_INSERT_COLUMNS = (
-    "type",
-    "occurred_at",
-    "received_at",
-    "contact_id",
-    "company_id",
-    "anonymous_id",
-    "properties",
-    "source",
-    "idempotency_key",
-    "dispatched_at",
-)
-
-
-def _events_insert_rows(rows: Sequence[tuple[Any, ...]]) -> None:
-    """One multi-row ``INSERT ... ON CONFLICT DO NOTHING`` (PostgreSQL and SQLite alike).
-
-    The ingest hot path skips model instances and the ORM's per-field preparation, which cost more than the
-    database itself for a batch of 20 (measured: about 2 ms of 3 per request). Rows follow _TAG_INSERT_COLUMNS.
-    """
-    connection = connections[Event.objects.db]
-    quote = connection.ops.quote_name
-    adapt = connection.ops.adapt_datetimefield_value
-    json_param = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    placeholders = (
-        "(" + ", ".join(json_param if column == "properties" else "%s" for column in _TAG_INSERT_COLUMNS) + ")"
-    )
-    params: list[Any] = []
-    for row in rows:
-        params.extend(adapt(value) if isinstance(value, dt.datetime) else value for value in row)
-    sql = (
-        f"INSERT INTO {quote(Event._meta.db_table)} ({', '.join(quote(column) for column in _TAG_INSERT_COLUMNS)}) "
-        f"VALUES {', '.join([placeholders] * len(rows))} ON CONFLICT DO NOTHING"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-def _identity_resolve(properties: dict[str, Any], *, site: TrackingSiteConfig) -> tuple[int, int | None] | None:
-    external_id = properties.get("contact_external_id")
-    email = properties.get("email")
-    found = contact_for_identity(
-        external_id=str(external_id)
-        if isinstance(external_id, str | int) and not isinstance(external_id, bool)
-        else "",
-        email=email if isinstance(email, str) else "",
-        source=site.contact_source,
-    )
-    return (found.contact_id, found.company_id) if found is not None else None
-
-
-def anonymous_identify(
-    *, anonymous_id: str, contact_id: int, company_id: int | None, identified_at: dt.datetime | None = None
-) -> int:
-    """Link a browser's anonymous id to a contact and give its anonymous facts to the contact and its company.
-
-    The browser's later facts get the contact at ingest. A browser that logs in as someone else (a shared shop PC)
-    is linked to the new contact from then on; facts already attributed keep their contact. Returns the facts
-    attached by this call (one UPDATE).
-    """
-    at = identified_at or timezone.now()
-    linked = AnonymousIdentity.objects.filter(anonymous_id=anonymous_id).update(contact_id=contact_id, last_seen_at=at)
-    if not linked:
-        try:
-            with transaction.atomic():
-                AnonymousIdentity.objects.create(
-                    anonymous_id=anonymous_id, contact_id=contact_id, first_seen_at=at, last_seen_at=at
-                )
-        except IntegrityError:  # another request linked it at the same moment
-            AnonymousIdentity.objects.filter(anonymous_id=anonymous_id).update(contact_id=contact_id, last_seen_at=at)
-    return Event.objects.filter(anonymous_id=anonymous_id, contact__isnull=True).update(
-        contact_id=contact_id, company_id=company_id
-    )
 
 
 # --- Facts from other systems (the API's events endpoint) -----------------------------------------------------------

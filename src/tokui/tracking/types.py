@@ -33,12 +33,16 @@ class TrackingSiteConfig:
 
 @dataclass(frozen=True, slots=True)
 class TagEvent:
-    """One checked event of a tag batch; ``id`` is the browser's random event id (the idempotency key)."""
+    """One checked event of a tag batch; ``id`` is the browser's random event id (the idempotency key).
+
+    ``properties_json`` is ``properties`` as the JSON that is stored, encoded once while checking its size.
+    """
 
     id: str
     type: str
     occurred_at: dt.datetime
     properties: dict[str, Any]
+    properties_json: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ SYSTEM = _("System")
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("dashboard", _("Dashboard"), CUSTOMERS, "web:dashboard", built=True),
     NavItem("companies", _("Companies"), CUSTOMERS, "web:company_list", built=True),
+    NavItem("individuals", _("Individual customers"), CUSTOMERS, "web:contact_list", built=True),
     NavItem(
         "rfm",
         _("RFM analysis"),

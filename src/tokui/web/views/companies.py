@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -100,6 +101,8 @@ def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
         "orders_page": Paginator(orders_of_company(company_id=company.pk), ORDERS_PER_PAGE).get_page(
             request.GET.get("orders")
         ),
+        "orders_url": reverse("web:company_orders", args=[company.pk]),
+        "timeline_url": reverse("web:company_timeline", args=[company.pk]),
         "cart": current_cart_of_company(company_id=company.pk),
         "favorites": list(favorites_of_company(company_id=company.pk)[:12]),
         "timeline_page": Paginator(timeline_for_company(company_id=company.pk), TIMELINE_PER_PAGE).get_page(1),
@@ -115,11 +118,13 @@ def company_timeline(request: HttpRequest, company_id: int) -> HttpResponse:
     """One more page of the timeline, newest first (loaded by htmx)."""
     company = _company_or_404(request, company_id)
     page = Paginator(timeline_for_company(company_id=company.pk), TIMELINE_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "web/companies/_timeline.html", {"company": company, "timeline_page": page})
+    context = {"timeline_page": page, "timeline_url": reverse("web:company_timeline", args=[company.pk])}
+    return render(request, "web/companies/_timeline.html", context)
 
 
 @login_required
 def company_orders(request: HttpRequest, company_id: int) -> HttpResponse:
     company = _company_or_404(request, company_id)
     page = Paginator(orders_of_company(company_id=company.pk), ORDERS_PER_PAGE).get_page(request.GET.get("orders"))
-    return render(request, "web/companies/_orders.html", {"company": company, "orders_page": page})
+    context = {"orders_page": page, "orders_url": reverse("web:company_orders", args=[company.pk])}
+    return render(request, "web/companies/_orders.html", context)
