@@ -41,7 +41,7 @@ ORIGIN = "http://bench.localhost"
 SECONDS = int(os.environ.get("TOKUI_BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("TOKUI_BENCH_CONNECTIONS", "32"))
 WORKERS = int(os.environ.get("TOKUI_BENCH_WORKERS", "2"))
-# ASGI by default: tokui.asgi serves the endpoint in front of Django (ADR 0007). "wsgi" measures the Django view.
+# ASGI by default: tokui.asgi serves the endpoint in front of Django (ADR 0009). "wsgi" measures the Django view.
 INTERFACE = os.environ.get("TOKUI_BENCH_INTERFACE", "asgi3")
 COPY_ROWS = 200_000
 

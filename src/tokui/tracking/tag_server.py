@@ -5,7 +5,7 @@ what checking a batch does, so ``tokui.asgi`` mounts ``TagIngestFront`` in front
 endpoint itself and passes every other request to Django unchanged. What it answers comes from
 ``tracking.tag_endpoint``, the same checks the Django view uses; what it stores goes through the process's
 ``TagBatchWriter`` (a group commit), and the answer is sent once the batch is stored. The event loop never waits for
-the database: a write key this process does not remember is looked up in a thread. See ADR 0007.
+the database: a write key this process does not remember is looked up in a thread. See ADR 0009.
 """
 
 from __future__ import annotations
