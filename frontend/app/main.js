@@ -14,6 +14,33 @@ function init(root) {
     el.dataset.bound = "1";
     el.addEventListener("change", () => el.form && el.form.requestSubmit());
   });
+  // <form data-confirm="question">: asks before submitting (a destructive action such as a new write key).
+  root.querySelectorAll("form[data-confirm]").forEach((form) => {
+    if (form.dataset.bound) return;
+    form.dataset.bound = "1";
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+  // <button data-copy-target="id" data-copied="label">: copies the element's text (a snippet) to the clipboard.
+  root.querySelectorAll("[data-copy-target]").forEach((button) => {
+    if (button.dataset.bound) return;
+    button.dataset.bound = "1";
+    button.addEventListener("click", async () => {
+      const source = document.getElementById(button.dataset.copyTarget);
+      if (!source) return;
+      const text = "value" in source ? source.value : source.textContent;
+      try {
+        await navigator.clipboard.writeText(text);
+      } catch {
+        source.select?.();
+        document.execCommand("copy");
+      }
+      const label = button.textContent;
+      button.textContent = button.dataset.copied || label;
+      setTimeout(() => (button.textContent = label), 1500);
+    });
+  });
   initCharts(root);
 }
 

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("t/", include("tokui.tracking.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("settings/", include("tokui.accounts.urls")),
+    path("data/tag/", include("tokui.tracking.site_urls")),
     path("data/", include("tokui.integrations.urls")),
     path("hooks/", include("tokui.integrations.webhook_urls")),
     path("", include("tokui.demo.urls")),

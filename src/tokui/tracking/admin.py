@@ -3,10 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
-from django.templatetags.static import static
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from tokui.core.admin import AuditedAdmin
 from tokui.core.errors import DomainError
 from tokui.tracking.models import AnonymousIdentity, Event, TrackingSite
-from tokui.tracking.selectors import tracking_sites_forget
+from tokui.tracking.selectors import tracking_site_snippet, tracking_sites_forget
 from tokui.tracking.services import origin_normalise, write_key_generate
 
 
@@ -60,11 +58,7 @@ class TrackingSiteAdmin(AuditedAdmin[TrackingSite]):
     def snippet(self, obj: TrackingSite) -> SafeString | str:
         if not obj.pk:
             return str(_("Save the site first: the snippet contains its write key."))
-        base = settings.SITE_URL.rstrip("/")
-        code = (
-            f'<script async src="{base}{static("tokui/tracker/tokui.js")}" data-key="{obj.write_key}"'
-            f"{' data-require-consent' if obj.require_consent else ''}></script>"
-        )
+        code = tracking_site_snippet(site=obj)
         return format_html("<pre><code>{}</code></pre>", code)
 
 

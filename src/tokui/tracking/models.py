@@ -115,3 +115,23 @@ class AnonymousIdentity(models.Model):
 
     def __str__(self) -> str:
         return self.anonymous_id
+
+
+class TrackingSiteHour(models.Model):
+    """Events a site's pages sent in one hour: what the tag screen shows to tell whether the tag is working.
+
+    Counted by the ingest writer in one upsert per write, so the screen never scans the timeline.
+    """
+
+    site = models.ForeignKey(TrackingSite, on_delete=models.CASCADE, related_name="hours", verbose_name=_("site"))
+    hour = models.DateTimeField(_("hour"))
+    received = models.PositiveIntegerField(_("events received"), default=0)
+    last_received_at = models.DateTimeField(_("last received at"))
+
+    class Meta:
+        verbose_name = _("tag activity per hour")
+        verbose_name_plural = _("tag activity per hour")
+        constraints = [models.UniqueConstraint(fields=["site", "hour"], name="tracking_site_hour_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.site_id} {self.hour:%Y-%m-%d %H}:00"

@@ -6,9 +6,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Max, QuerySet, Sum
+from django.templatetags.static import static
 
-from tokui.tracking.models import AnonymousIdentity, Event, TrackingSite
+from tokui.accounts.enums import Role
+from tokui.tracking.models import AnonymousIdentity, Event, TrackingSite, TrackingSiteHour
 from tokui.tracking.types import TrackingSiteConfig
 
 
@@ -164,3 +167,68 @@ def events_matching(
     if contact_id is not None:
         events = events.filter(contact_id=contact_id)
     return events.order_by("id")
+
+
+# --- The tag screen ---------------------------------------------------------------------------------------------
+
+
+def user_manages_tracking_sites(*, user: Any) -> bool:
+    """Sites decide which web pages may write into the timeline: administrators only."""
+    return bool(user.is_authenticated and user.is_active and (user.role == Role.ADMIN or user.is_superuser))
+
+
+@dataclass(frozen=True, slots=True)
+class SiteActivity:
+    site: TrackingSite
+    received_24h: int
+    last_received_at: dt.datetime | None
+
+
+def tracking_sites_with_activity(*, now: dt.datetime) -> list[SiteActivity]:
+    """Every site with the events it sent in the last 24 hours and when it last sent any (two queries)."""
+    since = now - dt.timedelta(hours=24)
+    recent = dict(
+        TrackingSiteHour.objects.filter(hour__gt=since - dt.timedelta(hours=1))
+        .values("site_id")
+        .annotate(total=Sum("received"))
+        .values_list("site_id", "total")
+    )
+    last = dict(
+        TrackingSiteHour.objects.values("site_id").annotate(at=Max("last_received_at")).values_list("site_id", "at")
+    )
+    return [
+        SiteActivity(site=site, received_24h=recent.get(site.pk, 0), last_received_at=last.get(site.pk))
+        for site in TrackingSite.objects.order_by("name")
+    ]
+
+
+def tracking_site_get(*, site_id: int) -> TrackingSite | None:
+    return TrackingSite.objects.filter(pk=site_id).first()
+
+
+def tracking_site_hours(*, site_id: int, now: dt.datetime, hours: int = 24) -> list[tuple[dt.datetime, int]]:
+    """Events received per hour for the last ``hours`` hours, oldest first, hours without events as 0."""
+    current = now.replace(minute=0, second=0, microsecond=0)
+    slots = [current - dt.timedelta(hours=n) for n in range(hours - 1, -1, -1)]
+    counts = dict(TrackingSiteHour.objects.filter(site_id=site_id, hour__gte=slots[0]).values_list("hour", "received"))
+    return [(slot, counts.get(slot, 0)) for slot in slots]
+
+
+def tracking_site_recent_events(*, site_id: int, limit: int = 20) -> list[Event]:
+    """The newest events the site's pages sent (the timeline is searched only when the site sent any lately)."""
+    if not TrackingSiteHour.objects.filter(site_id=site_id).exists():
+        return []
+    return list(
+        Event.objects.filter(source="tag", idempotency_key__startswith=f"{site_id}:")
+        .select_related("contact", "company")
+        .order_by("-id")[:limit]
+    )
+
+
+def tracking_site_snippet(*, site: TrackingSite) -> str:
+    """The one line a shop puts in every page: the tag from this server, the site's write key, its consent rule."""
+    base = settings.SITE_URL.rstrip("/")
+    consent = " data-require-consent" if site.require_consent else ""
+    return (
+        f'<script async src="{base}{static("tokui/tracker/tokui.js")}" data-key="{site.write_key}"{consent}></script>'
+    )

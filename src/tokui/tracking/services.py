@@ -16,9 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tokui.core.batches import RecordOutcome, duplicate_error, duplicated_keys, record_apply, unknown_reference
-from tokui.core.enums import UpsertOutcome
+from tokui.core.enums import AuditAction, UpsertOutcome
 from tokui.core.errors import DomainError
 from tokui.core.facts import fact_consumers
+from tokui.core.services import audit_record
 from tokui.customers.selectors import (
     company_id_of_contact,
     company_ids_by_external_id,
@@ -159,6 +160,19 @@ def events_dispatch_pending(*, limit: int = 1000) -> int:
 # --- The tracking tag -------------------------------------------------------------------------------------------
 
 
+def _origins_clean(allowed_origins: Sequence[str]) -> str:
+    origins = [origin_normalise(origin) for origin in allowed_origins if origin.strip()]
+    if not origins:
+        raise DomainError(_("Add at least one origin, such as https://shop.example.jp."), field="allowed_origins")
+    return "\n".join(dict.fromkeys(origins))
+
+
+def _name_clean(name: str) -> str:
+    if not name.strip():
+        raise DomainError(_("Give the site a name."), field="name")
+    return name.strip()
+
+
 def tracking_site_create(
     *,
     name: str,
@@ -166,16 +180,67 @@ def tracking_site_create(
     require_consent: bool = False,
     contact_source: str = "",
     write_key: str | None = None,
+    actor: Any = None,
+    ip_address: str | None = None,
 ) -> TrackingSite:
     """Register a shop's pages for the tag; the write key is generated unless given."""
-    origins = [origin_normalise(origin) for origin in allowed_origins]
-    return TrackingSite.objects.create(
-        name=name,
-        write_key=write_key or write_key_generate(),
-        allowed_origins="\n".join(origins),
-        require_consent=require_consent,
-        contact_source=contact_source,
-    )
+    with transaction.atomic():
+        site = TrackingSite.objects.create(
+            name=_name_clean(name),
+            write_key=write_key or write_key_generate(),
+            allowed_origins=_origins_clean(allowed_origins),
+            require_consent=require_consent,
+            contact_source=contact_source.strip(),
+        )
+        audit_record(actor=actor, action=AuditAction.CREATE, target=site, ip_address=ip_address)
+    return site
+
+
+def tracking_site_update(
+    *,
+    site: TrackingSite,
+    name: str,
+    allowed_origins: Sequence[str],
+    require_consent: bool,
+    contact_source: str,
+    is_active: bool,
+    actor: Any = None,
+    ip_address: str | None = None,
+) -> TrackingSite:
+    """Change a site's settings; every server process sees them within 30 s (sites are remembered that long)."""
+    wanted = {
+        "name": _name_clean(name),
+        "allowed_origins": _origins_clean(allowed_origins),
+        "require_consent": require_consent,
+        "contact_source": contact_source.strip(),
+        "is_active": is_active,
+    }
+    changes = {field: [getattr(site, field), value] for field, value in wanted.items() if getattr(site, field) != value}
+    if not changes:
+        return site
+    with transaction.atomic():
+        for field, value in wanted.items():
+            setattr(site, field, value)
+        site.save(update_fields=list(wanted))
+        audit_record(actor=actor, action=AuditAction.UPDATE, target=site, changes=changes, ip_address=ip_address)
+    tracking_sites_forget()
+    return site
+
+
+def tracking_site_write_key_rotate(*, site: TrackingSite, actor: Any = None, ip_address: str | None = None) -> str:
+    """Give the site a new write key; pages with the old snippet are refused from then on (401)."""
+    with transaction.atomic():
+        site.write_key = write_key_generate()
+        site.save(update_fields=["write_key"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            target=site,
+            changes={"write_key": ["…", "…"]},
+            ip_address=ip_address,
+        )
+    tracking_sites_forget()
+    return site.write_key
 
 
 def tracking_site_allow_origins(*, site: TrackingSite, origins: Sequence[str]) -> TrackingSite:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from tokui.tracking.rate_limits import rate_limit_exceeded
 from tokui.tracking.tag_batches import BatchRefusedError, batch_parse
+from tokui.tracking.tag_refusals import tag_refusal_note
 from tokui.tracking.types import TagBatch, TrackingSiteConfig
 
 PREFLIGHT_MAX_AGE = 86_400
@@ -104,6 +105,8 @@ def tag_request_admit(
             field="key",
         )
     if origin not in site.origins:
+        if method != "OPTIONS":
+            tag_refusal_note(site_id=site.id, code="origin_not_allowed", origin=origin, message="")
         # No CORS headers: the browser keeps the answer from the page that is not registered.
         return tag_error(
             403,
@@ -132,6 +135,7 @@ def tag_request_admit(
     ):
         wait = rate_limit_exceeded(scope=scope, subject=subject, limit=limit)
         if wait is not None:
+            tag_refusal_note(site_id=site.id, code=f"rate_limited_{scope}", origin=origin, message=subject)
             return tag_error(
                 429,
                 "rate_limited",
@@ -166,14 +170,24 @@ def tag_batch_check(*, admitted: TagAdmitted, body: bytes) -> TagAnswer | TagAcc
     try:
         parsed = batch_parse(body=body, max_events=settings.TAG_MAX_BATCH_EVENTS, now=timezone.now())
     except BatchRefusedError as refused:
+        tag_refusal_note(site_id=admitted.site.id, code=refused.code, origin=admitted.origin, message=refused.message)
         return _json_answer(refused.status, refused.as_dict(), origin=admitted.origin)
     if admitted.site.require_consent and not parsed.consent:
+        tag_refusal_note(site_id=admitted.site.id, code="consent_required", origin=admitted.origin, message="")
         return tag_error(
             403,
             "consent_required",
             _("This site sends events only after the visitor's consent: call tokui('consent', true) first."),
             field="consent",
             origin=admitted.origin,
+        )
+    refused_events: dict[str, tuple[int, str]] = {}
+    for error in parsed.errors:
+        count, _message = refused_events.get(error.code, (0, ""))
+        refused_events[error.code] = (count + 1, f"{error.field}: {error.message}")
+    for code, (count, message) in refused_events.items():
+        tag_refusal_note(
+            site_id=admitted.site.id, code=f"event:{code}", origin=admitted.origin, message=message, count=count
         )
     answer = _json_answer(
         200,

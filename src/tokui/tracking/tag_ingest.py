@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.utils import timezone
 from tokui.core.facts import fact_consumers
 from tokui.customers.selectors import contact_for_identity
 from tokui.tracking.enums import EventSource
-from tokui.tracking.models import AnonymousIdentity, Event
+from tokui.tracking.models import AnonymousIdentity, Event, TrackingSite, TrackingSiteHour
 from tokui.tracking.selectors import contacts_of_anonymous_ids
 from tokui.tracking.services import events_dispatch_after_commit
 from tokui.tracking.tag_batches import IDENTIFY_TYPES
@@ -126,6 +127,10 @@ def _batches_write(batches: Sequence[tuple[TrackingSiteConfig, TagBatch]]) -> in
             )
             known[batch.anonymous_id] = (contact_id, company_id)
     sent += _events_insert_rows(rows)
+    received: Counter[int] = Counter()
+    for site, batch in batches:
+        received[site.id] += len(batch.events)
+    _site_hours_add(received=received, now=now)
     if to_dispatch:
         # Conflicting rows are skipped without their ids; read back the ones still waiting for dispatch.
         events_dispatch_after_commit(
@@ -136,6 +141,31 @@ def _batches_write(batches: Sequence[tuple[TrackingSiteConfig, TagBatch]]) -> in
             )
         )
     return sent
+
+
+def _site_hours_add(*, received: Counter[int], now: dt.datetime) -> None:
+    """Add the events each site sent to its count for this hour: one upsert for every site of the write."""
+    # A site deleted while its batches waited is not counted (its events are kept, as anonymous page facts).
+    existing = set(TrackingSite.objects.filter(pk__in=list(received)).values_list("pk", flat=True))
+    received = Counter({site_id: count for site_id, count in received.items() if count and site_id in existing})
+    if not received:
+        return
+    connection = connections[TrackingSiteHour.objects.db]
+    quote = connection.ops.quote_name
+    table = quote(TrackingSiteHour._meta.db_table)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list[Any] = []
+    for site_id, count in sorted(received.items()):
+        params.extend([site_id, adapt(hour), count, adapt(now)])
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(received))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (site_id, hour, received, last_received_at) VALUES {values} "
+            f"ON CONFLICT (site_id, hour) DO UPDATE SET received = {table}.received + excluded.received, "
+            "last_received_at = excluded.last_received_at",
+            params,
+        )
 
 
 def _events_insert_rows(rows: Sequence[tuple[Any, ...]]) -> int:
