@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -131,3 +132,21 @@ def test_a_customer_browses_the_demo_shop_adds_to_cart_logs_in_and_the_visit_rea
     assert converted == CartState.CONVERTED
     assert Event.objects.filter(anonymous_id=anonymous_id, type="order_placed", contact=buyer).exists()
     assert errors == [], f"the browser console reported errors: {errors}"
+
+    # The administrator who installed the tag sees on the tag screen that the shop's pages send.
+    user_create(username="owner", password="tokui-e2e-pass", role=Role.ADMIN, display_name="管理者")
+    admin = browser.new_context(viewport={"width": 1366, "height": 900}, locale="ja-JP", timezone_id="Asia/Tokyo")
+    try:
+        tokui = admin.new_page()
+        tokui.goto(f"{live_server.url}/login/")
+        tokui.get_by_label("ユーザー名").fill("owner")
+        tokui.get_by_label("パスワード").fill("tokui-e2e-pass")
+        tokui.get_by_role("button", name="ログイン").click()
+        tokui.goto(f"{live_server.url}/data/tag/")
+        tokui.get_by_test_id("sites").get_by_role("link").first.click()
+        expect(tokui.get_by_test_id("snippet")).to_have_value(re.compile(r'data-key="tk_'))
+        expect(tokui.get_by_test_id("site-events")).to_contain_text(buyer.name)
+        expect(tokui.get_by_test_id("site-hours").locator("rect[height]:not([height='0'])")).not_to_have_count(0)
+        tokui.screenshot(path=screenshots / "07-tag-screen.png", full_page=True)
+    finally:
+        admin.close()

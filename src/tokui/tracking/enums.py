@@ -40,7 +40,10 @@ class EventSource(models.TextChoices):
     DEMO = "demo", _("Demo data")
 
 
-def event_type_label(value: str) -> str:
+def event_type_label(value: str, *, source: str = "") -> str:
+    if source == EventSource.TAG and value == EventType.ORDER_PLACED:
+        # The shop's thank-you page, not an order: the order itself comes from the shop's system.
+        return str(_("Reached the order-complete page"))
     try:
         return str(EventType(value).label)
     except ValueError:

@@ -52,7 +52,7 @@ class Event(models.Model):
 
     @property
     def type_label(self) -> str:
-        return event_type_label(self.type)
+        return event_type_label(self.type, source=self.source)
 
 
 class TrackingSite(models.Model):

@@ -8,6 +8,7 @@ a snippet without the consent attribute, bad fields), with what to do about it.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django import forms
 from django.contrib import messages
@@ -181,6 +182,14 @@ def site_edit(request: HttpRequest, site_id: int) -> HttpResponse:
     return render(request, "tracking/sites/form.html", _context(form=form, site=site), status=status)
 
 
+def _page_of(event: Any) -> str:
+    """The page an event was sent from, as path and query (the origin is the site's), shortened for the table."""
+    url = str(event.properties.get("url") or event.properties.get("path") or "")
+    parts = urlsplit(url)
+    page = unquote(parts.path + (f"?{parts.query}" if parts.query else "")) if parts.scheme else url
+    return page if len(page) <= 60 else f"{page[:59]}…"
+
+
 @login_required
 def site_detail(request: HttpRequest, site_id: int) -> HttpResponse:
     _admin(request)
@@ -207,7 +216,7 @@ def site_detail(request: HttpRequest, site_id: int) -> HttpResponse:
             for height in [max(1, round(100 * count / peak)) if count else 0]
         ],
         received_24h=sum(count for _hour, count in hours),
-        events=selectors.tracking_site_recent_events(site_id=site.pk),
+        events=[(event, _page_of(event)) for event in selectors.tracking_site_recent_events(site_id=site.pk)],
         refusals=refusals,
     )
     return render(request, "tracking/sites/detail.html", context)
