@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "tokui.catalog",
     "tokui.commerce",
     "tokui.tracking",
+    "tokui.messaging",
     "tokui.integrations",
     "tokui.demo",
     "tokui.web",

@@ -9,6 +9,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("t/", include("tokui.tracking.urls")),
+    path("m/", include("tokui.messaging.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("settings/", include("tokui.accounts.urls")),
     path("data/tag/", include("tokui.tracking.site_urls")),

@@ -337,3 +337,8 @@ def consents_of_contact(*, contact: Contact) -> list[ConsentRow]:
             )
         )
     return rows
+
+
+def companies_of_contacts(*, contact_ids: Iterable[int]) -> dict[int, int | None]:
+    """The company of each contact that exists (a contact without one maps to ``None``; deleted ones are absent)."""
+    return dict(Contact.objects.filter(pk__in=set(contact_ids)).values_list("pk", "company_id"))

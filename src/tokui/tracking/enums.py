@@ -38,6 +38,7 @@ class EventSource(models.TextChoices):
     SYSTEM = "system", _("Tokui")
     STAFF = "staff", _("Staff")
     DEMO = "demo", _("Demo data")
+    MAIL = "mail", _("Mail")
 
 
 def event_type_label(value: str, *, source: str = "") -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import threading
 from collections import defaultdict
@@ -11,6 +12,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +27,7 @@ from tokui.customers.selectors import (
     company_ids_by_external_id,
     contact_ids_by_external_id,
 )
+from tokui.tracking.event_rows import event_rows_insert
 from tokui.tracking.models import Event, TrackingSite
 from tokui.tracking.selectors import event_ids_by_key, tracking_sites_forget
 from tokui.tracking.types import EventIn, EventRecordIn
@@ -126,6 +129,34 @@ def events_record_batch(*, events: Iterable[EventIn], dispatch: bool = True) -> 
     if batch:
         count += _insert(batch, dispatch=dispatch)
     return count
+
+
+def events_append_rows(*, events: Sequence[EventIn]) -> int:
+    """Append many facts as plain rows in one statement (hot paths: mail opens and clicks). Returns rows sent.
+
+    Facts of a type some app consumes go through ``events_record_batch`` instead, which knows their ids for the
+    outbox; the rest are written already dispatched.
+    """
+    waiting = [event for event in events if fact_consumers.consumers_for(event.type)]
+    sent = events_record_batch(events=waiting) if waiting else 0
+    now = timezone.now()
+    rows = [
+        (
+            event.type,
+            event.occurred_at,
+            now,
+            event.contact_id,
+            event.company_id,
+            event.anonymous_id,
+            json.dumps(event.properties, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder),
+            event.source,
+            event.idempotency_key,
+            now,
+        )
+        for event in events
+        if not fact_consumers.consumers_for(event.type)
+    ]
+    return sent + event_rows_insert(rows)
 
 
 def _insert(batch: list[Event], *, dispatch: bool) -> int:

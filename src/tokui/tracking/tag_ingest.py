@@ -20,32 +20,12 @@ from django.utils import timezone
 from tokui.core.facts import fact_consumers
 from tokui.customers.selectors import contact_for_identity
 from tokui.tracking.enums import EventSource
+from tokui.tracking.event_rows import event_rows_insert
 from tokui.tracking.models import AnonymousIdentity, Event, TrackingSite, TrackingSiteHour
 from tokui.tracking.selectors import contacts_of_anonymous_ids
 from tokui.tracking.services import events_dispatch_after_commit
 from tokui.tracking.tag_batches import IDENTIFY_TYPES
 from tokui.tracking.types import TagBatch, TagBatchResult, TrackingSiteConfig
-
-# From this many rows PostgreSQL gets them by COPY (cheaper per row, dearer per write); fewer go in one INSERT.
-PG_COPY_MIN_ROWS = 100
-# SQLite takes at most 32,766 parameters per statement; ten per row.
-SQLITE_ROWS_PER_STATEMENT = 500
-
-_TAG_INSERT_COLUMNS = (
-    "type",
-    "occurred_at",
-    "received_at",
-    "contact_id",
-    "company_id",
-    "anonymous_id",
-    "properties",
-    "source",
-    "idempotency_key",
-    "dispatched_at",
-)
-# How each column travels in the binary COPY to PostgreSQL (properties as JSON text, cast to jsonb on insert).
-_PG_COPY_TYPES = ("text", "timestamptz", "timestamptz", "int8", "int8", "text", "text", "text", "text", "timestamptz")
-_PG_STAGING = "tokui_tag_rows"
 
 
 def tag_batch_ingest(*, site: TrackingSiteConfig, batch: TagBatch) -> TagBatchResult:
@@ -119,14 +99,14 @@ def _batches_write(batches: Sequence[tuple[TrackingSiteConfig, TagBatch]]) -> in
             )
         if stitched is not None:
             # The link must see this batch's rows (and earlier ones): write what waits, then link.
-            sent += _events_insert_rows(rows)
+            sent += event_rows_insert(rows)
             rows = []
             contact_id, company_id, at = stitched
             anonymous_identify(
                 anonymous_id=batch.anonymous_id, contact_id=contact_id, company_id=company_id, identified_at=at
             )
             known[batch.anonymous_id] = (contact_id, company_id)
-    sent += _events_insert_rows(rows)
+    sent += event_rows_insert(rows)
     received: Counter[int] = Counter()
     for site, batch in batches:
         received[site.id] += len(batch.events)
@@ -166,81 +146,6 @@ def _site_hours_add(*, received: Counter[int], now: dt.datetime) -> None:
             "last_received_at = excluded.last_received_at",
             params,
         )
-
-
-def _events_insert_rows(rows: Sequence[tuple[Any, ...]]) -> int:
-    """``INSERT ... ON CONFLICT DO NOTHING`` of rows in _TAG_INSERT_COLUMNS order, without model instances.
-
-    The ORM's per-field preparation costs more than the database for small batches. PostgreSQL gets the rows by a
-    binary ``COPY`` into a session's staging table and one ``INSERT ... SELECT`` from it (measured: a quarter of
-    the Python time of one multi-row INSERT with the same rows); SQLite gets multi-row VALUES within its limit of
-    parameters.
-    """
-    if not rows:
-        return 0
-    connection = connections[Event.objects.db]
-    quote = connection.ops.quote_name
-    table = quote(Event._meta.db_table)
-    columns = ", ".join(quote(column) for column in _TAG_INSERT_COLUMNS)
-    if connection.vendor == "postgresql":
-        if len(rows) >= PG_COPY_MIN_ROWS:
-            _pg_copy_insert(connection, table=table, columns=columns, rows=rows)
-        else:
-            _pg_unnest_insert(connection, table=table, columns=columns, rows=rows)
-        return len(rows)
-    adapt = connection.ops.adapt_datetimefield_value
-    placeholders = "(" + ", ".join(["%s"] * len(_TAG_INSERT_COLUMNS)) + ")"
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), SQLITE_ROWS_PER_STATEMENT):
-            chunk = rows[start : start + SQLITE_ROWS_PER_STATEMENT]
-            params: list[Any] = []
-            for row in chunk:
-                params.extend(adapt(value) if isinstance(value, dt.datetime) else value for value in row)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "
-                "ON CONFLICT DO NOTHING",
-                params,
-            )
-    return len(rows)
-
-
-def _pg_unnest_insert(connection: Any, *, table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    # One statement (no transaction of its own): each column as one array, unnested into rows. The arrays travel as
-    # binary parameters of a server-side-binding cursor; Django's client-side cursor would spell them out as SQL
-    # text, which costs more Python time than the whole write for a few rows.
-    from psycopg import Cursor
-
-    arrays = ", ".join(f"%s::{kind}[]" for kind in _PG_COPY_TYPES)
-    names = ", ".join(f"c{n}" for n in range(len(_TAG_INSERT_COLUMNS)))
-    select = ", ".join(
-        f"c{n}::jsonb" if column == "properties" else f"c{n}" for n, column in enumerate(_TAG_INSERT_COLUMNS)
-    )
-    connection.ensure_connection()
-    with Cursor(connection.connection) as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {select} FROM unnest({arrays}) AS rows({names}) "
-            "ON CONFLICT DO NOTHING",
-            [list(column) for column in zip(*rows, strict=True)],
-            binary=True,
-        )
-
-
-def _pg_copy_insert(connection: Any, *, table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    # The staging table lives as long as the session and empties itself at every commit. It is created "if not
-    # exists" on every write (one short statement): a transaction that rolls back takes a new table with it, so
-    # remembering that it was made would be wrong exactly then.
-    names = ", ".join(f"c{n}" for n in range(len(_TAG_INSERT_COLUMNS)))
-    select = ", ".join(
-        f"c{n}::jsonb" if column == "properties" else f"c{n}" for n, column in enumerate(_TAG_INSERT_COLUMNS)
-    )
-    definition = ", ".join(f"c{n} {kind}" for n, kind in enumerate(_PG_COPY_TYPES))
-    with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_PG_STAGING} ({definition}) ON COMMIT DELETE ROWS")
-        with cursor.cursor.copy(f"COPY {_PG_STAGING} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(list(_PG_COPY_TYPES))
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {select} FROM {_PG_STAGING} ON CONFLICT DO NOTHING")
 
 
 def _identity_resolve(properties: dict[str, Any], *, site: TrackingSiteConfig) -> tuple[int, int | None] | None:
