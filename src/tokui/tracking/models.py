@@ -135,3 +135,23 @@ class TrackingSiteHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site_id} {self.hour:%Y-%m-%d %H}:00"
+
+
+class PendingIdentity(models.Model):
+    """A browser that logged in or signed up as someone Tokui does not know yet (a new customer of the shop whose
+    record arrives later through a connector, the API or an import). A periodic job links it once the contact
+    exists, so the visit before the sign-up and the cart still become the customer's."""
+
+    anonymous_id = models.CharField(_("anonymous id"), max_length=64, unique=True)
+    site = models.ForeignKey(TrackingSite, on_delete=models.CASCADE, related_name="+", verbose_name=_("site"))
+    email = models.CharField(_("email"), max_length=254, blank=True)
+    contact_external_id = models.CharField(_("customer id at the shop"), max_length=128, blank=True)
+    event_key = models.CharField(_("identifying event"), max_length=128)
+    identified_at = models.DateTimeField(_("identified at"))
+
+    class Meta:
+        verbose_name = _("identity waiting for its contact")
+        verbose_name_plural = _("identities waiting for their contact")
+
+    def __str__(self) -> str:
+        return self.anonymous_id

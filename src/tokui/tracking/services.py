@@ -182,6 +182,16 @@ def events_dispatch(*, event_ids: Sequence[int]) -> int:
     return len(pending)
 
 
+def events_redispatch(*, source: str, idempotency_keys: Sequence[str]) -> int:
+    """Hand facts to their consumers again after commit (consumers are idempotent); returns the facts."""
+    events = Event.objects.filter(source=source, idempotency_key__in=list(idempotency_keys))
+    ids = list(events.values_list("id", flat=True))
+    if ids:
+        Event.objects.filter(pk__in=ids).update(dispatched_at=None)
+        events_dispatch_after_commit(ids)
+    return len(ids)
+
+
 def events_dispatch_pending(*, limit: int = 1000) -> int:
     """The sweeper: dispatch facts that a crash or a bulk load left undispatched."""
     ids = list(Event.objects.filter(dispatched_at__isnull=True).order_by("id").values_list("id", flat=True)[:limit])

@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -58,7 +58,7 @@ OTHER_REFUSAL_ADVICE = gettext_lazy(
 
 
 class TrackingSiteForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("name of a tracked site", "Name"), max_length=100)
     allowed_origins = forms.CharField(
         label=gettext_lazy("Allowed origins"),
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://shop.example.jp"}),

@@ -21,11 +21,14 @@ from tokui.core.facts import fact_consumers
 from tokui.customers.selectors import contact_for_identity
 from tokui.tracking.enums import EventSource
 from tokui.tracking.event_rows import event_rows_insert
-from tokui.tracking.models import AnonymousIdentity, Event, TrackingSite, TrackingSiteHour
+from tokui.tracking.models import AnonymousIdentity, Event, PendingIdentity, TrackingSite, TrackingSiteHour
 from tokui.tracking.selectors import contacts_of_anonymous_ids
-from tokui.tracking.services import events_dispatch_after_commit
+from tokui.tracking.services import events_dispatch_after_commit, events_redispatch
 from tokui.tracking.tag_batches import IDENTIFY_TYPES
-from tokui.tracking.types import TagBatch, TagBatchResult, TrackingSiteConfig
+from tokui.tracking.types import TagBatch, TagBatchResult, TagEvent, TrackingSiteConfig
+
+# A browser that named an unknown customer is linked if the customer arrives within this many days.
+PENDING_IDENTITY_DAYS = 30
 
 
 def tag_batch_ingest(*, site: TrackingSiteConfig, batch: TagBatch) -> TagBatchResult:
@@ -69,6 +72,7 @@ def _batches_write(batches: Sequence[tuple[TrackingSiteConfig, TagBatch]]) -> in
     )
     rows: list[tuple[Any, ...]] = []
     to_dispatch: list[str] = []
+    unknown: list[tuple[TrackingSiteConfig, str, TagEvent, str]] = []
     sent = 0
     for site, batch in batches:
         current = known.get(batch.anonymous_id) if batch.identified else None
@@ -79,6 +83,8 @@ def _batches_write(batches: Sequence[tuple[TrackingSiteConfig, TagBatch]]) -> in
                 if found is not None:
                     current = found
                     stitched = (*found, event.occurred_at)
+                else:
+                    unknown.append((site, batch.anonymous_id, event, f"{site.id}:{event.id}"))
             key = f"{site.id}:{event.id}"
             wants_dispatch = bool(fact_consumers.consumers_for(event.type))
             if wants_dispatch:
@@ -111,6 +117,8 @@ def _batches_write(batches: Sequence[tuple[TrackingSiteConfig, TagBatch]]) -> in
     for site, batch in batches:
         received[site.id] += len(batch.events)
     _site_hours_add(received=received, now=now)
+    if unknown:
+        _pending_identities_note(unknown)
     if to_dispatch:
         # Conflicting rows are skipped without their ids; read back the ones still waiting for dispatch.
         events_dispatch_after_commit(
@@ -159,6 +167,65 @@ def _identity_resolve(properties: dict[str, Any], *, site: TrackingSiteConfig) -
         source=site.contact_source,
     )
     return (found.contact_id, found.company_id) if found is not None else None
+
+
+def _pending_identities_note(unknown: Sequence[tuple[TrackingSiteConfig, str, TagEvent, str]]) -> None:
+    """Remember browsers that named a customer Tokui does not know yet; the latest naming of a browser wins."""
+    existing_sites = set(
+        TrackingSite.objects.filter(pk__in={site.id for site, *_rest in unknown}).values_list("pk", flat=True)
+    )
+    for site, anonymous_id, event, key in unknown:
+        if site.id not in existing_sites:
+            continue
+        external_id = event.properties.get("contact_external_id")
+        email = event.properties.get("email")
+        PendingIdentity.objects.update_or_create(
+            anonymous_id=anonymous_id,
+            defaults={
+                "site_id": site.id,
+                "email": email.strip()[:254] if isinstance(email, str) else "",
+                "contact_external_id": str(external_id)[:128]
+                if isinstance(external_id, str | int) and not isinstance(external_id, bool)
+                else "",
+                "event_key": key,
+                "identified_at": event.occurred_at,
+            },
+        )
+
+
+def pending_identities_resolve(*, limit: int = 1000, now: dt.datetime | None = None) -> int:
+    """Link browsers whose customer has arrived since they logged in or signed up; returns the browsers linked.
+
+    The identifying fact is handed to its consumers again, so the browser's cart gets its owner too. Browsers
+    linked by a later login are left as they are; what waits longer than PENDING_IDENTITY_DAYS is forgotten.
+    """
+    now = now or timezone.now()
+    PendingIdentity.objects.filter(identified_at__lt=now - dt.timedelta(days=PENDING_IDENTITY_DAYS)).delete()
+    linked = 0
+    for pending in PendingIdentity.objects.select_related("site").order_by("id")[:limit]:
+        later = AnonymousIdentity.objects.filter(
+            anonymous_id=pending.anonymous_id, last_seen_at__gte=pending.identified_at
+        ).exists()
+        found = (
+            None
+            if later
+            else contact_for_identity(
+                external_id=pending.contact_external_id, email=pending.email, source=pending.site.contact_source
+            )
+        )
+        if later or found is not None:
+            with transaction.atomic():
+                if found is not None:
+                    anonymous_identify(
+                        anonymous_id=pending.anonymous_id,
+                        contact_id=found.contact_id,
+                        company_id=found.company_id,
+                        identified_at=pending.identified_at,
+                    )
+                    events_redispatch(source=EventSource.TAG.value, idempotency_keys=[pending.event_key])
+                    linked += 1
+                pending.delete()
+    return linked
 
 
 def anonymous_identify(

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.tasks import task
 
 from tokui.tracking import services
+from tokui.tracking.tag_ingest import pending_identities_resolve
 
 
 @task()
@@ -13,3 +14,8 @@ def dispatch_events(*, event_ids: list[int]) -> int:
 @task()
 def dispatch_pending_events() -> int:
     return services.events_dispatch_pending()
+
+
+@task()
+def resolve_pending_identities() -> int:
+    return pending_identities_resolve()
