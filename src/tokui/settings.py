@@ -170,6 +170,10 @@ TAG_RATE_LIMIT_PER_IP = env.int("TOKUI_TAG_RATE_LIMIT_PER_IP", default=600)
 # Behind a proxy, the request header (as in request.META, e.g. HTTP_X_FORWARDED_FOR) holding the visitor's address.
 TAG_CLIENT_IP_HEADER = env.str("TOKUI_TAG_CLIENT_IP_HEADER", default="")
 
+# --- API ------------------------------------------------------------------------------------------------------
+# Days an API request stays in the request log; a daily job deletes older rows. 0 keeps the log forever.
+API_LOG_RETENTION_DAYS = env.int("TOKUI_API_LOG_RETENTION_DAYS", default=90)
+
 # --- Serving --------------------------------------------------------------------------------------------------
 HTTP_HOST = env.str("TOKUI_HTTP_HOST", default="127.0.0.1")
 HTTP_PORT = env.int("TOKUI_HTTP_PORT", default=8000)

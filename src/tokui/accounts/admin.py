@@ -15,7 +15,7 @@ class TokuiUserAdmin(AuditedAdmin[User], UserAdmin[User]):
     list_filter = ["role", "is_active"]
     fieldsets = (
         *(UserAdmin.fieldsets or ()),
-        (_("Tokui"), {"fields": ("role", "display_name", "sees_all_accounts")}),
+        (_("Role and access"), {"fields": ("role", "display_name", "sees_all_accounts")}),
     )
 
 

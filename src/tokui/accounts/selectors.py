@@ -45,8 +45,11 @@ def api_key_for_token(*, token: str) -> ApiKey | None:
     return key
 
 
-def api_requests(*, key_id: int | None = None) -> QuerySet[ApiRequestLog]:
-    requests = ApiRequestLog.objects.all()
+def api_requests(*, key_id: int | None = None, errors_only: bool = False) -> QuerySet[ApiRequestLog]:
+    """The request log, newest first, with each request's key; ``errors_only`` keeps the answers of 400 and above."""
+    requests = ApiRequestLog.objects.select_related("key")
     if key_id is not None:
         requests = requests.filter(key_id=key_id)
+    if errors_only:
+        requests = requests.filter(status_code__gte=400)
     return requests.order_by("-at", "-id")

@@ -6,6 +6,7 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +21,8 @@ from tokui.core.services import audit_record
 API_KEY_PREFIX = "tokui"
 # How stale ``last_used_at`` may get before a request writes it again: one write a minute, not one per request.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+# Old request-log rows are deleted this many at a time: each batch is a short statement that holds few locks.
+API_REQUEST_LOG_PRUNE_BATCH = 5_000
 
 
 @transaction.atomic
@@ -135,3 +138,28 @@ def api_request_record(
         duration_ms=max(0, duration_ms),
         at=at or timezone.now(),
     )
+
+
+def api_request_log_prune(
+    *, now: dt.datetime | None = None, retention_days: int | None = None, batch_size: int = API_REQUEST_LOG_PRUNE_BATCH
+) -> int:
+    """Delete request-log rows older than the retention (``TOKUI_API_LOG_RETENTION_DAYS``; 0 keeps everything).
+
+    Deleted in batches, each its own short transaction, so pruning a large backlog never holds one long lock
+    on a table every API request writes to. Returns the rows deleted.
+    """
+    days = settings.API_LOG_RETENTION_DAYS if retention_days is None else retention_days
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    deleted = 0
+    while True:
+        ids = list(
+            ApiRequestLog.objects.filter(at__lt=cutoff).order_by("at", "id").values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return deleted
+        count, _by_model = ApiRequestLog.objects.filter(pk__in=ids).delete()
+        deleted += count
+        if len(ids) < batch_size:
+            return deleted

@@ -1,7 +1,8 @@
-"""Settings screens: API keys (admins only)."""
+"""Settings screens: API keys and the API request log (admins only)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,11 +13,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tokui.accounts.enums import ApiScope
-from tokui.accounts.forms import ApiKeyForm
+from tokui.accounts.forms import ApiKeyForm, ApiRequestFilterForm
 from tokui.accounts.models import ApiKey, User
-from tokui.accounts.selectors import api_key_get, api_keys, user_manages_api_keys
+from tokui.accounts.selectors import api_key_get, api_keys, api_requests, user_manages_api_keys
 from tokui.accounts.services import api_key_create, api_key_revoke
 from tokui.core.errors import DomainError
+
+REQUESTS_PER_PAGE = 50
 
 
 def _admin(request: HttpRequest) -> User:
@@ -77,3 +80,41 @@ def api_key_revoke_confirm(request: HttpRequest, key_id: int) -> HttpResponse:
         messages.success(request, _("The key “%(name)s” was revoked.") % {"name": key.name})
         return redirect("accounts:api_keys")
     return render(request, "accounts/api_key_revoke.html", {"key": key, "nav_active": "settings"})
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, min(int(request.GET.get("page", "1")), 100_000))
+    except ValueError:
+        return 1
+
+
+@login_required
+def api_requests_list(request: HttpRequest) -> HttpResponse:
+    """The most recent API requests, newest first, filtered by key and to errors only.
+
+    Pages without counting: the log holds every request of the retention period, and a COUNT over it on every
+    page view costs more than the page. One row more than shown tells whether an older page follows.
+    """
+    _admin(request)
+    form = ApiRequestFilterForm(request.GET or None)
+    key: ApiKey | None = None
+    errors_only = False
+    if form.is_valid():
+        key = form.cleaned_data["key"]
+        errors_only = form.cleaned_data["errors_only"]
+    number = _page_number(request)
+    start = (number - 1) * REQUESTS_PER_PAGE
+    rows = list(
+        api_requests(key_id=key.pk if key else None, errors_only=errors_only)[start : start + REQUESTS_PER_PAGE + 1]
+    )
+    context = {
+        "form": form,
+        "requests": rows[:REQUESTS_PER_PAGE],
+        "page_number": number,
+        "previous_page": number - 1 if number > 1 else None,
+        "next_page": number + 1 if len(rows) > REQUESTS_PER_PAGE else None,
+        "retention_days": settings.API_LOG_RETENTION_DAYS,
+        "nav_active": "settings",
+    }
+    return render(request, "accounts/api_requests.html", context)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.response import HttpResponseBase
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -70,8 +74,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-        message = _("Nothing was found here. Check the address and the id.")
-        return _json_error(api, request, 404, "not_found", message, None)
+        return not_found_response(api, request)
 
     def too_large(request: HttpRequest) -> HttpResponse:
         limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
@@ -96,3 +99,42 @@ def install_error_handlers(api: NinjaAPI) -> None:
         logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
         message = _("Something went wrong on our side. Try again; if it keeps happening, tell the administrator.")
         return _json_error(api, request, 500, "server_error", message, None)
+
+
+def not_found_response(api: NinjaAPI, request: HttpRequest) -> HttpResponse:
+    message = _("Nothing was found here. Check the address and the id.")
+    return _json_error(api, request, 404, "not_found", message, None)
+
+
+def method_not_allowed_response(api: NinjaAPI, request: HttpRequest, allowed: list[str]) -> HttpResponse:
+    message = _("This address does not accept %(method)s. Use %(allowed)s.") % {
+        "method": request.method,
+        "allowed": ", ".join(allowed),
+    }
+    response = _json_error(api, request, 405, "method_not_allowed", message, None)
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+View = Callable[..., HttpResponseBase]
+
+
+def json_errors_outside_operations(api: NinjaAPI, view: View) -> View:
+    """Wrap one URL of the API so the answers ninja gives outside its operations are JSON too.
+
+    ninja answers a method an address does not take with a plain-text 405, and its root ``/api/`` raises a bare
+    ``Http404`` that Django turns into its HTML page: neither passes through the exception handlers above.
+    """
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404:
+            return not_found_response(api, request)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = sorted(method.strip() for method in response["Allow"].split(",") if method.strip())
+            return method_not_allowed_response(api, request, allowed)
+        return response
+
+    return wrapped

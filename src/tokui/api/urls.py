@@ -1,7 +1,8 @@
 """The HTTP API at ``/api/`` (OpenAPI docs at ``/api/docs``). Each app contributes a router from its ``api.py``.
 
-Errors are JSON ``{code, message, field}`` (``tokui.api.errors``); every request made with a key is logged
-(``tokui.api.request_log``); keys and scopes are checked per endpoint by ``tokui.accounts.api_auth.ApiKeyAuth``.
+Errors are JSON ``{code, message, field}`` (``tokui.api.errors``), also a wrong method (405) and any unknown
+address under ``/api/`` (404); every request made with a key is logged (``tokui.api.request_log``); keys and scopes
+are checked per endpoint by ``tokui.accounts.api_auth.ApiKeyAuth``.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import Http404, HttpRequest
+from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI, Router, Schema
 from ninja.renderers import JSONRenderer
 
 from tokui.accounts.api import router as accounts_router
 from tokui.api.docs import LocalSwagger, docs_asset
-from tokui.api.errors import install_error_handlers
+from tokui.api.errors import install_error_handlers, json_errors_outside_operations
 from tokui.api.request_log import log_api_requests
 from tokui.catalog.api import router as catalog_router
 from tokui.commerce.api import router as commerce_router
@@ -44,7 +46,23 @@ class Utf8JSONRenderer(JSONRenderer):
     json_dumps_params: Mapping[str, Any] = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+class TokuiApi(NinjaAPI):
+    """The API whose every URL logs the request and answers in JSON even where ninja's operations do not run."""
+
+    @property
+    def urls(self) -> tuple[list[URLResolver | URLPattern], str, str]:
+        patterns, app_name, namespace = super().urls
+        wrapped: list[URLResolver | URLPattern] = []
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                # Logging outermost: a refused method (405) made with a key is logged like any other request.
+                view = log_api_requests(json_errors_outside_operations(self, pattern.callback))
+                pattern = URLPattern(pattern.pattern, view, pattern.default_args, pattern.name)
+            wrapped.append(pattern)
+        return wrapped, app_name, namespace
+
+
+api = TokuiApi(
     title="Tokui API",
     version="1",
     description=DESCRIPTION,
@@ -53,7 +71,6 @@ api = NinjaAPI(
     renderer=Utf8JSONRenderer(),
 )
 install_error_handlers(api)
-api.add_decorator(log_api_requests, mode="view")
 
 
 class Health(Schema):
@@ -74,11 +91,13 @@ api.add_router("", catalog_router)
 api.add_router("", commerce_router)
 api.add_router("", tracking_router)
 
-# Anything else under /api/ is a JSON 404 too, not the HTML page of the site. Mounted last so it only catches leftovers.
+# Anything else under /api/ is a JSON 404 too, not the HTML page of the site. Mounted last so it only catches leftovers;
+# it takes every method, so an unknown address is a 404 rather than a 405 whatever the method.
 fallback = Router()
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
 
-@fallback.api_operation(["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", include_in_schema=False)
+@fallback.api_operation(ANY_METHOD, "/{path:rest}", include_in_schema=False)
 def not_found(request: HttpRequest, rest: str) -> None:
     raise Http404
 

@@ -79,7 +79,7 @@ class Order(ExternalKeyed):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"))
     line_no = models.PositiveIntegerField(_("line"))
     product = models.ForeignKey(
         "catalog.Product",
@@ -109,17 +109,29 @@ class Cart(ExternalKeyed):
     """A shopping cart as the shop last reported it; ``last_activity_at`` is when the customer last changed it."""
 
     contact = models.ForeignKey(
-        "customers.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="carts"
+        "customers.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="carts",
+        verbose_name=_("contact"),
     )
     company = models.ForeignKey(
-        "customers.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="carts"
+        "customers.Company",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="carts",
+        verbose_name=_("company"),
     )
     anonymous_id = models.CharField(_("anonymous id"), max_length=64, blank=True)
     state = models.CharField(_("state"), max_length=16, choices=CartState.choices, default=CartState.ACTIVE)
     currency = CurrencyField(_("currency"))
     last_activity_at = models.DateTimeField(_("last changed at"))
     abandoned_at = models.DateTimeField(_("abandoned at"), null=True, blank=True)
-    converted_order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    converted_order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("converted to order")
+    )
     recovery_url = models.URLField(_("cart link"), blank=True, max_length=500)
 
     class Meta:
@@ -133,17 +145,21 @@ class Cart(ExternalKeyed):
         ]
 
     def __str__(self) -> str:
-        return f"cart #{self.pk} ({self.state})"
+        return _("cart #%(id)s (%(state)s)") % {"id": self.pk, "state": self.get_state_display()}
 
 
 class CartLine(models.Model):
-    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines", verbose_name=_("cart"))
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.CASCADE, related_name="+", verbose_name=_("product")
+    )
     quantity = models.PositiveIntegerField(_("quantity"))
     unit_price = MoneyField(_("unit price"))
     added_at = models.DateTimeField(_("added at"))
 
     class Meta:
+        verbose_name = _("cart line")
+        verbose_name_plural = _("cart lines")
         constraints = [models.UniqueConstraint(fields=["cart", "product"], name="cart_line_product_unique")]
 
     @property
@@ -154,11 +170,20 @@ class CartLine(models.Model):
 class Favorite(ExternalKeyed):
     """A product a contact marked as favourite (お気に入り); ``company`` is the contact's, kept for roll-ups."""
 
-    contact = models.ForeignKey("customers.Contact", on_delete=models.CASCADE, related_name="favorites")
-    company = models.ForeignKey(
-        "customers.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="favorites"
+    contact = models.ForeignKey(
+        "customers.Contact", on_delete=models.CASCADE, related_name="favorites", verbose_name=_("contact")
     )
-    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="favorited_by")
+    company = models.ForeignKey(
+        "customers.Company",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="favorites",
+        verbose_name=_("company"),
+    )
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.CASCADE, related_name="favorited_by", verbose_name=_("product")
+    )
     added_at = models.DateTimeField(_("added at"))
 
     class Meta:

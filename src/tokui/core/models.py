@@ -29,7 +29,7 @@ class AuditLogEntry(models.Model):
         indexes = [models.Index(fields=["target_type", "target_id"])]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.get_action_display()} {self.target_repr}"
 
 
 class ExternalKeyed(models.Model):

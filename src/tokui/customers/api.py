@@ -39,6 +39,7 @@ from tokui.customers.types import CompanyIn, CompanyRecordIn, ContactIn, Contact
 router = Router(tags=["customers"])
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=128)]
+TagName = Annotated[str, Field(min_length=1, max_length=64)]
 Source = Annotated[str, Query(pattern=SOURCE_PATTERN, description=SOURCE_HELP)]
 
 
@@ -60,6 +61,14 @@ class CompanyRecord(RecordIn):
     approval_status: str = Field("approved", max_length=16, description="pending, approved, rejected or suspended")
     price_rate: Decimal | None = Field(None, allow_inf_nan=False, gt=-100, lt=100, description="0.600 = 60 %")
     custom_fields: JsonObject = Field(default_factory=dict)
+    tags: list[TagName] | None = Field(
+        None,
+        max_length=100,
+        description=(
+            "Tag names. When present, the company gets exactly these tags (new names become new tags; `[]` removes "
+            "every tag); when left out or null, its tags stay as they are."
+        ),
+    )
 
 
 class ContactRecord(RecordIn):
@@ -96,8 +105,13 @@ def _kept(record: RecordIn, renamed: dict[str, str] | None = None) -> frozenset[
 
 
 def _company_in(record: CompanyRecord) -> CompanyRecordIn:
-    values = record.model_dump(exclude={"external_id"})
-    return CompanyRecordIn(external_id=record.external_id, data=CompanyIn(**values), keep=_kept(record))
+    values = record.model_dump(exclude={"external_id", "tags"})
+    return CompanyRecordIn(
+        external_id=record.external_id,
+        data=CompanyIn(**values),
+        keep=_kept(record) - {"tags"},
+        tags=tuple(record.tags) if record.tags is not None else None,
+    )
 
 
 def _contact_in(record: ContactRecord) -> ContactRecordIn:
@@ -173,6 +187,7 @@ class SourceFilter(PageQuery):
 class CompanyFilters(SourceFilter):
     prefecture: str | None = Field(None, pattern=r"^\d{2}$", description="JIS code, e.g. 13 for Tokyo")
     include_archived: bool = True
+    tag: str | None = Field(None, min_length=1, max_length=64, description="Only companies with this tag (its name)")
 
 
 class ContactFilters(SourceFilter):
@@ -194,13 +209,14 @@ def companies_bulk(request: HttpRequest, source: Source, payload: CompanyBulkIn)
 
 @router.get("/companies", response={200: Page[CompanyOut], **READ_ERRORS}, auth=ApiKeyAuth(ApiScope.READ))
 def companies_list(request: HttpRequest, filters: Query[CompanyFilters]) -> dict[str, Any]:
-    """Companies in id order, filtered by source, external id, change time and prefecture."""
+    """Companies in id order, filtered by source, external id, change time, prefecture and tag."""
     companies = companies_matching(
         source=filters.source,
         external_id=filters.external_id,
         updated_since=filters.updated_since,
         prefecture=filters.prefecture,
         include_archived=filters.include_archived,
+        tag=filters.tag,
     )
     return paginate(companies, page=filters)
 

@@ -149,7 +149,9 @@ class Company(ExternalKeyed):
 class ShipToAddress(models.Model):
     """A delivery address of a company (納品先): wholesalers ship to each shop of a chain."""
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="ship_to_addresses")
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="ship_to_addresses", verbose_name=_("company")
+    )
     label = models.CharField(_("label"), max_length=100)
     recipient = models.CharField(_("recipient"), max_length=200, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=8, blank=True)
@@ -202,7 +204,7 @@ class Contact(ExternalKeyed):
 class Consent(models.Model):
     """The current consent of a contact on one channel; each change is also a fact on the timeline."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents", verbose_name=_("contact"))
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     status = models.CharField(_("status"), max_length=16, choices=ConsentStatus.choices)
     source = models.CharField(_("source"), max_length=100, help_text=_("Where the consent was given or withdrawn"))
@@ -214,13 +216,15 @@ class Consent(models.Model):
         constraints = [models.UniqueConstraint(fields=["contact", "channel"], name="one_consent_per_channel")]
 
     def __str__(self) -> str:
-        return f"{self.contact} {self.channel}: {self.status}"
+        return f"{self.contact} {self.get_channel_display()}: {self.get_status_display()}"
 
 
 class ConsentChange(models.Model):
     """Append-only history of consent: the proof of when and where a contact opted in or out (特定電子メール法)."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_changes")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="consent_changes", verbose_name=_("contact")
+    )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     status = models.CharField(_("status"), max_length=16, choices=ConsentStatus.choices)
     source = models.CharField(_("source"), max_length=100)

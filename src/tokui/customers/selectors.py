@@ -12,7 +12,7 @@ from django.utils import timezone
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.customers.enums import Channel, ConsentStatus, PointLotState
-from tokui.customers.models import Company, Consent, Contact, PointLot
+from tokui.customers.models import Company, Consent, Contact, PointLot, Tag
 
 
 def companies_visible_to(*, user: User) -> QuerySet[Company]:
@@ -148,6 +148,24 @@ def companies_by_external_id(*, source: str, external_ids: Iterable[str]) -> dic
     return {c.external_id: c for c in Company.objects.filter(source=source, external_id__in=wanted) if c.external_id}
 
 
+def company_tag_names(*, company_ids: Iterable[int]) -> dict[int, frozenset[str]]:
+    """The tag names of each company (one query); companies without tags are left out."""
+    wanted = sorted(set(company_ids))
+    names: dict[int, set[str]] = {}
+    if wanted:
+        rows = Company.tags.through.objects.filter(company_id__in=wanted).values_list("company_id", "tag__name")
+        for company_id, name in rows:
+            names.setdefault(company_id, set()).add(name)
+    return {company_id: frozenset(tags) for company_id, tags in names.items()}
+
+
+def tag_ids_by_name(*, names: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    return dict(Tag.objects.filter(name__in=wanted).values_list("name", "id"))
+
+
 def contact_ids_by_external_id(*, source: str, external_ids: Iterable[str]) -> dict[str, tuple[int, int | None]]:
     """``{external_id: (contact id, company id)}`` of the contacts ``source`` knows by ``external_ids`` (one query)."""
     wanted = sorted(set(external_ids))
@@ -171,9 +189,12 @@ def companies_matching(
     updated_since: dt.datetime | None = None,
     prefecture: str | None = None,
     include_archived: bool = True,
+    tag: str | None = None,
 ) -> QuerySet[Company]:
-    """Companies by source, external id, change time and prefecture, oldest id first (a stable order to page)."""
+    """Companies by source, external id, change time, prefecture and tag name, oldest id first (a stable order)."""
     companies = Company.objects.prefetch_related("tags")
+    if tag:
+        companies = companies.filter(tags__name=tag)
     if source:
         companies = companies.filter(source=source)
     if external_id:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tokui.core.batches import RecordOutcome, keep_stored, records_apply, unknown_reference
+from tokui.core.enums import UpsertOutcome
 from tokui.core.errors import DomainError, ProtectedRecordError
 from tokui.core.upserts import UpsertResult, upsert_by_key
 from tokui.customers.custom_fields import custom_fields_clean
@@ -24,7 +25,9 @@ from tokui.customers.prefectures import prefecture_from_text
 from tokui.customers.selectors import (
     companies_by_external_id,
     company_ids_by_external_id,
+    company_tag_names,
     contacts_by_external_id,
+    tag_ids_by_name,
 )
 from tokui.customers.types import CompanyIn, CompanyRecordIn, ContactIn, ContactRecordIn
 from tokui.tracking.enums import EventType
@@ -272,21 +275,68 @@ def _prefecture_code(text: str) -> str:
     return str(prefecture.value)
 
 
+TAG_NAME_MAX_LENGTH = 64
+
+
+def tag_names_clean(names: Iterable[str]) -> list[str]:
+    """Tag names trimmed, without blanks or repeats, sorted; a name longer than a tag can hold is refused."""
+    cleaned = sorted({name.strip() for name in names if name.strip()})
+    for name in cleaned:
+        if len(name) > TAG_NAME_MAX_LENGTH:
+            raise DomainError(
+                _("The tag “%(name)s” is too long: a tag has at most %(max)s characters.")
+                % {"name": name, "max": TAG_NAME_MAX_LENGTH},
+                field="tags",
+            )
+    return cleaned
+
+
+def _company_tags_replace(
+    *, company: Company, names: list[str], stored: frozenset[str], tag_ids: dict[str, int]
+) -> bool:
+    """Give ``company`` exactly the tags ``names`` (making the tags that do not exist yet); ``True`` if they changed."""
+    if frozenset(names) == stored:
+        return False
+    ids = []
+    for name in names:
+        tag_id = tag_ids.get(name)
+        if tag_id is None:
+            tag_id = Tag.objects.get_or_create(name=name)[0].pk
+        ids.append(tag_id)
+    company.tags.set(ids)
+    # A change of tags is a change of the company: readers that sync by updated_since must see it.
+    Company.objects.filter(pk=company.pk).update(updated_at=timezone.now())
+    return True
+
+
 def companies_upsert_batch(*, source: str, records: Sequence[CompanyRecordIn]) -> list[RecordOutcome]:
     """Upsert the companies of ``source``, each in its own savepoint: a bad one is reported, the others kept.
 
-    Fields a record leaves out (``keep``) keep their stored values; the same batch twice changes nothing.
+    Fields a record leaves out (``keep``) keep their stored values; the same batch twice changes nothing. A record
+    with ``tags`` gives its company exactly those tags; a record without them leaves the company's tags alone.
     """
     stored = companies_by_external_id(source=source, external_ids=[record.external_id for record in records])
+    stored_tags = company_tag_names(company_ids=[company.pk for company in stored.values()])
+    tag_ids = tag_ids_by_name(names=[name.strip() for record in records for name in record.tags or ()])
 
     def apply(record: CompanyRecordIn) -> RecordOutcome:
         data = keep_stored(record.data, stored.get(record.external_id), record.keep | TOKUI_COMPANY_FIELDS)
         if data.price_rate is not None and not Decimal(0) < data.price_rate <= Decimal(2):
             raise DomainError(str(RATE_RANGE_MESSAGE), field="price_rate")
         data = dataclasses.replace(data, prefecture=_prefecture_code(data.prefecture))
-        return RecordOutcome.stored(
-            record.external_id, company_upsert(source=source, external_id=record.external_id, data=data)
-        )
+        tag_names = tag_names_clean(record.tags) if record.tags is not None else None
+        result = company_upsert(source=source, external_id=record.external_id, data=data)
+        outcome = result.outcome
+        if tag_names is not None:
+            changed = _company_tags_replace(
+                company=result.instance,
+                names=tag_names,
+                stored=stored_tags.get(result.instance.pk, frozenset()),
+                tag_ids=tag_ids,
+            )
+            if changed and outcome == UpsertOutcome.UNCHANGED:
+                outcome = UpsertOutcome.UPDATED
+        return RecordOutcome(key=record.external_id, outcome=outcome.value, id=result.instance.pk)
 
     return records_apply(records, key=lambda record: record.external_id, apply=apply)
 

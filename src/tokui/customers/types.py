@@ -47,11 +47,15 @@ class ContactIn:
 
 @dataclass(frozen=True, slots=True)
 class CompanyRecordIn:
-    """A company as an outside system sends it. ``keep`` names the fields it left out: a stored company keeps them."""
+    """A company as an outside system sends it. ``keep`` names the fields it left out: a stored company keeps them.
+
+    ``tags`` are the names of the company's tags, exactly; ``None`` (the sender left them out) leaves them as they are.
+    """
 
     external_id: str
     data: CompanyIn
     keep: frozenset[str] = frozenset()
+    tags: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,9 +52,9 @@ class ImportJob(models.Model):
     dry_run_summary = models.JSONField(_("dry run result"), default=dict, blank=True)
     error_message = models.TextField(_("error"), blank=True)
 
-    run_token = models.CharField(max_length=32, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    cancel_requested = models.BooleanField(default=False)
+    run_token = models.CharField(_("run token"), max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

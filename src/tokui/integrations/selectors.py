@@ -31,8 +31,14 @@ def import_job_for_user(*, user: User, job_id: int) -> ImportJob | None:
 
 def import_field_choices(*, object_type: str) -> list[FieldChoice]:
     importer = importers.get(object_type)
-    required = {*importer.key_fields[:1], *importer.mapping_required}
-    return [FieldChoice(key=field.key, label=field.label, required=field.key in required) for field in importer.fields]
+    needs = importer.field_needs()
+    return [FieldChoice(key=field.key, label=field.label, need=needs.get(field.key, "")) for field in importer.fields]
+
+
+def import_mapping_needs(*, object_type: str) -> list[str]:
+    """What a file of ``object_type`` needs, one sentence per rule (“one of: contact code, email”, ...)."""
+    importer = importers.get(object_type)
+    return [importer.rule_text(rule) for rule in importer.mapping_rules()]
 
 
 def import_mapping_columns(*, job: ImportJob) -> list[MappingColumn]:

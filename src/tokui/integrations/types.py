@@ -20,11 +20,12 @@ class RowResult:
 
 @dataclass(frozen=True, slots=True)
 class FieldChoice:
-    """A field a column can be mapped to, for the mapping screen."""
+    """A field a column can be mapped to, for the mapping screen. ``need``: ``required``, ``one_of``,
+    ``new_records`` (see ``importers.base.Need``) or empty when the field is optional."""
 
     key: str
     label: str | Promise
-    required: bool
+    need: str = ""
 
 
 @dataclass(frozen=True, slots=True)

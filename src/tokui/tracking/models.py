@@ -18,10 +18,20 @@ class Event(models.Model):
     occurred_at = models.DateTimeField(_("occurred at"))
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
     contact = models.ForeignKey(
-        "customers.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        "customers.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("contact"),
     )
     company = models.ForeignKey(
-        "customers.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        "customers.Company",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("company"),
     )
     anonymous_id = models.CharField(_("anonymous id"), max_length=64, blank=True)
     properties = models.JSONField(_("properties"), default=dict, blank=True)

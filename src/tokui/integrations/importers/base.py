@@ -10,6 +10,7 @@ import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
@@ -34,19 +35,46 @@ type ColumnMap = dict[str, int]
 
 @dataclass(frozen=True, slots=True)
 class ImportField:
-    """A field a column can fill. ``target`` is the name in the service's input (``CompanyIn.phone``)."""
+    """A field a column can fill. ``target`` is the name in the service's input (``CompanyIn.phone``).
+
+    Whether a column is needed is not a property of the field but of the importer (``Importer.mapping_rules``): a
+    contact file may be keyed by its contact code or by email alone.
+    """
 
     key: str
     label: str | Promise
     parse: Callable[[CellValue], Any]
     aliases: tuple[str, ...] = ()
-    required: bool = False
     max_length: int | None = None
     target: str = ""
 
     @property
     def target_name(self) -> str:
         return self.target or self.key
+
+
+class Need(StrEnum):
+    """How a field is needed on the mapping screen."""
+
+    REQUIRED = "required"  # its column must be chosen
+    ONE_OF = "one_of"  # a column for it or for another field of its group must be chosen
+    NEW_RECORDS = "new_records"  # rows that create a record need it; rows that update one may leave it out
+
+
+@dataclass(frozen=True, slots=True)
+class MappingRule:
+    """Columns a file needs: a column for at least one of ``fields``. ``identifies``: they are the record's key;
+    ``new_records_only``: needed by rows that create a record, so checked per row, never on the mapping."""
+
+    fields: tuple[str, ...]
+    identifies: bool = False
+    new_records_only: bool = False
+
+    @property
+    def need(self) -> Need:
+        if self.new_records_only:
+            return Need.NEW_RECORDS
+        return Need.REQUIRED if len(self.fields) == 1 else Need.ONE_OF
 
 
 @dataclass(slots=True)
@@ -121,6 +149,9 @@ class Importer(ABC):
     mapping_required: ClassVar[tuple[str, ...]] = ()
     # One of each of these groups must be mapped (an order needs a customer code or a contact).
     mapping_one_of: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    # One of each of these groups is needed by a row that creates a record (a new company needs its name); a file
+    # that only updates records may leave them out, so they are shown on the mapping screen but not enforced there.
+    new_record_fields: ClassVar[tuple[tuple[str, ...], ...]] = ()
     # Rows with the same key next to each other are one record (the lines of an order).
     groups_rows: ClassVar[bool] = False
 
@@ -138,18 +169,61 @@ class Importer(ABC):
             labels.setdefault(item.target_name, item.label)
         return labels
 
+    def mapping_rules(self) -> list[MappingRule]:
+        """What a file of this type needs, in the order the mapping screen lists it."""
+        return [
+            MappingRule(self.key_fields, identifies=True),
+            *(MappingRule((key,)) for key in self.mapping_required),
+            *(MappingRule(group) for group in self.mapping_one_of),
+            *(MappingRule(group, new_records_only=True) for group in self.new_record_fields),
+        ]
+
+    def field_needs(self) -> dict[str, Need]:
+        """How each field is needed (fields not named are optional); a field in several rules gets the first one's."""
+        needs: dict[str, Need] = {}
+        for rule in reversed(self.mapping_rules()):
+            for key in rule.fields:
+                needs[key] = rule.need
+        return needs
+
+    def _names(self, fields: Iterable[str]) -> str:
+        return " / ".join(str(self.field(key).label) for key in fields)
+
+    def rule_text(self, rule: MappingRule) -> str:
+        """The rule in the user's words, for the list of what the file needs."""
+        names = self._names(rule.fields)
+        if rule.identifies and len(rule.fields) > 1:
+            return _(
+                "One of: %(fields)s. It identifies each record; if several are chosen, the first in this list is used."
+            ) % {"fields": names}
+        if rule.identifies:
+            return _("%(field)s. It identifies each record.") % {"field": names}
+        if rule.new_records_only and len(rule.fields) > 1:
+            return _("For new records, one of: %(fields)s. Rows that update a record may leave it empty.") % {
+                "fields": names
+            }
+        if rule.new_records_only:
+            return _("For new records: %(field)s. Rows that update a record may leave it empty.") % {"field": names}
+        if len(rule.fields) > 1:
+            return _("One of: %(fields)s. Every file needs a column for one of them.") % {"fields": names}
+        return _("%(field)s. Every file needs this column.") % {"field": names}
+
     def mapping_problems(self, columns: ColumnMap) -> list[str]:
         problems: list[str] = []
-        if not any(key in columns for key in self.key_fields):
-            names = " / ".join(str(self.field(key).label) for key in self.key_fields)
-            problems.append(_("Choose the column that identifies each record: %(fields)s.") % {"fields": names})
-        for key in self.mapping_required:
-            if key not in columns:
-                problems.append(_("Choose a column for “%(field)s”.") % {"field": self.field(key).label})
-        for group in self.mapping_one_of:
-            if not any(key in columns for key in group):
-                names = " / ".join(str(self.field(key).label) for key in group)
+        for rule in self.mapping_rules():
+            if rule.new_records_only or any(key in columns for key in rule.fields):
+                continue
+            names = self._names(rule.fields)
+            if rule.identifies and len(rule.fields) > 1:
+                problems.append(
+                    _("Choose a column that identifies each record, one of: %(fields)s.") % {"fields": names}
+                )
+            elif rule.identifies:
+                problems.append(_("Choose a column for “%(field)s”: it identifies each record.") % {"field": names})
+            elif len(rule.fields) > 1:
                 problems.append(_("Choose a column for one of: %(fields)s.") % {"fields": names})
+            else:
+                problems.append(_("Choose a column for “%(field)s”.") % {"field": names})
         return problems
 
     def key_field(self, columns: ColumnMap) -> str:

@@ -55,6 +55,7 @@ CUSTOMER_CODE_ALIASES = (
 class CompanyImporter(Importer):
     object_type: ClassVar[str] = ImportObjectType.COMPANIES
     key_fields = ("external_id",)
+    new_record_fields = (("name",),)
     fields = (
         ImportField(
             "external_id",
@@ -80,7 +81,6 @@ class CompanyImporter(Importer):
                 "company name",
                 "name",
             ),
-            required=True,
             max_length=200,
         ),
         ImportField(

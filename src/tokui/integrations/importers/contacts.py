@@ -36,6 +36,8 @@ from tokui.integrations.types import RowResult
 class ContactImporter(Importer):
     object_type: ClassVar[str] = ImportObjectType.CONTACTS
     key_fields = ("external_id", "email")
+    # A new contact needs a name: the whole name, or the family and given names that make it.
+    new_record_fields = (("name", "last_name", "first_name"),)
     fields = (
         ImportField(
             "external_id",
@@ -66,7 +68,6 @@ class ContactImporter(Importer):
             gettext_lazy("Name"),
             values.text,
             ("担当者名", "氏名", "名前", "お名前", "担当者", "contact name", "full name", "name"),
-            required=True,
             max_length=100,
         ),
         ImportField("last_name", gettext_lazy("Family name"), values.text, ("姓", "苗字", "last name"), max_length=50),

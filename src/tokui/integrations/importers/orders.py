@@ -170,7 +170,6 @@ class OrderImporter(Importer):
             gettext_lazy("Order date"),
             values.local_datetime,
             ("受注日", "注文日", "受注日時", "注文日時", "受注年月日", "伝票日付", "order date", "ordered at", "date"),
-            required=True,
         ),
         ImportField("company_code", gettext_lazy("Customer code"), values.code, CUSTOMER_CODE_ALIASES),
         ImportField(
@@ -188,7 +187,7 @@ class OrderImporter(Importer):
         ImportField(
             "status", gettext_lazy("Order status"), values.order_status, ("ステータス", "受注ステータス", "状態")
         ),
-        ImportField("sku", gettext_lazy("SKU (品番)"), values.code, SKU_ALIASES, required=True, max_length=64),
+        ImportField("sku", gettext_lazy("SKU (品番)"), values.code, SKU_ALIASES, max_length=64),
         ImportField(
             "product_name",
             gettext_lazy("Product name"),
@@ -201,14 +200,12 @@ class OrderImporter(Importer):
             gettext_lazy("Quantity"),
             values.integer,
             ("数量", "個数", "受注数", "注文数", "数", "qty"),
-            required=True,
         ),
         ImportField(
             "unit_price",
             gettext_lazy("Unit price"),
             values.decimal,
             ("単価", "卸単価", "販売単価", "売単価", "unit price", "price"),
-            required=True,
         ),
         ImportField("shipping_fee", gettext_lazy("Shipping fee"), values.decimal, ("送料", "配送料", "shipping")),
         ImportField(

@@ -52,6 +52,7 @@ def category_ids_by_name() -> dict[str, int | None]:
 class ProductImporter(Importer):
     object_type: ClassVar[str] = ImportObjectType.PRODUCTS
     key_fields = ("external_id", "sku")
+    new_record_fields = (("name",), ("price",))
     fields = (
         ImportField(
             "external_id",
@@ -60,13 +61,12 @@ class ProductImporter(Importer):
             ("商品ID", "商品管理番号", "product id", "item id", "external id", "id"),
             max_length=128,
         ),
-        ImportField("sku", gettext_lazy("SKU (品番)"), values.code, SKU_ALIASES, required=True, max_length=64),
+        ImportField("sku", gettext_lazy("SKU (品番)"), values.code, SKU_ALIASES, max_length=64),
         ImportField(
             "name",
             gettext_lazy("Product name"),
             values.text,
             ("商品名", "品名", "名称", "product name", "item name", "name"),
-            required=True,
             max_length=200,
         ),
         ImportField(
@@ -74,7 +74,6 @@ class ProductImporter(Importer):
             gettext_lazy("List price"),
             values.decimal,
             ("上代", "定価", "価格", "販売価格", "標準価格", "単価", "price", "retail price"),
-            required=True,
         ),
         ImportField("category", gettext_lazy("Category"), values.text, ("カテゴリ", "カテゴリー", "分類", "商品分類")),
         ImportField("stock", gettext_lazy("Stock"), values.integer, ("在庫", "在庫数", "inventory")),

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, St
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -25,6 +26,7 @@ from tokui.commerce.enums import OrderChannel
 from tokui.core.errors import DomainError
 from tokui.integrations import selectors, services
 from tokui.integrations.enums import ACTIVE_STATUSES, ImportObjectType, ImportPhase, ImportStatus, RowOutcome
+from tokui.integrations.importers.base import Need
 from tokui.integrations.importers.error_file import error_file_chunks, error_file_name
 from tokui.integrations.importers.reading import ENCODING_LABELS
 from tokui.integrations.models import ImportJob
@@ -49,6 +51,17 @@ class UploadForm(forms.Form):
     )
 
 
+def _need_label(label: str | Promise, need: str) -> str:
+    """A field's name in the mapping list, saying whether the file needs it (the list above the table says how)."""
+    if need == Need.REQUIRED:
+        return str(_("%(field)s (required)") % {"field": label})
+    if need == Need.ONE_OF:
+        return str(_("%(field)s (this or another required)") % {"field": label})
+    if need == Need.NEW_RECORDS:
+        return str(_("%(field)s (for new records)") % {"field": label})
+    return str(label)
+
+
 class MappingForm(forms.Form):
     """A field per column of the file, the proposed field preselected; for orders, the channel of rows without one."""
 
@@ -57,8 +70,7 @@ class MappingForm(forms.Form):
         self.job = job
         choices: list[tuple[str, str]] = [("", str(_("— do not import —")))]
         for choice in selectors.import_field_choices(object_type=job.object_type):
-            label = f"{choice.label} *" if choice.required else str(choice.label)
-            choices.append((choice.key, label))
+            choices.append((choice.key, _need_label(choice.label, choice.need)))
         for column in selectors.import_mapping_columns(job=job):
             self.fields[f"column_{column.index}"] = forms.ChoiceField(
                 label=column.name or str(_("(no name)")), choices=choices, required=False, initial=column.field
@@ -162,6 +174,7 @@ def import_mapping(request: HttpRequest, job_id: int) -> HttpResponse:
         "form": form,
         "columns": columns,
         "channel_field": form["channel"] if "channel" in form.fields else None,
+        "needs": selectors.import_mapping_needs(object_type=job.object_type),
         "encoding_label": ENCODING_LABELS.get(job.encoding, job.encoding),
         "nav_active": NAV_KEY,
     }
