@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "tokui.tracking",
     "tokui.messaging",
     "tokui.integrations",
+    "tokui.analytics",
     "tokui.demo",
     "tokui.web",
     "tokui.api",

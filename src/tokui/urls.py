@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("settings/", include("tokui.accounts.urls")),
     path("data/tag/", include("tokui.tracking.site_urls")),
     path("data/", include("tokui.integrations.urls")),
+    path("analysis/", include("tokui.analytics.urls")),
     path("hooks/", include("tokui.integrations.webhook_urls")),
     path("", include("tokui.demo.urls")),
     path("", include("tokui.web.urls")),

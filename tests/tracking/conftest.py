@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -25,3 +26,12 @@ def _fresh_limits_and_sites() -> Iterator[None]:
 @pytest.fixture
 def site(db: None) -> TrackingSite:
     return tracking_site_create(name="テスト店舗", allowed_origins=[SHOP_ORIGIN, "http://localhost:3000"])
+
+
+@pytest.fixture
+def rate_window() -> None:
+    """Rate limits count in fixed one-minute windows: start a test that counts requests well inside one, so a
+    minute that ends halfway through does not reset its counter (the test would then see no 429)."""
+    into_minute = time.time() % 60
+    if into_minute > 45:
+        time.sleep(60 - into_minute + 0.5)

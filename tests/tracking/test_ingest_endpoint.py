@@ -244,7 +244,9 @@ def test_the_browsers_clock_is_corrected_by_the_time_it_says_it_sent_the_batch(
 
 
 @override_settings(TAG_RATE_LIMIT_PER_IP=3)
-def test_too_many_requests_from_one_address_get_429_with_retry_after(client: Client, site: TrackingSite) -> None:
+def test_too_many_requests_from_one_address_get_429_with_retry_after(
+    client: Client, site: TrackingSite, rate_window: None
+) -> None:
     statuses = [post(client, site, tag_batch(tag_event())).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     limited = post(client, site, tag_batch(tag_event()))
@@ -257,7 +259,7 @@ def test_too_many_requests_from_one_address_get_429_with_retry_after(client: Cli
 
 
 @override_settings(TAG_RATE_LIMIT_PER_KEY=2, TAG_RATE_LIMIT_PER_IP=0)
-def test_too_many_requests_for_one_write_key_get_429(client: Client, site: TrackingSite) -> None:
+def test_too_many_requests_for_one_write_key_get_429(client: Client, site: TrackingSite, rate_window: None) -> None:
     addresses = ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
     statuses = [post(client, site, tag_batch(tag_event()), REMOTE_ADDR=ip).status_code for ip in addresses]
     assert statuses == [200, 200, 429]
@@ -265,7 +267,7 @@ def test_too_many_requests_for_one_write_key_get_429(client: Client, site: Track
 
 @override_settings(TAG_RATE_LIMIT_PER_IP=1, TAG_CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR")
 def test_behind_a_proxy_the_visitors_address_is_read_from_the_configured_header(
-    client: Client, site: TrackingSite
+    client: Client, site: TrackingSite, rate_window: None
 ) -> None:
     first = post(client, site, tag_batch(tag_event()), HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.1")
     second = post(client, site, tag_batch(tag_event()), HTTP_X_FORWARDED_FOR="198.51.100.2")

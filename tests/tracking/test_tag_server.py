@@ -157,7 +157,9 @@ def test_a_10000_event_batch_is_refused_with_413_and_a_json_error(server: Ingest
 
 
 @override_settings(TAG_RATE_LIMIT_PER_IP=2, TAG_CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR")
-def test_rate_limits_count_the_visitor_named_by_the_proxy(server: IngestServer, site: TrackingSite) -> None:
+def test_rate_limits_count_the_visitor_named_by_the_proxy(
+    server: IngestServer, site: TrackingSite, rate_window: None
+) -> None:
     statuses = [post(server, site, tag_batch(tag_event()), **{"X-Forwarded-For": "203.0.113.7"}).status for _ in "abc"]
     assert statuses == [200, 200, 429]
     limited = post(server, site, tag_batch(tag_event()), **{"X-Forwarded-For": "203.0.113.7"})

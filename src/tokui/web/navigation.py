@@ -34,6 +34,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "rfm",
         _("RFM analysis"),
         ANALYSIS,
+        "analytics:rfm",
+        built=True,
         description=_(
             "Recency, frequency and monetary ranks of every customer, the R×F grid and movement between groups."
         ),
@@ -54,12 +56,16 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "basket",
         _("Basket analysis"),
         ANALYSIS,
+        "analytics:basket",
+        built=True,
         description=_("Products bought together, with support, confidence and lift, for cross-selling."),
     ),
     NavItem(
         "repeat",
         _("Repeat and LTV"),
         ANALYSIS,
+        "analytics:repeat",
+        built=True,
         description=_("Repeat rate, second-order conversion, cohort retention and predicted customer value."),
     ),
     NavItem(

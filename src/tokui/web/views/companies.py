@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tokui.accounts.models import User
 from tokui.accounts.selectors import sales_reps, user_sees_all_accounts
+from tokui.analytics.enums import CustomerLevel
 from tokui.commerce.selectors import current_cart_of_company, favorites_of_company, order_summaries, orders_of_company
 from tokui.customers.enums import ApprovalStatus, Channel, CompanySize, Industry, Prefecture
 from tokui.customers.selectors import (
@@ -22,6 +23,7 @@ from tokui.customers.selectors import (
     point_balance,
 )
 from tokui.tracking.selectors import timeline_for_company
+from tokui.web.rfm_filter import rfm_list_filter
 
 COMPANIES_PER_PAGE = 25
 TIMELINE_PER_PAGE = 20
@@ -68,10 +70,13 @@ def company_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     form = CompanyFilterForm(request.GET or None, user=user)
     companies = company_search(user=user, filters=form.filters())
+    rfm = rfm_list_filter(request.GET, level=CustomerLevel.COMPANY, user=user)
+    if rfm is not None:
+        companies = companies.filter(pk__in=rfm.customer_ids)
     page = Paginator(companies, COMPANIES_PER_PAGE).get_page(request.GET.get("page"))
     summaries = order_summaries(company_ids=[company.pk for company in page])
     rows = [(company, summaries.get(company.pk)) for company in page]
-    context = {"form": form, "page": page, "rows": rows, "nav_active": "companies"}
+    context = {"form": form, "page": page, "rows": rows, "rfm": rfm, "nav_active": "companies"}
     template = (
         "web/companies/_results.html"
         if getattr(getattr(request, "htmx", None), "target", None) == "company-results"

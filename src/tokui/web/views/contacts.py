@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tokui.accounts.models import User
+from tokui.analytics.enums import CustomerLevel
 from tokui.commerce.selectors import (
     current_cart_of_contact,
     favorites_of_contact,
@@ -22,6 +23,7 @@ from tokui.commerce.selectors import (
 from tokui.customers.models import Contact
 from tokui.customers.selectors import consents_of_contact, contact_for_user, individual_search, point_balance
 from tokui.tracking.selectors import timeline_for_contact
+from tokui.web.rfm_filter import rfm_list_filter
 
 CONTACTS_PER_PAGE = 25
 TIMELINE_PER_PAGE = 20
@@ -43,14 +45,17 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     """Individual customers with their orders to date, searchable by name, kana, email or phone."""
     form = IndividualSearchForm(request.GET or None)
     search = form.cleaned_data.get("q", "") if form.is_valid() else ""
-    page = Paginator(individual_search(user=_user(request), search=search), CONTACTS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    contacts = individual_search(user=_user(request), search=search)
+    rfm = rfm_list_filter(request.GET, level=CustomerLevel.CONTACT, user=_user(request))
+    if rfm is not None:
+        contacts = contacts.filter(pk__in=rfm.customer_ids)
+    page = Paginator(contacts, CONTACTS_PER_PAGE).get_page(request.GET.get("page"))
     summaries = order_summaries_of_contacts(contact_ids=[contact.pk for contact in page])
     context = {
         "form": form,
         "page": page,
         "rows": [(contact, summaries.get(contact.pk)) for contact in page],
+        "rfm": rfm,
         "nav_active": NAV_KEY,
     }
     htmx_target = getattr(getattr(request, "htmx", None), "target", None)

@@ -1,0 +1,30 @@
+import datetime as dt
+from collections.abc import Sequence
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AnalyticsConfig(AppConfig):
+    name = "tokui.analytics"
+    label = "analytics"
+    verbose_name = _("Analysis")
+
+    def ready(self) -> None:
+        from tokui.analytics.tasks import analytics_nightly
+        from tokui.core.facts import fact_consumers
+        from tokui.core.schedule import periodic_jobs
+        from tokui.tracking.enums import EventType
+
+        # Any order from any channel (web, API, import, connector) is an order fact; a cancellation lowers the
+        # figures again. The stats of the customers named by those facts are recomputed right away.
+        fact_consumers.register(EventType.ORDER_PLACED, EventType.ORDER_CANCELLED)(consume_order_facts)
+        # The full recompute catches what facts do not carry (an edited order, history loaded without facts) and
+        # takes the month's RFM snapshot. The scheduler enqueues it every hour; the task only runs once a day.
+        periodic_jobs.register("analytics.nightly", task=analytics_nightly, every=dt.timedelta(hours=1))
+
+
+def consume_order_facts(event_ids: Sequence[int]) -> None:
+    from tokui.analytics.services import stats_refresh_for_facts
+
+    stats_refresh_for_facts(event_ids=event_ids)

@@ -1,0 +1,189 @@
+"""Basket analysis (併売分析): products bought in the same order, with support, confidence and lift.
+
+Computed in the database from order lines: each counted order's distinct products, joined with themselves on the
+order (pairs with a < b), grouped. For a pair A, B over N orders that contain any product in scope:
+
+- support    = orders with A and B / N
+- confidence = orders with A and B / orders with A      (A → B; and the same for B → A)
+- lift       = support / (share of orders with A × share of orders with B); above 1, bought together more often
+               than chance.
+
+Cancelled and refunded orders are left out; lines without a known product are left out. A category limits the
+products in scope (the category and its subcategories), so N is the orders with any product of that category.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+from tokui.catalog.models import Category, Product
+from tokui.commerce.enums import NON_REVENUE_STATUSES
+from tokui.commerce.models import Order, OrderLine
+
+
+@dataclass(frozen=True, slots=True)
+class BasketPair:
+    product_a_id: int
+    product_b_id: int
+    orders_together: int
+    orders_a: int
+    orders_b: int
+    orders_total: int
+
+    @property
+    def support(self) -> float:
+        return self.orders_together / self.orders_total
+
+    @property
+    def confidence_ab(self) -> float:
+        return self.orders_together / self.orders_a
+
+    @property
+    def confidence_ba(self) -> float:
+        return self.orders_together / self.orders_b
+
+    @property
+    def lift(self) -> float:
+        return self.orders_together * self.orders_total / (self.orders_a * self.orders_b)
+
+
+@dataclass(frozen=True, slots=True)
+class BasketAnalysis:
+    orders_total: int
+    min_orders_together: int
+    pairs: list[BasketPair]
+
+
+@dataclass(frozen=True, slots=True)
+class BoughtTogether:
+    """A product bought in the same orders as the one asked about: ``confidence`` is target → this product."""
+
+    product_id: int
+    orders_together: int
+    confidence: float
+    lift: float
+
+
+def category_subtree_ids(*, category_id: int) -> list[int]:
+    """The category and every category below it (the tree is small: read once, walked in memory)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Category.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found, todo = [], [category_id]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _scope_sql(*, start: dt.datetime, end: dt.datetime, category_ids: Sequence[int] | None) -> tuple[str, list[Any]]:
+    """SELECT DISTINCT order_id, product_id of the counted orders in [start, end), products in scope."""
+    line, order, product = (connection.ops.quote_name(m._meta.db_table) for m in (OrderLine, Order, Product))
+    statuses = [str(status) for status in NON_REVENUE_STATUSES]
+    sql = (
+        f"SELECT DISTINCT l.order_id AS order_id, l.product_id AS product_id FROM {line} l "
+        f"JOIN {order} o ON o.id = l.order_id "
+        f"WHERE l.product_id IS NOT NULL AND o.placed_at >= %s AND o.placed_at < %s "
+        f"AND o.status NOT IN ({', '.join(['%s'] * len(statuses))})"
+    )
+    params: list[Any] = [start, end, *statuses]
+    if category_ids is not None:
+        ids = list(category_ids) or [0]
+        sql += f" AND l.product_id IN (SELECT id FROM {product} WHERE category_id IN ({', '.join(['%s'] * len(ids))}))"
+        params += ids
+    return sql, params
+
+
+def basket_pairs(
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    min_support: float = 0.0,
+    min_orders_together: int = 2,
+    min_confidence: float = 0.0,
+    min_lift: float = 0.0,
+    category_id: int | None = None,
+    order_by: str = "orders_together",
+    limit: int = 100,
+) -> BasketAnalysis:
+    """Pairs bought together in orders placed in [start, end) that pass every threshold, best first.
+
+    ``min_support`` and ``min_orders_together`` both apply (the larger count wins); ``min_confidence`` applies to
+    the stronger direction. ``order_by`` is one of orders_together, support, confidence, lift.
+    """
+    scope, params = _scope_sql(
+        start=start, end=end, category_ids=category_subtree_ids(category_id=category_id) if category_id else None
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(DISTINCT order_id) FROM ({scope}) s", params)
+        total = int(cursor.fetchone()[0])
+        if not total:
+            return BasketAnalysis(orders_total=0, min_orders_together=min_orders_together, pairs=[])
+        floor = max(min_orders_together, math.ceil(min_support * total - 1e-9), 1)
+        cursor.execute(
+            f"WITH scope AS ({scope}), "
+            "items AS (SELECT product_id, COUNT(*) AS n FROM scope GROUP BY product_id), "
+            "pairs AS (SELECT a.product_id AS pa, b.product_id AS pb, COUNT(*) AS n FROM scope a "
+            "JOIN scope b ON a.order_id = b.order_id AND a.product_id < b.product_id "
+            "GROUP BY a.product_id, b.product_id HAVING COUNT(*) >= %s) "
+            "SELECT pairs.pa, pairs.pb, pairs.n, ia.n, ib.n FROM pairs "
+            "JOIN items ia ON ia.product_id = pairs.pa JOIN items ib ON ib.product_id = pairs.pb",
+            [*params, floor],
+        )
+        rows = cursor.fetchall()
+    pairs = [
+        BasketPair(product_a_id=a, product_b_id=b, orders_together=n, orders_a=na, orders_b=nb, orders_total=total)
+        for a, b, n, na, nb in rows
+    ]
+    pairs = [
+        pair
+        for pair in pairs
+        if max(pair.confidence_ab, pair.confidence_ba) >= min_confidence and pair.lift >= min_lift
+    ]
+    pairs.sort(key=lambda pair: (*_sort_key(pair, order_by), -pair.product_a_id, -pair.product_b_id), reverse=True)
+    return BasketAnalysis(orders_total=total, min_orders_together=floor, pairs=pairs[:limit])
+
+
+def _sort_key(pair: BasketPair, order_by: str) -> tuple[float, float]:
+    if order_by == "support":
+        return (pair.support, pair.lift)
+    if order_by == "confidence":
+        return (max(pair.confidence_ab, pair.confidence_ba), pair.orders_together)
+    if order_by == "lift":
+        return (pair.lift, pair.orders_together)
+    return (pair.orders_together, pair.lift)
+
+
+def products_bought_together(
+    *, product_id: int, start: dt.datetime, end: dt.datetime, limit: int = 5, min_orders_together: int = 2
+) -> list[BoughtTogether]:
+    """「よく一緒に購入されている商品」: what else the orders containing ``product_id`` held, most often first.
+
+    Reads only the orders with the product (through the product index), so it stays fast on a large shop.
+    """
+    scope, params = _scope_sql(start=start, end=end, category_ids=None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH scope AS ({scope}), "
+            "target AS (SELECT order_id FROM scope WHERE product_id = %s), "
+            "together AS (SELECT s.product_id, COUNT(*) AS n FROM scope s JOIN target t ON t.order_id = s.order_id "
+            "WHERE s.product_id <> %s GROUP BY s.product_id HAVING COUNT(*) >= %s) "
+            "SELECT together.product_id, together.n, "
+            "(SELECT COUNT(*) FROM target), "
+            "(SELECT COUNT(*) FROM scope i WHERE i.product_id = together.product_id), "
+            "(SELECT COUNT(DISTINCT order_id) FROM scope) "
+            "FROM together ORDER BY together.n DESC, together.product_id LIMIT %s",
+            [*params, product_id, product_id, max(1, min_orders_together), limit],
+        )
+        rows = cursor.fetchall()
+    return [
+        BoughtTogether(product_id=pid, orders_together=n, confidence=n / n_a, lift=n * total / (n_a * n_b))
+        for pid, n, n_a, n_b, total in rows
+    ]

@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tokui.analytics.enums import CustomerLevel, RankMethod
+from tokui.core.money import MoneyField
+from tokui.core.time import local_today
+
+# The stats tables are rebuilt in bulk (a million rows at a time); a foreign-key check per inserted row would cost
+# more than the rebuild itself. Orders protect their company and contact from deletion, and the nightly rebuild
+# drops any row whose customer is gone, so the references hold without database constraints.
+
+
+class CustomerStats(models.Model):
+    """Per-customer order figures, materialised: a company (B2B) or a contact without a company (B2C).
+
+    Written only by ``analytics.services`` (incrementally for the customers named by new order facts, and in full
+    every night); days are site-zone (JST) days. Only orders that count as sales, in the shop's currency, count.
+    """
+
+    company = models.ForeignKey(
+        "customers.Company",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("company"),
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("contact"),
+    )
+    first_order_on = models.DateField(_("first order"))
+    last_order_on = models.DateField(_("last order"))
+    order_count = models.IntegerField(_("orders"))
+    order_days = models.IntegerField(_("days with an order"))
+    total_spend = MoneyField(_("total spend"))
+    average_spend = MoneyField(_("average order value"))
+    average_interval_days = models.FloatField(_("average days between orders"), null=True, blank=True)
+    median_interval_days = models.FloatField(_("median days between orders"), null=True, blank=True)
+    predicted_next_order_on = models.DateField(_("predicted next order"), null=True, blank=True)
+    favourite_category_1 = models.ForeignKey(
+        "catalog.Category",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("favourite category"),
+    )
+    favourite_category_2 = models.ForeignKey(
+        "catalog.Category",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("second favourite category"),
+    )
+    favourite_category_3 = models.ForeignKey(
+        "catalog.Category",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("third favourite category"),
+    )
+    refreshed_at = models.DateTimeField(_("refreshed at"))
+
+    class Meta:
+        verbose_name = _("customer stats")
+        verbose_name_plural = _("customer stats")
+        constraints = [
+            models.UniqueConstraint(fields=["company"], condition=Q(company__isnull=False), name="stats_company"),
+            models.UniqueConstraint(fields=["contact"], condition=Q(contact__isnull=False), name="stats_contact"),
+            models.CheckConstraint(
+                condition=Q(company__isnull=False, contact__isnull=True)
+                | Q(company__isnull=True, contact__isnull=False),
+                name="stats_one_customer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"stats of company {self.company_id}" if self.company_id else f"stats of contact {self.contact_id}"
+
+    @property
+    def days_since_last_order(self) -> int:
+        return (local_today() - self.last_order_on).days
+
+
+class StatsRecompute(models.Model):
+    """One full recompute of the stats (the nightly job, or run by hand), so the job knows when it last ran."""
+
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"))
+    customers = models.IntegerField(_("customers"))
+
+    class Meta:
+        verbose_name = _("stats recompute")
+        verbose_name_plural = _("stats recomputes")
+        ordering = ["-finished_at"]
+
+
+def default_recency_bounds() -> list[int]:
+    return [30, 60, 90, 180]
+
+
+class RfmSettings(models.Model):
+    """The R, F and M boundaries of one customer level; 4 ascending boundaries split each axis into ranks 1-5.
+
+    Recency boundaries are days since the last order (R5 = within the first); frequency and monetary boundaries are
+    the least order count and total spend of ranks 2-5. With quintiles, the boundaries come from the data.
+    """
+
+    level = models.CharField(_("customers"), max_length=16, choices=CustomerLevel.choices, unique=True)
+    recency_method = models.CharField(
+        _("recency ranks"), max_length=16, choices=RankMethod.choices, default=RankMethod.FIXED
+    )
+    recency_bounds = models.JSONField(_("recency boundaries (days)"), default=default_recency_bounds)
+    frequency_method = models.CharField(
+        _("frequency ranks"), max_length=16, choices=RankMethod.choices, default=RankMethod.FIXED
+    )
+    frequency_bounds = models.JSONField(_("frequency boundaries (orders)"), default=list)
+    monetary_method = models.CharField(
+        _("monetary ranks"), max_length=16, choices=RankMethod.choices, default=RankMethod.FIXED
+    )
+    monetary_bounds = models.JSONField(_("monetary boundaries (total spend)"), default=list)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("RFM settings")
+        verbose_name_plural = _("RFM settings")
+
+    def __str__(self) -> str:
+        return str(self.get_level_display())
+
+
+class RfmGroup(models.Model):
+    """A named group of cells of the R×F grid (新規, 優良, ...); a cell belongs to at most one group."""
+
+    settings = models.ForeignKey(RfmSettings, on_delete=models.CASCADE, related_name="groups")
+    name = models.CharField(_("name"), max_length=50)
+    cells = models.JSONField(_("cells"), default=list, help_text=_("R×F cells as [r, f] pairs"))
+    sort_order = models.IntegerField(_("sort order"), default=0)
+
+    class Meta:
+        verbose_name = _("RFM group")
+        verbose_name_plural = _("RFM groups")
+        ordering = ["settings", "sort_order", "id"]
+        constraints = [models.UniqueConstraint(fields=["settings", "name"], name="rfm_group_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RfmSnapshot(models.Model):
+    """A customer's R, F and M ranks in one month (the first day of the month names it), to show movement.
+
+    The group is not stored: it is read through the current group definitions, so movement between two months
+    always compares like with like.
+    """
+
+    month = models.DateField(_("month"))
+    level = models.CharField(_("customers"), max_length=16, choices=CustomerLevel.choices)
+    customer_id = models.BigIntegerField(_("customer"))
+    r = models.SmallIntegerField("R")
+    f = models.SmallIntegerField("F")
+    m = models.SmallIntegerField("M")
+    as_of = models.DateField(_("as of"))
+
+    class Meta:
+        verbose_name = _("RFM snapshot")
+        verbose_name_plural = _("RFM snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["level", "month", "customer_id"], name="rfm_snapshot_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.level} {self.customer_id}: R{self.r}F{self.f}M{self.m}"
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)

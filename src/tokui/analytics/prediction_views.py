@@ -1,0 +1,139 @@
+"""The prediction screen (予測): the customers whose usual reorder interval has passed (発注遅延予備軍), the
+customers of the highest predicted value, and the model's check against a hold-out period a manager can trust."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from tokui.accounts.models import User
+from tokui.accounts.selectors import user_sees_all_accounts
+from tokui.analytics.clv import Calibration, CustomerKey, CustomerPrediction, clv_calibration, customer_predictions
+from tokui.analytics.report_exports import Table, csv_bytes
+from tokui.core.money import default_currency, format_money
+from tokui.core.time import local_today
+from tokui.customers.models import Company, Contact
+from tokui.customers.selectors import companies_visible_to
+
+NAV_KEY = "repeat"
+ROWS_SHOWN = 50
+HOLDOUT_DAYS = 180
+
+
+def _visible(predictions: list[CustomerPrediction], user: User) -> list[CustomerPrediction]:
+    if user_sees_all_accounts(user=user):
+        return predictions
+    mine = set(companies_visible_to(user=user).values_list("pk", flat=True))
+    return [p for p in predictions if p.key[0] == "company" and p.key[1] in mine]
+
+
+def _names(keys: list[CustomerKey]) -> dict[CustomerKey, tuple[str, str]]:
+    """Display name and page of each customer."""
+    companies = Company.objects.in_bulk([pk for kind, pk in keys if kind == "company"])
+    contacts = Contact.objects.in_bulk([pk for kind, pk in keys if kind == "contact"])
+    names: dict[CustomerKey, tuple[str, str]] = {}
+    for key in keys:
+        kind, pk = key
+        if kind == "company" and pk in companies:
+            names[key] = (companies[pk].name, reverse("web:company_detail", args=[pk]))
+        elif kind == "contact" and pk in contacts:
+            names[key] = (contacts[pk].name, reverse("web:contact_detail", args=[pk]))
+    return names
+
+
+def _row(prediction: CustomerPrediction, names: dict[CustomerKey, tuple[str, str]], currency: str) -> dict[str, Any]:
+    name, url = names.get(prediction.key, ("-", ""))
+    overdue_by = (
+        prediction.days_since_last_order - prediction.usual_interval_days
+        if prediction.usual_interval_days is not None
+        else None
+    )
+    return {
+        "p": prediction,
+        "name": name,
+        "url": url,
+        "overdue_by": None if overdue_by is None else round(overdue_by),
+        "alive": "" if prediction.probability_alive is None else f"{prediction.probability_alive * 100:.0f}%",
+        "orders_90": "" if prediction.expected_orders_90_days is None else f"{prediction.expected_orders_90_days:.1f}",
+        "clv": "" if prediction.clv_365_days is None else format_money(round(prediction.clv_365_days), currency),
+    }
+
+
+def _calibration_chart(calibration: Calibration) -> dict[str, Any]:
+    return {
+        "labels": [row.repeat_purchases for row in calibration.rows],
+        "axes": [{"name": _("Orders per customer")}],
+        "series": [
+            {"name": _("Predicted"), "type": "bar", "data": [round(row.predicted, 2) for row in calibration.rows]},
+            {"name": _("Actual"), "type": "bar", "data": [round(row.actual, 2) for row in calibration.rows]},
+        ],
+    }
+
+
+@login_required
+def prediction(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    today = local_today()
+    currency = default_currency()
+    predictions = _visible(customer_predictions(today=today), user)
+    overdue = sorted(
+        (p for p in predictions if p.overdue),
+        key=lambda p: (p.days_since_last_order - (p.usual_interval_days or 0), p.orders),
+        reverse=True,
+    )
+    valuable = sorted((p for p in predictions if p.clv_365_days is not None), key=lambda p: p.clv_365_days or 0)[::-1]
+    exporting = request.GET.get("export") == "csv"
+    shown = overdue if exporting else overdue[:ROWS_SHOWN] + valuable[:20]
+    names = _names([p.key for p in shown])
+    if exporting:
+        table = Table(
+            title=_("Customers past their usual reorder interval"),
+            header=[
+                _("Customer"),
+                _("Orders"),
+                _("Last order"),
+                _("Usual interval (days)"),
+                _("Days since the last order"),
+                _("Probability still active (%)"),
+                _("Expected orders in 90 days"),
+            ],
+            rows=[
+                [
+                    names.get(p.key, ("-", ""))[0],
+                    p.orders,
+                    p.last_order.isoformat(),
+                    round(p.usual_interval_days or 0),
+                    p.days_since_last_order,
+                    None if p.probability_alive is None else round(p.probability_alive * 100, 1),
+                    None if p.expected_orders_90_days is None else round(p.expected_orders_90_days, 2),
+                ]
+                for p in overdue
+            ],
+        )
+        response = HttpResponse(csv_bytes(table), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="overdue_{today:%Y%m%d}.csv"'
+        return response
+    try:
+        calibration: Calibration | None = clv_calibration(today=today, holdout_days=HOLDOUT_DAYS)
+    except ValueError:  # too few customers before the cut-off to fit on
+        calibration = None
+    context = {
+        "nav_active": NAV_KEY,
+        "overdue": [_row(p, names, currency) for p in overdue[:ROWS_SHOWN]],
+        "overdue_total": len(overdue),
+        "valuable": [_row(p, names, currency) for p in valuable[:20]],
+        "model_ready": any(p.probability_alive is not None for p in predictions),
+        "calibration": calibration,
+        "calibration_chart": _calibration_chart(calibration) if calibration else None,
+        "calibration_error": (
+            (calibration.predicted_total - calibration.actual_total) / calibration.actual_total * 100
+            if calibration and calibration.actual_total
+            else None
+        ),
+    }
+    return render(request, "analytics/prediction.html", context)

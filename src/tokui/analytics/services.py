@@ -1,0 +1,254 @@
+"""Writes of the analytics app: per-customer stats (incremental and full), RFM settings and monthly snapshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tokui.analytics.enums import CustomerLevel, RankMethod
+from tokui.analytics.models import CustomerStats, RfmGroup, RfmSettings, RfmSnapshot, StatsRecompute, month_start
+from tokui.analytics.selectors import order_rows_as_of, ranked_rows, rfm_rules, stats_rows
+from tokui.analytics.stats_sql import Scope, stats_insert_sql
+from tokui.analytics.types import RfmGroupDef
+from tokui.core.errors import DomainError
+from tokui.core.money import default_currency
+from tokui.core.time import add_months, local_now, local_today
+from tokui.tracking.selectors import events_matching
+
+logger = logging.getLogger(__name__)
+
+# The nightly recompute runs once a day from this hour (site time), when shops are quiet.
+NIGHTLY_HOUR = 3
+_REFRESH_ATTEMPTS = 3
+
+
+def _stats_insert(*, scope: Scope | None, now: dt.datetime) -> int:
+    sql, params = stats_insert_sql(currency=default_currency(), refreshed_at=now, scope=scope)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The full recompute sorts and hashes millions of rows; enough memory keeps that off the disk.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def stats_refresh(
+    *, company_ids: Iterable[int] = (), contact_ids: Iterable[int] = (), now: dt.datetime | None = None
+) -> int:
+    """Recompute the stats of some companies and of some B2C contacts (their orders without a company).
+
+    The same SQL as the full recompute, limited to these customers, so both give identical figures. A customer
+    with no counted order left loses their stats row. Returns the rows written.
+    """
+    companies = sorted(set(company_ids))
+    contacts = sorted(set(contact_ids))
+    if not companies and not contacts:
+        return 0
+    now = now or timezone.now()
+    scope = Scope(company_ids=companies, contact_ids=contacts)
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic():
+                CustomerStats.objects.filter(Q(company_id__in=companies) | Q(contact_id__in=contacts)).delete()
+                return _stats_insert(scope=scope, now=now)
+        except IntegrityError:
+            # Another worker refreshed one of these customers between our delete and insert: do it again.
+            if attempt == _REFRESH_ATTEMPTS:
+                raise
+            attempt += 1
+
+
+def stats_refresh_for_facts(*, event_ids: Sequence[int]) -> int:
+    """The fact consumer: refresh the customers named by order facts (placed or cancelled)."""
+    rows = events_matching().filter(pk__in=list(event_ids)).values_list("company_id", "contact_id")
+    companies: set[int] = set()
+    contacts: set[int] = set()
+    for company_id, contact_id in rows:
+        # Ids are never 0, so truth tests tell a missing id (the stubs type both columns as plain ints).
+        if company_id:
+            companies.add(company_id)
+        elif contact_id:
+            contacts.add(contact_id)
+    return stats_refresh(company_ids=companies, contact_ids=contacts)
+
+
+def stats_recompute_all(*, now: dt.datetime | None = None) -> int:
+    """Recompute every customer's stats from the orders in one statement; returns the customers with stats."""
+    started = timezone.now()
+    now = now or started
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # TRUNCATE is instant where DELETE would write a dead row per customer; its lock also holds off
+                # incremental refreshes until the new figures are committed.
+                cursor.execute(f"TRUNCATE {CustomerStats._meta.db_table}")
+            else:
+                cursor.execute(f"DELETE FROM {CustomerStats._meta.db_table}")
+        count = _stats_insert(scope=None, now=now)
+        StatsRecompute.objects.create(started_at=started, finished_at=timezone.now(), customers=count)
+    return count
+
+
+def rfm_snapshot_take(*, level: str, month: dt.date, as_of: dt.date) -> int:
+    """Store every customer's R, F and M of ``level`` for ``month`` (replacing what was stored), as of ``as_of``.
+
+    As of today the ranks come from the maintained stats; as of a past day (a month that was never snapshotted)
+    they are computed from the orders placed up to the end of that day, by the same rules.
+    """
+    rules = rfm_rules(level=level)
+    month = month_start(month)
+    rows = stats_rows(level=level) if as_of >= local_today() else order_rows_as_of(level=level, as_of=as_of)
+    ranked = ranked_rows(rules=rules, rows=rows, as_of=as_of).values("customer", "r", "f", "m")
+    inner, params = ranked.query.sql_with_params()
+    quote = connection.ops.quote_name
+    table = RfmSnapshot._meta.db_table
+    picked = ", ".join(f"sub.{quote(name)}" for name in ("customer", "r", "f", "m"))
+    sql = (
+        f"INSERT INTO {table} (month, level, as_of, customer_id, r, f, m)"
+        f" SELECT %s, %s, %s, {picked} FROM ({inner}) sub"
+    )
+    with transaction.atomic():
+        RfmSnapshot.objects.filter(level=level, month=month).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [month, level, as_of, *params])
+            return int(cursor.rowcount)
+
+
+def rfm_snapshots_take(*, today: dt.date | None = None) -> int:
+    """This month's snapshot (as of today) for both levels, and last month's (as of its last day) when missing."""
+    today = today or local_today()
+    this_month = month_start(today)
+    last_month = add_months(this_month, -1)
+    written = 0
+    for level in CustomerLevel.values:
+        if not RfmSnapshot.objects.filter(level=level, month=last_month).exists():
+            written += rfm_snapshot_take(level=level, month=last_month, as_of=this_month - dt.timedelta(days=1))
+        written += rfm_snapshot_take(level=level, month=this_month, as_of=today)
+    return written
+
+
+def analytics_nightly_run(*, force: bool = False) -> bool:
+    """Recompute every stat and take the month's RFM snapshots, once a day from ``NIGHTLY_HOUR``; True if it ran.
+
+    Called every hour by the scheduler: it runs when no full recompute has finished since today's nightly hour
+    (or never has), so a scheduler that was down at night catches up at once.
+    """
+    now = local_now()
+    due_from = now.replace(hour=NIGHTLY_HOUR, minute=0, second=0, microsecond=0)
+    if now < due_from:
+        due_from -= dt.timedelta(days=1)
+    last = StatsRecompute.objects.order_by("-finished_at").values_list("finished_at", flat=True).first()
+    if not force and last is not None and last >= due_from:
+        return False
+    customers = stats_recompute_all()
+    snapshots = rfm_snapshots_take()
+    logger.info("analytics nightly: %d customers, %d snapshot rows", customers, snapshots)
+    return True
+
+
+# --- RFM settings ---------------------------------------------------------------------------------------------
+
+
+def _bounds(values: Sequence[object], *, label: str, field: str, integer: bool) -> list[int] | list[str]:
+    if len(values) != 4:
+        raise DomainError(_("%(axis)s: enter four boundaries for ranks 1 to 5.") % {"axis": label}, field=field)
+    numbers: list[Decimal] = []
+    for value in values:
+        try:
+            number = Decimal(str(value).replace(",", "").strip())
+        except InvalidOperation:
+            raise DomainError(
+                _("%(axis)s: “%(value)s” is not a number.") % {"axis": label, "value": value}, field=field
+            ) from None
+        if not number.is_finite() or number <= 0 or (integer and number != number.to_integral_value()):
+            message = (
+                _("%(axis)s: each boundary must be a whole number of at least 1.")
+                if integer
+                else _("%(axis)s: each boundary must be an amount greater than 0.")
+            )
+            raise DomainError(message % {"axis": label}, field=field)
+        numbers.append(number)
+    if any(later <= earlier for earlier, later in itertools.pairwise(numbers)):
+        raise DomainError(
+            _("%(axis)s: the boundaries must ascend, each larger than the one before.") % {"axis": label}, field=field
+        )
+    return [int(n) for n in numbers] if integer else [str(n) for n in numbers]
+
+
+def _groups_clean(groups: Sequence[RfmGroupDef]) -> list[RfmGroupDef]:
+    seen_names: set[str] = set()
+    owner: dict[tuple[int, int], str] = {}
+    cleaned = []
+    for group in groups:
+        name = group.name.strip()
+        if not name:
+            raise DomainError(_("Every group needs a name."), field="groups")
+        if name in seen_names:
+            raise DomainError(
+                _("Two groups are named “%(name)s”; use different names.") % {"name": name}, field="groups"
+            )
+        seen_names.add(name)
+        for r, f in group.cells:
+            if not (1 <= r <= 5 and 1 <= f <= 5):
+                raise DomainError(_("Cells are R and F ranks from 1 to 5."), field="groups")
+            if (r, f) in owner:
+                raise DomainError(
+                    _("The cell R%(r)d×F%(f)d is in both “%(first)s” and “%(second)s”; put it in one group only.")
+                    % {"r": r, "f": f, "first": owner[(r, f)], "second": name},
+                    field="groups",
+                )
+            owner[(r, f)] = name
+        cleaned.append(RfmGroupDef(name=name, cells=group.cells))
+    return cleaned
+
+
+@transaction.atomic
+def rfm_settings_update(
+    *,
+    level: str,
+    recency_method: str,
+    recency_bounds: Sequence[object],
+    frequency_method: str,
+    frequency_bounds: Sequence[object],
+    monetary_method: str,
+    monetary_bounds: Sequence[object],
+    groups: Sequence[RfmGroupDef],
+) -> RfmSettings:
+    """Save the boundaries and groups of ``level``; raises ``DomainError`` naming the field to correct.
+
+    Fixed boundaries must ascend (recency in days, frequency in orders, monetary in the shop's currency); with
+    quintiles the boundaries are taken from the data and the entered ones are kept for later.
+    """
+    if level not in CustomerLevel.values:
+        raise DomainError(_("Unknown customer level."), field="level")
+    for method, field in (
+        (recency_method, "recency_method"),
+        (frequency_method, "frequency_method"),
+        (monetary_method, "monetary_method"),
+    ):
+        if method not in RankMethod.values:
+            raise DomainError(_("Choose fixed boundaries or quintiles."), field=field)
+    settings, _created = RfmSettings.objects.get_or_create(level=level)
+    settings.recency_method = recency_method
+    settings.recency_bounds = _bounds(recency_bounds, label=_("Recency"), field="recency_bounds", integer=True)
+    settings.frequency_method = frequency_method
+    settings.frequency_bounds = _bounds(frequency_bounds, label=_("Frequency"), field="frequency_bounds", integer=True)
+    settings.monetary_method = monetary_method
+    settings.monetary_bounds = _bounds(monetary_bounds, label=_("Monetary"), field="monetary_bounds", integer=False)
+    settings.save()
+    cleaned = _groups_clean(groups)
+    settings.groups.all().delete()
+    RfmGroup.objects.bulk_create(
+        RfmGroup(settings=settings, name=group.name, cells=sorted([r, f] for r, f in group.cells), sort_order=index)
+        for index, group in enumerate(cleaned)
+    )
+    return settings

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from tokui.analytics import basket_views, prediction_views, repeat_views, views
+
+app_name = "analytics"
+urlpatterns = [
+    path("rfm/", views.rfm_overview, name="rfm"),
+    path("rfm/settings/", views.rfm_settings, name="rfm_settings"),
+    path("basket/", basket_views.basket_analysis, name="basket"),
+    path("repeat/", repeat_views.repeat_analysis, name="repeat"),
+    path("repeat/prediction/", prediction_views.prediction, name="prediction"),
+]

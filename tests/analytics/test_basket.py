@@ -1,0 +1,128 @@
+"""Basket analysis: pairs bought together, their support, confidence and lift, checked against a count by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import Counter
+
+import pytest
+from django.utils import timezone
+
+from tests.factories import CategoryFactory, OrderFactory, OrderLineFactory, ProductFactory
+from tokui.analytics.basket import basket_pairs, products_bought_together
+from tokui.catalog.models import Product
+from tokui.commerce.enums import NON_REVENUE_STATUSES, OrderStatus
+from tokui.commerce.models import OrderLine
+from tokui.demo.generator import load_demo_data
+
+pytestmark = pytest.mark.django_db
+
+START = timezone.now() - dt.timedelta(days=365)
+END = timezone.now() + dt.timedelta(days=1)
+
+
+def basket(*products: Product, status: str = OrderStatus.DELIVERED, days_ago: int = 3) -> None:
+    order = OrderFactory(status=status, placed_at=timezone.now() - dt.timedelta(days=days_ago))
+    for number, product in enumerate(products, start=1):
+        OrderLineFactory(order=order, product=product, line_no=number)
+
+
+def reference(start: dt.datetime, end: dt.datetime) -> tuple[int, Counter[int], Counter[tuple[int, int]]]:
+    """The orders' distinct products counted one order at a time, in Python."""
+    products_of: dict[int, set[int]] = {}
+    lines = OrderLine.objects.filter(
+        product__isnull=False, order__placed_at__gte=start, order__placed_at__lt=end
+    ).exclude(order__status__in=NON_REVENUE_STATUSES)
+    for order_id, product_id in lines.values_list("order_id", "product_id"):
+        products_of.setdefault(order_id, set()).add(product_id)
+    items: Counter[int] = Counter()
+    pairs: Counter[tuple[int, int]] = Counter()
+    for products in products_of.values():
+        items.update(products)
+        pairs.update(itertools.combinations(sorted(products), 2))
+    return len(products_of), items, pairs
+
+
+def test_support_confidence_and_lift_of_a_hand_made_shop() -> None:
+    shirt, pants, socks, hat = (ProductFactory(sku=sku) for sku in ("SHIRT", "PANTS", "SOCKS", "HAT"))
+    basket(shirt, pants)
+    basket(shirt, pants, socks)
+    basket(shirt, socks)
+    basket(shirt, shirt, pants)  # the same product twice in one order counts once
+    basket(hat)
+    basket(shirt, hat, status=OrderStatus.CANCELLED)  # left out
+    basket(pants, hat, days_ago=400)  # before the period
+
+    result = basket_pairs(start=START, end=END, min_orders_together=1)
+
+    assert result.orders_total == 5
+    pair = next(p for p in result.pairs if {p.product_a_id, p.product_b_id} == {shirt.pk, pants.pk})
+    assert (pair.orders_together, pair.support) == (3, 3 / 5)
+    shirt_first = pair.product_a_id == shirt.pk
+    assert (pair.confidence_ab if shirt_first else pair.confidence_ba) == 3 / 4  # shirt → pants
+    assert (pair.confidence_ba if shirt_first else pair.confidence_ab) == 3 / 3  # pants → shirt
+    assert pair.lift == pytest.approx((3 / 5) / ((4 / 5) * (3 / 5)))
+    assert not any(hat.pk in (p.product_a_id, p.product_b_id) for p in result.pairs)
+    assert result.pairs[0] == pair  # most orders together first
+
+
+def test_thresholds_leave_out_weak_pairs() -> None:
+    a, b, c = (ProductFactory() for _ in range(3))
+    for _ in range(3):
+        basket(a, b)
+    basket(a, c)
+    basket(c)
+
+    assert [(p.orders_together) for p in basket_pairs(start=START, end=END, min_orders_together=2).pairs] == [3]
+    assert basket_pairs(start=START, end=END, min_support=0.5, min_orders_together=1).min_orders_together == 3
+    by_confidence = basket_pairs(start=START, end=END, min_orders_together=1, min_confidence=0.9)
+    assert {(p.product_a_id, p.product_b_id) for p in by_confidence.pairs} == {tuple(sorted((a.pk, b.pk)))}
+    assert basket_pairs(start=START, end=END, min_orders_together=1, min_lift=10).pairs == []
+
+
+def test_a_category_limits_the_products_and_the_orders_counted() -> None:
+    tops = CategoryFactory(name="トップス")
+    shirts = CategoryFactory(name="シャツ", parent=tops)
+    bottoms = CategoryFactory(name="ボトムス")
+    shirt, tee, pants = ProductFactory(category=shirts), ProductFactory(category=tops), ProductFactory(category=bottoms)
+    basket(shirt, tee, pants)
+    basket(shirt, tee)
+    basket(pants)
+
+    result = basket_pairs(start=START, end=END, min_orders_together=1, category_id=tops.pk)
+    assert result.orders_total == 2
+    assert [(p.orders_together, p.orders_a, p.orders_b) for p in result.pairs] == [(2, 2, 2)]
+
+
+def test_bought_together_for_one_product() -> None:
+    shirt, pants, socks, hat = (ProductFactory() for _ in range(4))
+    basket(shirt, pants)
+    basket(shirt, pants, socks)
+    basket(shirt, socks)
+    basket(shirt, pants)
+    basket(hat, socks)
+
+    together = products_bought_together(product_id=shirt.pk, start=START, end=END, min_orders_together=1)
+    assert [(row.product_id, row.orders_together) for row in together] == [(pants.pk, 3), (socks.pk, 2)]
+    assert together[0].confidence == 3 / 4
+    assert together[1].lift == pytest.approx(2 * 5 / (4 * 3))
+
+
+def test_pairs_on_the_demo_data_match_a_count_order_by_order() -> None:
+    load_demo_data(seed=7, scale=0.05)
+    start, end = timezone.now() - dt.timedelta(days=730), timezone.now() + dt.timedelta(days=1)
+    total, items, pairs = reference(start, end)
+
+    result = basket_pairs(start=start, end=end, min_orders_together=3, limit=10_000)
+
+    expected = {pair: n for pair, n in pairs.items() if n >= 3}
+    assert result.orders_total == total
+    assert {(p.product_a_id, p.product_b_id): p.orders_together for p in result.pairs} == expected
+    assert expected, "the demo data should have products bought together"
+    for pair in result.pairs[:20]:
+        assert (pair.orders_a, pair.orders_b) == (items[pair.product_a_id], items[pair.product_b_id])
+    top = max(items, key=lambda pid: (items[pid], -pid))
+    together = products_bought_together(product_id=top, start=start, end=end, limit=3, min_orders_together=1)
+    partners = Counter({(b if a == top else a): n for (a, b), n in pairs.items() if top in (a, b)})
+    assert [row.orders_together for row in together] == [n for _pid, n in partners.most_common(3)]

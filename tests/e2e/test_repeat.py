@@ -1,0 +1,33 @@
+"""A manager reads repeat rate, F2, the cohort triangle and LTV by channel on the demo data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from pytest_django.live_server_helper import LiveServer
+
+from tokui.accounts.enums import Role
+from tokui.accounts.services import user_create
+from tokui.demo.generator import load_demo_data
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_manager_reads_the_cohort_triangle_and_ltv(live_server: LiveServer, page: Page, screenshots: Path) -> None:
+    load_demo_data(seed=7, scale=0.05)
+    user_create(username="hanako", password="tokui-e2e-pass", role=Role.MARKETER, display_name="鈴木 花子")
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("ユーザー名").fill("hanako")
+    page.get_by_label("パスワード").fill("tokui-e2e-pass")
+    page.get_by_role("button", name="ログイン").click()
+
+    page.get_by_role("link", name="リピートとLTV").click()
+    expect(page.get_by_test_id("cohort-table").locator("tbody tr").first).to_be_visible()
+    expect(page.locator("[data-chart=f2-chart-data] svg")).to_be_visible()
+    page.screenshot(path=screenshots / "01-repeat.png", full_page=True)
+    assert errors == [], errors
