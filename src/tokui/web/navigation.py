@@ -44,12 +44,16 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "sales",
         _("Sales analysis"),
         ANALYSIS,
+        "analytics:sales",
+        built=True,
         description=_("Revenue, orders and AOV by period, channel, category, prefecture and sales rep."),
     ),
     NavItem(
         "rankings",
         _("Rankings"),
         ANALYSIS,
+        "analytics:rankings",
+        built=True,
         description=_("Best sellers by units and revenue per day, week and month, with rank movement."),
     ),
     NavItem(

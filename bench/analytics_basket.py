@@ -1,0 +1,49 @@
+"""Basket analysis benchmark: pairs bought together over every order, and one product's partners, on PostgreSQL.
+
+Uses the data of bench/analytics_reports.py (TOKUI_BENCH_REPORT_ORDERS orders, 1,000,000 by default, 2-5 lines
+each, 3.5 on average, over 5,000 products; written by PostgreSQL itself and deleted at the end). Prints name=value
+lines: the data size, basket_pairs_seconds (every pair of the two years bought together in at least
+TOKUI_BENCH_BASKET_MIN orders, 2 by default), the pairs found, and bought_together_ms (one product's partners).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from analytics_reports import PRODUCTS, SOURCE, best, clean, generate, scalar  # the same data and timing
+from tokui.analytics.basket import basket_pairs, products_bought_together
+
+MIN_TOGETHER = int(os.environ.get("TOKUI_BENCH_BASKET_MIN", "2"))
+
+
+def main() -> None:
+    if connection.vendor != "postgresql":
+        raise SystemExit("bench/analytics_basket.py needs PostgreSQL: set TOKUI_DATABASE_URL")
+    call_command("migrate", verbosity=0)
+    clean()
+    generate()
+    orders = scalar(f"SELECT COUNT(*) FROM commerce_order WHERE source = '{SOURCE}'")
+    lines = scalar(
+        "SELECT COUNT(*) FROM commerce_orderline l JOIN commerce_order o ON o.id = l.order_id "
+        f"WHERE o.source = '{SOURCE}'"
+    )
+    print(f"basket_orders={orders} basket_lines={lines} basket_products={PRODUCTS}")
+    start, end = timezone.now() - dt.timedelta(days=731), timezone.now() + dt.timedelta(days=1)
+    found = basket_pairs(start=start, end=end, min_orders_together=MIN_TOGETHER, limit=100)
+    print(f"basket_orders_counted={found.orders_total} basket_min_orders_together={found.min_orders_together}")
+    seconds = best(lambda: basket_pairs(start=start, end=end, min_orders_together=MIN_TOGETHER, limit=100))
+    print(f"basket_pairs_seconds={seconds:.2f}")
+    product = found.pairs[0].product_a_id if found.pairs else scalar("SELECT MIN(id) FROM catalog_product")
+    together = best(lambda: products_bought_together(product_id=product, start=start, end=end, limit=5))
+    print(f"bought_together_ms={together * 1000:.1f}")
+    if not os.environ.get("TOKUI_BENCH_KEEP"):
+        clean()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Sales analysis and ranking benchmark: the report selectors and the report pages on PostgreSQL.
+
+Prints name=value lines with the data size. Needs PostgreSQL (TOKUI_DATABASE_URL); it migrates the database first.
+Use a database of its own: the rows are written with source "bench-reports" and deleted again at the end.
+
+Data (not timed, written by PostgreSQL itself with INSERT ... SELECT over generate_series, which is faster than
+COPY because nothing leaves the server): TOKUI_BENCH_REPORT_ORDERS orders (1,000,000 by default) over the two years
+before today, 2-5 lines each (3.5 on average), 5,000 products in 10 categories with 4 subcategories each, one
+company per 5 orders (47 prefectures, 4 sizes, 20 sales reps), 10% of orders B2C (a contact without a company);
+3% cancelled, 0.5% in USD; channels web / sales rep / FAX / phone / POS.
+
+What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold cache does not decide):
+- sales_month_channel_seconds: one year by month, compared with the year before, broken down by channel
+  (``analytics.sales.sales_report``: every query of the page);
+- sales_month_category_seconds: the same broken down by category (from the order lines);
+- sales_category_filter_seconds: the same with a top category filter (every figure from its lines);
+- ranking_month_seconds: the monthly ranking by units with movement (``analytics.rankings.product_ranking``);
+- sales_page_seconds / ranking_page_seconds: the whole page through Django (selectors, template, middleware).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tokui.settings")
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+from tokui.accounts.enums import Role  # noqa: E402
+from tokui.accounts.models import User  # noqa: E402
+from tokui.analytics.rankings import product_ranking, ranking_window  # noqa: E402
+from tokui.analytics.report_types import SalesFilters  # noqa: E402
+from tokui.analytics.sales import sales_report  # noqa: E402
+from tokui.core.time import add_months, local_today  # noqa: E402
+
+ORDERS = int(os.environ.get("TOKUI_BENCH_REPORT_ORDERS", "1000000"))
+REPEAT = int(os.environ.get("TOKUI_BENCH_REPEAT", "3"))
+SOURCE = "bench-reports"
+PRODUCTS = 5_000
+REPS = 20
+
+
+def sql(statement: str, params: list[object] | None = None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def scalar(statement: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+        return int(cursor.fetchone()[0])
+
+
+def clean() -> None:
+    sql(f"DELETE FROM commerce_orderline WHERE order_id IN (SELECT id FROM commerce_order WHERE source = '{SOURCE}')")
+    for table in ("commerce_order", "customers_contact", "customers_company", "catalog_product"):
+        sql(f"DELETE FROM {table} WHERE source = %s", [SOURCE])
+    sql("DELETE FROM catalog_category WHERE source = %s AND parent_id IS NOT NULL", [SOURCE])
+    sql("DELETE FROM catalog_category WHERE source = %s", [SOURCE])
+    User.objects.filter(username__startswith="bench-reports-").delete()
+
+
+def generate() -> None:
+    """Every row in SQL; ids continue after what the tables hold. A hash of the row number stands in for chance."""
+    reps = [
+        User.objects.create_user(username=f"bench-reports-rep-{n}", role=Role.SALES_REP, display_name=f"営業{n}")
+        for n in range(REPS)
+    ]
+    rep0 = min(rep.pk for rep in reps)
+    companies, contacts = max(ORDERS // 5, 1), max(ORDERS // 20, 1)
+    base = {
+        t: scalar(f"SELECT COALESCE(MAX(id), 0) FROM {t}")
+        for t in (
+            "catalog_category",
+            "catalog_product",
+            "customers_company",
+            "customers_contact",
+            "commerce_order",
+            "commerce_orderline",
+        )
+    }
+    c0, p0, co0, ct0, o0, l0 = base.values()
+    common = f"'{SOURCE}', NULL, now(), now()"
+    sql(f"""INSERT INTO catalog_category (id, source, external_id, created_at, updated_at, name, slug, sort_order,
+               parent_id)
+        SELECT {c0} + i, {common}, 'カテゴリ' || i, 'bench-reports-' || ({c0} + i), i,
+               CASE WHEN i > 10 THEN {c0} + 1 + (i - 11) % 10 END
+        FROM generate_series(1, 50) i""")
+    sql(f"""INSERT INTO catalog_product (id, source, external_id, created_at, updated_at, sku, name, description, price,
+               currency, image, url, stock, is_new, launched_at, season, status, category_id)
+        SELECT {p0} + i, {common}, 'BR-' || ({p0} + i), '商品' || i, '', 1000 + i % 50 * 100, 'JPY', '', '', 0, false,
+               NULL, '', 'active', {c0} + 11 + i % 40
+        FROM generate_series(1, {PRODUCTS}) i""")
+    sql(f"""INSERT INTO customers_company (id, source, external_id, created_at, updated_at, name, name_kana, code,
+               industry, size, prefecture, postal_code, address, phone, fax, website, rank, price_rate,
+               approval_status, custom_fields, note, archived_at, agency_id, assigned_rep_id, price_group_id)
+        SELECT {co0} + i, {common}, '株式会社ベンチ' || i, '', '', '',
+               (ARRAY['micro','small','medium','large'])[1 + i % 4],
+               lpad((1 + i % 47)::text, 2, '0'), '', '', '', '', '', '', NULL, 'approved', '{{}}', '', NULL, NULL,
+               {rep0} + i % {REPS}, NULL
+        FROM generate_series(1, {companies}) i""")
+    sql(f"""INSERT INTO customers_contact (id, source, external_id, created_at, updated_at, name, name_kana, email,
+               phone, department, title, birthday, prefecture, line_user_id, is_primary, custom_fields, archived_at,
+               company_id)
+        SELECT {ct0} + i, {common}, '個人' || i, '', '', '', '', '', NULL, lpad((1 + i % 47)::text, 2, '0'), NULL,
+               false, '{{}}', NULL, NULL
+        FROM generate_series(1, {contacts}) i""")
+    # h is a cheap, well-spread hash of the order number.
+    sql(f"""INSERT INTO commerce_order (id, source, external_id, created_at, updated_at, number, channel, status,
+               placed_at, shipped_at, cancelled_at, currency, subtotal, discount_total, shipping_fee, tax_total, total,
+               note, company_id, contact_id, sales_rep_id, ship_to_id)
+        SELECT {o0} + i, {common}, 'BR-' || i,
+               (ARRAY['web','web','sales_rep','fax','phone','pos'])[1 + h % 6],
+               CASE WHEN h % 100 < 3 THEN 'cancelled' ELSE 'delivered' END,
+               now() - make_interval(secs => (h % (730 * 86400))::double precision), NULL, NULL,
+               CASE WHEN h % 200 = 7 THEN 'USD' ELSE 'JPY' END,
+               2000 + h % 80000, 0, 0, 0, 2000 + h % 80000, '',
+               CASE WHEN h % 10 = 0 THEN NULL ELSE {co0} + 1 + h % {companies} END,
+               CASE WHEN h % 10 = 0 THEN {ct0} + 1 + h % {contacts} END, NULL, NULL
+        FROM (SELECT i, (i::bigint * 2654435761 % 4294967291) AS h FROM generate_series(1, {ORDERS}) i) o""")
+    sql(f"""INSERT INTO commerce_orderline (id, line_no, sku, product_name, quantity, unit_price, amount, order_id,
+               product_id)
+        SELECT {l0} + row_number() OVER (), l, 'BR-' || ({p0} + p), '商品' || p, q, 1000 + p % 50 * 100,
+               q * (1000 + p % 50 * 100), {o0} + i, {p0} + p
+        FROM (SELECT i, l, 1 + (h + l * 7919) % {PRODUCTS} AS p, 1 + (h + l) % 6 AS q
+              FROM (SELECT i, (i::bigint * 2654435761 % 4294967291) AS h FROM generate_series(1, {ORDERS}) i) o,
+                   generate_series(1, 2 + (h % 4)::int) l) x""")
+    sql("ANALYZE commerce_order; ANALYZE commerce_orderline; ANALYZE customers_company; ANALYZE catalog_product")
+
+
+def best(run: Callable[[], object]) -> float:
+    times = []
+    for _ in range(REPEAT):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main() -> None:
+    if connection.vendor != "postgresql":
+        raise SystemExit("bench/analytics_reports.py needs PostgreSQL: set TOKUI_DATABASE_URL")
+    call_command("migrate", verbosity=0)
+    clean()
+    started = time.perf_counter()
+    generate()
+    print(f"generate_seconds={time.perf_counter() - started:.1f}")
+    print(f"orders={scalar(f"SELECT COUNT(*) FROM commerce_order WHERE source = '{SOURCE}'")}")
+    joined = "commerce_orderline l JOIN commerce_order o ON o.id = l.order_id"
+    print(f"lines={scalar(f"SELECT COUNT(*) FROM {joined} WHERE o.source = '{SOURCE}'")}")
+    print(f"companies={scalar(f"SELECT COUNT(*) FROM customers_company WHERE source = '{SOURCE}'")}")
+    print(f"products={PRODUCTS}")
+    admin, _ = User.objects.get_or_create(username="bench-reports-admin", defaults={"role": Role.ADMIN})
+    today = local_today()
+    start = add_months(today.replace(day=1), -12)
+    top = scalar(f"SELECT MIN(id) FROM catalog_category WHERE source = '{SOURCE}'")
+    year = {"user": admin, "start": start, "end": today, "granularity": "month", "comparison": "year"}
+    report = sales_report(**year, breakdown="channel")
+    print(f"year_orders_counted={report.totals.current.orders}")
+    print(f"sales_month_channel_seconds={best(lambda: sales_report(**year, breakdown='channel')):.3f}")
+    print(f"sales_month_category_seconds={best(lambda: sales_report(**year, breakdown='category')):.3f}")
+    filters = SalesFilters(category_id=top)
+    print(
+        f"sales_category_filter_seconds={best(lambda: sales_report(**year, filters=filters, breakdown='channel')):.3f}"
+    )
+    month_start, month_end, previous = ranking_window(period="month", day=add_months(today, -1))
+    ranking = lambda: product_ranking(start=month_start, end=month_end, previous_start=previous)  # noqa: E731
+    print(f"ranking_month_seconds={best(ranking):.3f}")
+    client = Client()
+    client.force_login(admin)
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    print(f"sales_page_seconds={best(lambda: client.get(reverse('analytics:sales'), {'breakdown': 'channel'})):.3f}")
+    print(f"ranking_page_seconds={best(lambda: client.get(reverse('analytics:rankings'))):.3f}")
+    if not os.environ.get("TOKUI_BENCH_KEEP"):
+        clean()
+
+
+if __name__ == "__main__":
+    main()
