@@ -9,6 +9,7 @@ from django.core.cache import cache
 from tokui.tracking.models import TrackingSite
 from tokui.tracking.selectors import tracking_sites_forget
 from tokui.tracking.services import tracking_site_create
+from tokui.tracking.tag_ingest import _site_hours
 
 SHOP_ORIGIN = "https://shop.example.jp"
 
@@ -18,6 +19,8 @@ def _fresh_limits_and_sites() -> Iterator[None]:
     """Rate-limit counters and remembered sites must not leak from one test into the next."""
     cache.clear()
     tracking_sites_forget()
+    _site_hours.take(force=True)  # counts of an earlier test's sites stay with it
+    _site_hours._flushed_at = 0.0  # the first write of a test writes its counts at once
     yield
     cache.clear()
     tracking_sites_forget()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,7 @@ from tests.tracking.conftest import SHOP_ORIGIN
 from tests.tracking.ingest_server import IngestServer, ingest_server
 from tests.tracking.tag_payloads import tag_batch, tag_event
 from tokui.commerce.models import Cart
-from tokui.tracking.models import AnonymousIdentity, Event, TrackingSite
+from tokui.tracking.models import AnonymousIdentity, Event, TrackingSite, TrackingSiteHour
 from tokui.tracking.tag_server import TAG_BATCH_PATH
 from tokui.tracking.tag_writer import TagBatchWriter
 
@@ -231,3 +232,18 @@ def test_a_full_writer_answers_503_instead_of_queueing_without_bound(site: Track
         answer = post(full, site, tag_batch(tag_event()))
     assert (answer.status, answer.json()["code"]) == (503, "ingest_unavailable")
     assert not Event.objects.exists()
+
+
+def test_the_tag_screens_counts_reach_the_database_once_the_server_falls_quiet(
+    server: IngestServer, site: TrackingSite
+) -> None:
+    for _ in range(3):  # within two seconds: the later counts wait in memory
+        assert post(server, site, tag_batch(tag_event())).status == 200
+    deadline = time.monotonic() + 5
+    received = 0
+    while time.monotonic() < deadline:
+        received = sum(TrackingSiteHour.objects.filter(site=site).values_list("received", flat=True))
+        if received == 3:
+            break
+        time.sleep(0.1)
+    assert received == 3

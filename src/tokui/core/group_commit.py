@@ -39,12 +39,18 @@ class GroupCommitWriter[T]:
         max_per_write: int,
         max_waiting: int,
         name: str,
+        on_idle: Callable[[], object] | None = None,
+        idle_seconds: float = 1.0,
     ) -> None:
         self._write = write
         self._size = size
         self._max_per_write = max_per_write
         self._max_waiting = max_waiting
         self._name = name
+        # Called from the writer's thread after idle_seconds without anything to write, and once when it stops:
+        # for work that may wait for a quiet moment (counters kept in memory).
+        self._on_idle = on_idle
+        self._idle_seconds = idle_seconds
         self._condition = threading.Condition()
         self._waiting: list[_Waiting[T]] = []
         self._waiting_size = 0
@@ -84,10 +90,12 @@ class GroupCommitWriter[T]:
             return self._condition.wait_for(lambda: not self._waiting and not self._writing, timeout)
 
     def _take(self) -> list[_Waiting[T]] | None:
-        """Wait for items; take the oldest, up to ``max_per_write`` in size. ``None``: stopped and all stored."""
+        """Wait for items; take the oldest, up to ``max_per_write`` in size. ``None``: stopped and all stored;
+        ``[]``: nothing came for ``idle_seconds``."""
         with self._condition:
             while not self._waiting and not self._stopping:
-                self._condition.wait()
+                if not self._condition.wait(self._idle_seconds if self._on_idle else None):
+                    return []  # idle: the caller runs on_idle
             if not self._waiting:
                 return None
             count = size = 0
@@ -104,6 +112,9 @@ class GroupCommitWriter[T]:
     def _run(self) -> None:
         try:
             while (taken := self._take()) is not None:
+                if not taken:
+                    self._idle()
+                    continue
                 error: BaseException | None = None
                 try:
                     self._write([waiting.item for waiting in taken])
@@ -119,5 +130,15 @@ class GroupCommitWriter[T]:
                 with self._condition:
                     self._writing = False
                     self._condition.notify_all()
+            self._idle()
         finally:
+            connections.close_all()
+
+    def _idle(self) -> None:
+        if self._on_idle is None:
+            return
+        try:
+            self._on_idle()
+        except Exception:
+            logger.exception("%s: the idle work failed", self._name)
             connections.close_all()

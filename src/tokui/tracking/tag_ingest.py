@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -116,7 +118,8 @@ def _batches_write(batches: Sequence[tuple[TrackingSiteConfig, TagBatch]]) -> in
     received: Counter[int] = Counter()
     for site, batch in batches:
         received[site.id] += len(batch.events)
-    _site_hours_add(received=received, now=now)
+    _site_hours.add(received=received, now=now)
+    _site_hours_write(_site_hours.take())
     if unknown:
         _pending_identities_note(unknown)
     if to_dispatch:
@@ -131,25 +134,67 @@ def _batches_write(batches: Sequence[tuple[TrackingSiteConfig, TagBatch]]) -> in
     return sent
 
 
-def _site_hours_add(*, received: Counter[int], now: dt.datetime) -> None:
-    """Add the events each site sent to its count for this hour: one upsert for every site of the write."""
-    # A site deleted while its batches waited is not counted (its events are kept, as anonymous page facts).
-    existing = set(TrackingSite.objects.filter(pk__in=list(received)).values_list("pk", flat=True))
-    received = Counter({site_id: count for site_id, count in received.items() if count and site_id in existing})
-    if not received:
+class _SiteHours:
+    """Events per site and hour, counted in memory and written at most every FLUSH_SECONDS (and when the ingest
+    writer falls idle): one small upsert per flush instead of one per write keeps the hot path at one statement."""
+
+    FLUSH_SECONDS = 2.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._received: Counter[tuple[int, dt.datetime]] = Counter()
+        self._last: dict[tuple[int, dt.datetime], dt.datetime] = {}
+        self._flushed_at = 0.0
+
+    def add(self, *, received: Counter[int], now: dt.datetime) -> None:
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        with self._lock:
+            for site_id, count in received.items():
+                if count:
+                    self._received[(site_id, hour)] += count
+                    self._last[(site_id, hour)] = now
+
+    def take(self, *, force: bool = False) -> list[tuple[int, dt.datetime, int, dt.datetime]]:
+        """What waits, if a flush is due (or ``force``); the caller writes it."""
+        with self._lock:
+            if not self._received or (not force and time.monotonic() - self._flushed_at < self.FLUSH_SECONDS):
+                return []
+            taken = [(site, hour, count, self._last[(site, hour)]) for (site, hour), count in self._received.items()]
+            self._received.clear()
+            self._last.clear()
+            self._flushed_at = time.monotonic()
+            return taken
+
+
+_site_hours = _SiteHours()
+
+
+def tag_site_hours_flush() -> None:
+    """Write the per-hour counts that wait (the writer calls this when it falls idle and when it stops)."""
+    _site_hours_write(_site_hours.take(force=True))
+
+
+def _site_hours_write(rows: list[tuple[int, dt.datetime, int, dt.datetime]]) -> None:
+    """Add counts to their site and hour, in one upsert; sites deleted meanwhile are skipped by the join."""
+    if not rows:
         return
     connection = connections[TrackingSiteHour.objects.db]
     quote = connection.ops.quote_name
     table = quote(TrackingSiteHour._meta.db_table)
-    hour = now.replace(minute=0, second=0, microsecond=0)
+    sites = quote(TrackingSite._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
     params: list[Any] = []
-    for site_id, count in sorted(received.items()):
-        params.extend([site_id, adapt(hour), count, adapt(now)])
-    values = ", ".join(["(%s, %s, %s, %s)"] * len(received))
+    for site_id, hour, count, last in rows:
+        params.extend([site_id, adapt(hour), count, adapt(last)])
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    cast = "::timestamptz" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
+        # "WHERE true": SQLite needs it to tell the SELECT's end from the upsert clause.
         cursor.execute(
-            f"INSERT INTO {table} (site_id, hour, received, last_received_at) VALUES {values} "
+            f"WITH counted(site_id, hour, received, last_received_at) AS (VALUES {values}) "
+            f"INSERT INTO {table} (site_id, hour, received, last_received_at) "
+            f"SELECT c.site_id, c.hour{cast}, c.received, c.last_received_at{cast} FROM counted c "
+            f"JOIN {sites} s ON s.id = c.site_id WHERE true "
             f"ON CONFLICT (site_id, hour) DO UPDATE SET received = {table}.received + excluded.received, "
             "last_received_at = excluded.last_received_at",
             params,

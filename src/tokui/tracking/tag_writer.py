@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tokui.core.group_commit import Done, GroupCommitWriter
-from tokui.tracking.tag_ingest import tag_batches_ingest
+from tokui.tracking.tag_ingest import tag_batches_ingest, tag_site_hours_flush
 from tokui.tracking.types import TagBatch, TrackingSiteConfig
 
 # Events one write may carry; more wait for the next one.
@@ -36,6 +36,7 @@ class TagBatchWriter(GroupCommitWriter[SiteBatch]):
             max_per_write=max_events_per_write,
             max_waiting=max_waiting_events,
             name="tokui-tag-writer",
+            on_idle=tag_site_hours_flush,
         )
 
     def submit(self, *, site: TrackingSiteConfig, batch: TagBatch, done: Done) -> bool:
