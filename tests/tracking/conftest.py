@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from tokui.tracking.models import TrackingSite
+from tokui.tracking.rate_limits import rate_limits_forget
 from tokui.tracking.selectors import tracking_sites_forget
 from tokui.tracking.services import tracking_site_create
 from tokui.tracking.tag_ingest import _site_hours
@@ -18,11 +19,13 @@ SHOP_ORIGIN = "https://shop.example.jp"
 def _fresh_limits_and_sites() -> Iterator[None]:
     """Rate-limit counters and remembered sites must not leak from one test into the next."""
     cache.clear()
+    rate_limits_forget()
     tracking_sites_forget()
     _site_hours.take(force=True)  # counts of an earlier test's sites stay with it
     _site_hours._flushed_at = 0.0  # the first write of a test writes its counts at once
     yield
     cache.clear()
+    rate_limits_forget()
     tracking_sites_forget()
 
 

@@ -297,3 +297,25 @@ def test_page_views_are_written_dispatched_and_cart_facts_wait_for_their_consume
     dispatched = dict(Event.objects.values_list("type", "dispatched_at"))
     assert dispatched["page_viewed"] is not None
     assert dispatched["cart_item_added"] is None  # in the outbox: the commerce app keeps carts from it
+
+
+REDIS_CACHE = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/15"}
+}
+
+
+@override_settings(TAG_RATE_LIMIT_PER_IP=2, CACHES=REDIS_CACHE)
+def test_with_redis_the_limit_is_counted_in_redis_for_every_process(
+    client: Client, site: TrackingSite, rate_window: None
+) -> None:
+    from django.core.cache import caches
+
+    redis = caches["default"]
+    try:
+        redis.clear()
+    except Exception:  # noqa: BLE001 - no Redis on this machine
+        pytest.skip("Redis is not reachable on 127.0.0.1:6379")
+    statuses = [post(client, site, tag_batch(tag_event())).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert redis._cache.get_client().keys(":1:tokui:rl:ip:*")  # type: ignore[attr-defined]
+    redis.clear()
