@@ -20,3 +20,19 @@ class RfmAxis(models.TextChoices):
     RECENCY = "r", _("Recency")
     FREQUENCY = "f", _("Frequency")
     MONETARY = "m", _("Monetary")
+
+
+class DashboardKpi(models.TextChoices):
+    """The dashboard's KPIs a manager sets a monthly goal for (目的とKPI)."""
+
+    REVENUE = "revenue", _("Revenue")
+    ORDERS = "orders", _("Orders")
+    ACTIVE_COMPANIES = "active_companies", _("Active companies")
+    REPEAT_RATE = "repeat_rate", _("Repeat customer rate (%)")
+    F2_RATE = "f2_rate", _("F2 conversion (%)")
+    ABANDONED_CARTS = "abandoned_carts", _("Abandoned carts")
+    DORMANT_COMPANIES = "dormant_companies", _("Dormant companies")
+
+
+# KPIs where less is better: reaching the goal means staying at or under it.
+KPIS_LOWER_IS_BETTER = frozenset({DashboardKpi.ABANDONED_CARTS, DashboardKpi.DORMANT_COMPANIES})

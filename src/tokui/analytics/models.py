@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from tokui.analytics.enums import CustomerLevel, RankMethod
+from tokui.analytics.enums import CustomerLevel, DashboardKpi, RankMethod
 from tokui.core.money import MoneyField
 from tokui.core.time import local_today
 
@@ -192,3 +193,23 @@ class RfmSnapshot(models.Model):
 
 def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
+
+
+class KpiGoal(models.Model):
+    """A manager's goal for one dashboard KPI in one month (目的とKPI)."""
+
+    kpi = models.CharField(_("KPI"), max_length=32, choices=DashboardKpi.choices)
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    target = models.DecimalField(_("goal"), max_digits=16, decimal_places=2)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("set by")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("KPI goal")
+        verbose_name_plural = _("KPI goals")
+        constraints = [models.UniqueConstraint(fields=["kpi", "month"], name="kpi_goal_month_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.get_kpi_display()}: {self.target}"

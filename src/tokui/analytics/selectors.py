@@ -250,3 +250,8 @@ def rfm_movement(*, level: str, to_month: dt.date | None = None, user: User | No
     for from_index, to_index, count in rows:
         matrix[position.get(from_index, len(keys) - 2)][position.get(to_index, len(keys) - 2)] += count
     return RfmMovement(level=level, from_month=from_month, to_month=to_month, labels=labels, matrix=matrix)
+
+
+def user_sets_goals(*, user: User) -> bool:
+    """The month's KPI goals are the managers' (目的とKPI): administrators and marketers."""
+    return user_edits_rfm_settings(user=user)

@@ -13,13 +13,24 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tokui.analytics.enums import CustomerLevel, RankMethod
-from tokui.analytics.models import CustomerStats, RfmGroup, RfmSettings, RfmSnapshot, StatsRecompute, month_start
+from tokui.accounts.models import User
+from tokui.analytics.enums import CustomerLevel, DashboardKpi, RankMethod
+from tokui.analytics.models import (
+    CustomerStats,
+    KpiGoal,
+    RfmGroup,
+    RfmSettings,
+    RfmSnapshot,
+    StatsRecompute,
+    month_start,
+)
 from tokui.analytics.selectors import order_rows_as_of, ranked_rows, rfm_rules, stats_rows
 from tokui.analytics.stats_sql import Scope, stats_insert_sql
 from tokui.analytics.types import RfmGroupDef
+from tokui.core.enums import AuditAction
 from tokui.core.errors import DomainError
 from tokui.core.money import default_currency
+from tokui.core.services import audit_record
 from tokui.core.time import add_months, local_now, local_today
 from tokui.tracking.selectors import events_matching
 
@@ -252,3 +263,38 @@ def rfm_settings_update(
         for index, group in enumerate(cleaned)
     )
     return settings
+
+
+def kpi_goals_set(
+    *, month: dt.date, targets: dict[str, Decimal | None], actor: User, ip_address: str | None = None
+) -> None:
+    """Set the month's goals: a KPI with a target gets it, one with None has its goal removed. Audit-logged."""
+    month = month.replace(day=1)
+    unknown = set(targets) - set(DashboardKpi.values)
+    if unknown:
+        raise DomainError(_("Unknown KPI: %(kpi)s") % {"kpi": ", ".join(sorted(unknown))})
+    with transaction.atomic():
+        for kpi, target in targets.items():
+            if target is None:
+                removed = KpiGoal.objects.filter(kpi=kpi, month=month).delete()[0]
+                if removed:
+                    audit_record(
+                        actor=actor,
+                        action=AuditAction.DELETE,
+                        target=KpiGoal(kpi=kpi, month=month, target=Decimal(0)),
+                        changes={"kpi": kpi, "month": month.isoformat()},
+                        ip_address=ip_address,
+                    )
+                continue
+            if target < 0:
+                raise DomainError(_("A goal cannot be negative."), field=kpi)
+            goal, created = KpiGoal.objects.update_or_create(
+                kpi=kpi, month=month, defaults={"target": target, "set_by": actor}
+            )
+            audit_record(
+                actor=actor,
+                action=AuditAction.CREATE if created else AuditAction.UPDATE,
+                target=goal,
+                changes={"target": str(target)},
+                ip_address=ip_address,
+            )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tokui.analytics import basket_views, prediction_views, repeat_views, report_views, views
+from tokui.analytics import basket_views, goal_views, prediction_views, repeat_views, report_views, views
 
 app_name = "analytics"
 urlpatterns = [
@@ -11,4 +11,5 @@ urlpatterns = [
     path("basket/", basket_views.basket_analysis, name="basket"),
     path("repeat/", repeat_views.repeat_analysis, name="repeat"),
     path("repeat/prediction/", prediction_views.prediction, name="prediction"),
+    path("goals/", goal_views.goals, name="goals"),
 ]

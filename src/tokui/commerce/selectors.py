@@ -304,3 +304,26 @@ def current_cart_of_contact(*, contact_id: int) -> Cart | None:
 
 def favorites_of_contact(*, contact_id: int) -> QuerySet[Favorite]:
     return Favorite.objects.filter(contact_id=contact_id).select_related("product", "contact").order_by("-added_at")
+
+
+def dormant_company_count(*, since: dt.datetime, company_ids: QuerySet[Any] | None = None) -> int:
+    """Companies that have ordered before but not since ``since`` (休眠); ``company_ids`` narrows to some companies."""
+    ordered = revenue_orders().filter(company__isnull=False)
+    if company_ids is not None:
+        ordered = ordered.filter(company__in=company_ids)
+    recent = ordered.filter(placed_at__gte=since).values("company_id")
+    return ordered.exclude(company_id__in=recent).values("company_id").distinct().count()
+
+
+def customers_ordering(
+    *, start: dt.datetime, end: dt.datetime, company_ids: QuerySet[Any] | None = None
+) -> set[tuple[str, int]]:
+    """The customers (("company", id) for B2B, ("contact", id) for B2C) with a counted order in [start, end)."""
+    orders = revenue_orders().filter(placed_at__gte=start, placed_at__lt=end)
+    orders = orders.exclude(company__isnull=True, contact__isnull=True)
+    if company_ids is not None:
+        orders = orders.filter(company__in=company_ids)
+    return {
+        ("company", company_id) if company_id is not None else ("contact", contact_id)
+        for company_id, contact_id in orders.values_list("company_id", "contact_id").distinct()
+    }

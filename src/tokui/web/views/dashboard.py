@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -7,12 +9,29 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from tokui.accounts.models import User
+from tokui.analytics.enums import DashboardKpi
+from tokui.analytics.kpis import customer_kpis, goal_progress, kpi_goals
+from tokui.analytics.selectors import user_sets_goals
 from tokui.web.dashboard import dashboard_build
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    data = dashboard_build(now=timezone.now())
+    now = timezone.now()
+    data = dashboard_build(now=now)
+    user: User = request.user  # type: ignore[assignment]
+    customers = customer_kpis(user=user, now=now)
+    values: dict[str, Decimal | int | None] = {
+        DashboardKpi.REVENUE: data.this_month.revenue,
+        DashboardKpi.ORDERS: data.this_month.orders,
+        DashboardKpi.ACTIVE_COMPANIES: data.active_companies,
+        DashboardKpi.REPEAT_RATE: customers.repeat_rate,
+        DashboardKpi.F2_RATE: customers.f2_rate,
+        DashboardKpi.ABANDONED_CARTS: data.abandoned.count,
+        DashboardKpi.DORMANT_COMPANIES: customers.dormant_companies,
+    }
+    progress = goal_progress(values=values, goals=kpi_goals(month=data.today))
     chart = {
         "labels": [date_format(row.month, "YEAR_MONTH_FORMAT") for row in data.months],
         "axes": [{"name": _("Revenue (¥)")}, {"name": _("Orders"), "grid": False}],
@@ -21,4 +40,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             {"name": _("Orders"), "type": "line", "axis": 1, "data": [row.orders for row in data.months]},
         ],
     }
-    return render(request, "web/dashboard.html", {"data": data, "chart": chart, "nav_active": "dashboard"})
+    context = {
+        "data": data,
+        "customers": customers,
+        "goals": progress,
+        "can_set_goals": user_sets_goals(user=user),
+        "chart": chart,
+        "nav_active": "dashboard",
+    }
+    return render(request, "web/dashboard.html", context)
