@@ -15,9 +15,10 @@ from tokui.commerce.models import Cart, CartLine, Favorite, Order, OrderLine
 from tokui.commerce.types import CompanyOrderSummary
 
 
-def revenue_orders() -> QuerySet[Order]:
-    """Orders that count as sales."""
-    return Order.objects.exclude(status__in=NON_REVENUE_STATUSES)
+def revenue_orders(*, company_ids: QuerySet[Any] | None = None) -> QuerySet[Order]:
+    """Orders that count as sales; with ``company_ids``, only those companies' orders (a sales rep's accounts)."""
+    orders = Order.objects.exclude(status__in=NON_REVENUE_STATUSES)
+    return orders if company_ids is None else orders.filter(company__in=company_ids)
 
 
 def orders_of_company(*, company_id: int) -> QuerySet[Order]:
@@ -69,10 +70,10 @@ class SalesTotals:
     buying_companies: int
 
 
-def sales_totals(*, start: dt.datetime, end: dt.datetime) -> SalesTotals:
+def sales_totals(*, start: dt.datetime, end: dt.datetime, company_ids: QuerySet[Any] | None = None) -> SalesTotals:
     """Revenue, order count and number of buying companies of orders placed in [start, end)."""
     totals = (
-        revenue_orders()
+        revenue_orders(company_ids=company_ids)
         .filter(placed_at__gte=start, placed_at__lt=end)
         .aggregate(revenue=Sum("total"), orders=Count("id"), companies=Count("company_id", distinct=True))
     )
@@ -81,10 +82,10 @@ def sales_totals(*, start: dt.datetime, end: dt.datetime) -> SalesTotals:
     )
 
 
-def active_company_count(*, since: dt.datetime, until: dt.datetime) -> int:
+def active_company_count(*, since: dt.datetime, until: dt.datetime, company_ids: QuerySet[Any] | None = None) -> int:
     """Companies with at least one counted order in [since, until)."""
     return (
-        revenue_orders()
+        revenue_orders(company_ids=company_ids)
         .filter(placed_at__gte=since, placed_at__lt=until, company__isnull=False)
         .values("company_id")
         .distinct()
@@ -98,19 +99,23 @@ class AbandonedCarts:
     value: Decimal
 
 
-def abandoned_carts(*, since: dt.datetime) -> AbandonedCarts:
+def abandoned_carts(*, since: dt.datetime, company_ids: QuerySet[Any] | None = None) -> AbandonedCarts:
     """Carts abandoned since ``since`` and still not ordered, with the value left in them."""
     carts = Cart.objects.filter(state=CartState.ABANDONED, abandoned_at__gte=since)
+    if company_ids is not None:
+        carts = carts.filter(company__in=company_ids)
     value = CartLine.objects.filter(cart__in=carts).values_list("unit_price", "quantity")
     return AbandonedCarts(count=carts.count(), value=sum((price * qty for price, qty in value), Decimal(0)))
 
 
-def monthly_revenue(*, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.date, Decimal, int]]:
+def monthly_revenue(
+    *, start: dt.datetime, end: dt.datetime, company_ids: QuerySet[Any] | None = None
+) -> list[tuple[dt.date, Decimal, int]]:
     """(first day of month in the site zone, revenue, orders) for every month in [start, end)."""
     from django.db.models.functions import TruncMonth
 
     rows = (
-        revenue_orders()
+        revenue_orders(company_ids=company_ids)
         .filter(placed_at__gte=start, placed_at__lt=end)
         .annotate(month=TruncMonth("placed_at"))
         .values("month")
@@ -308,9 +313,7 @@ def favorites_of_contact(*, contact_id: int) -> QuerySet[Favorite]:
 
 def dormant_company_count(*, since: dt.datetime, company_ids: QuerySet[Any] | None = None) -> int:
     """Companies that have ordered before but not since ``since`` (休眠); ``company_ids`` narrows to some companies."""
-    ordered = revenue_orders().filter(company__isnull=False)
-    if company_ids is not None:
-        ordered = ordered.filter(company__in=company_ids)
+    ordered = revenue_orders(company_ids=company_ids).filter(company__isnull=False)
     recent = ordered.filter(placed_at__gte=since).values("company_id")
     return ordered.exclude(company_id__in=recent).values("company_id").distinct().count()
 
@@ -319,10 +322,8 @@ def customers_ordering(
     *, start: dt.datetime, end: dt.datetime, company_ids: QuerySet[Any] | None = None
 ) -> set[tuple[str, int]]:
     """The customers (("company", id) for B2B, ("contact", id) for B2C) with a counted order in [start, end)."""
-    orders = revenue_orders().filter(placed_at__gte=start, placed_at__lt=end)
+    orders = revenue_orders(company_ids=company_ids).filter(placed_at__gte=start, placed_at__lt=end)
     orders = orders.exclude(company__isnull=True, contact__isnull=True)
-    if company_ids is not None:
-        orders = orders.filter(company__in=company_ids)
     return {
         ("company", company_id) if company_id is not None else ("contact", contact_id)
         for company_id, contact_id in orders.values_list("company_id", "contact_id").distinct()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
 
 from tokui.commerce.selectors import (
     AbandonedCarts,
@@ -44,8 +47,10 @@ class Dashboard:
         return self.this_month.revenue / self.this_month.orders if self.this_month.orders else Decimal(0)
 
 
-def dashboard_build(*, now: dt.datetime) -> Dashboard:
-    """KPIs as of ``now``: this month to date against the same days of last month, in the site time zone."""
+def dashboard_build(*, now: dt.datetime, company_ids: QuerySet[Any] | None = None) -> Dashboard:
+    """KPIs as of ``now``: this month to date against the same days of last month, in the site time zone.
+
+    ``company_ids`` narrows every figure to those companies (a sales rep's own accounts, ADR 0004)."""
     today = local_date(now)
     month_start = start_of_local_month(today)
     last_month_start = start_of_local_month(add_months(today, -1))
@@ -55,15 +60,18 @@ def dashboard_build(*, now: dt.datetime) -> Dashboard:
     chart_start = start_of_local_month(add_months(today, -(CHART_MONTHS - 1)))
     return Dashboard(
         today=today,
-        this_month=sales_totals(start=month_start, end=now),
-        same_period_last_month=sales_totals(start=last_month_start, end=min(same_point_last_month, month_start)),
-        last_month=sales_totals(start=last_month_start, end=month_start),
-        active_companies=active_company_count(since=active_since, until=now),
-        active_companies_before=active_company_count(
-            since=active_since - dt.timedelta(days=ACTIVE_WINDOW_DAYS), until=active_since
+        this_month=sales_totals(start=month_start, end=now, company_ids=company_ids),
+        same_period_last_month=sales_totals(
+            start=last_month_start, end=min(same_point_last_month, month_start), company_ids=company_ids
         ),
-        abandoned=abandoned_carts(since=now - dt.timedelta(days=ABANDONED_WINDOW_DAYS)),
+        last_month=sales_totals(start=last_month_start, end=month_start, company_ids=company_ids),
+        active_companies=active_company_count(since=active_since, until=now, company_ids=company_ids),
+        active_companies_before=active_company_count(
+            since=active_since - dt.timedelta(days=ACTIVE_WINDOW_DAYS), until=active_since, company_ids=company_ids
+        ),
+        abandoned=abandoned_carts(since=now - dt.timedelta(days=ABANDONED_WINDOW_DAYS), company_ids=company_ids),
         months=[
-            MonthRow(month, revenue, orders) for month, revenue, orders in monthly_revenue(start=chart_start, end=now)
+            MonthRow(month, revenue, orders)
+            for month, revenue, orders in monthly_revenue(start=chart_start, end=now, company_ids=company_ids)
         ],
     )

@@ -10,17 +10,21 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from tokui.accounts.models import User
+from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics.enums import DashboardKpi
 from tokui.analytics.kpis import customer_kpis, goal_progress, kpi_goals
 from tokui.analytics.selectors import user_sets_goals
+from tokui.customers.selectors import companies_visible_to
 from tokui.web.dashboard import dashboard_build
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    data = dashboard_build(now=now)
     user: User = request.user  # type: ignore[assignment]
+    # A sales rep's dashboard counts their own accounts only (ADR 0004).
+    scope = None if user_sees_all_accounts(user=user) else companies_visible_to(user=user).values("pk")
+    data = dashboard_build(now=now, company_ids=scope)
     customers = customer_kpis(user=user, now=now)
     values: dict[str, Decimal | int | None] = {
         DashboardKpi.REVENUE: data.this_month.revenue,
