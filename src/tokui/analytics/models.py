@@ -213,3 +213,45 @@ class KpiGoal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.get_kpi_display()}: {self.target}"
+
+
+class CustomerPrediction(models.Model):
+    """The models' view of one customer, stored by the nightly run (analytics.clv): still active, orders expected,
+    value of a year, and whether the usual reorder interval has passed (発注遅延予備軍)."""
+
+    company = models.OneToOneField(
+        "customers.Company",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="prediction",
+        verbose_name=_("company"),
+    )
+    contact = models.OneToOneField(
+        "customers.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="prediction",
+        verbose_name=_("contact"),
+    )
+    probability_alive = models.FloatField(_("probability still active"), null=True, blank=True)
+    expected_orders_90_days = models.FloatField(_("orders expected in 90 days"), null=True, blank=True)
+    expected_order_value = MoneyField(_("expected order value"), null=True, blank=True)
+    clv_365_days = MoneyField(_("predicted value of a year"), null=True, blank=True)
+    usual_interval_days = models.FloatField(_("usual reorder interval (days)"), null=True, blank=True)
+    overdue = models.BooleanField(_("past the usual reorder interval"), default=False)
+    computed_on = models.DateField(_("computed on"))
+
+    class Meta:
+        verbose_name = _("customer prediction")
+        verbose_name_plural = _("customer predictions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(company__isnull=False) | Q(contact__isnull=False), name="customer_prediction_has_customer"
+            )
+        ]
+        indexes = [models.Index(fields=["overdue"], name="customer_prediction_overdue")]
+
+    def __str__(self) -> str:
+        return f"{self.company_id or self.contact_id} {self.computed_on}"

@@ -14,8 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tokui.accounts.models import User
+from tokui.analytics.clv import customer_predictions
 from tokui.analytics.enums import CustomerLevel, DashboardKpi, RankMethod
 from tokui.analytics.models import (
+    CustomerPrediction,
     CustomerStats,
     KpiGoal,
     RfmGroup,
@@ -162,8 +164,39 @@ def analytics_nightly_run(*, force: bool = False) -> bool:
         return False
     customers = stats_recompute_all()
     snapshots = rfm_snapshots_take()
-    logger.info("analytics nightly: %d customers, %d snapshot rows", customers, snapshots)
+    try:
+        predicted = predictions_store(today=now.date())
+    except Exception:  # the stats and snapshots stand even when the models cannot be fitted tonight
+        logger.exception("analytics nightly: the predictions could not be computed")
+        predicted = 0
+    logger.info("analytics nightly: %d customers, %d snapshot rows, %d predictions", customers, snapshots, predicted)
     return True
+
+
+def predictions_store(*, today: dt.date) -> int:
+    """Fit the models on the whole history and store every customer's prediction (replacing yesterday's)."""
+    rows = [
+        CustomerPrediction(
+            company_id=prediction.key[1] if prediction.key[0] == "company" else None,
+            contact_id=prediction.key[1] if prediction.key[0] == "contact" else None,
+            probability_alive=prediction.probability_alive,
+            expected_orders_90_days=prediction.expected_orders_90_days,
+            expected_order_value=_money(prediction.expected_order_value),
+            clv_365_days=_money(prediction.clv_365_days),
+            usual_interval_days=prediction.usual_interval_days,
+            overdue=prediction.overdue,
+            computed_on=today,
+        )
+        for prediction in customer_predictions(today=today)
+    ]
+    with transaction.atomic():
+        CustomerPrediction.objects.all().delete()
+        CustomerPrediction.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def _money(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(round(value))
 
 
 # --- RFM settings ---------------------------------------------------------------------------------------------

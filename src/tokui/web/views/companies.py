@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from tokui.accounts.models import User
 from tokui.accounts.selectors import sales_reps, user_sees_all_accounts
 from tokui.analytics.enums import CustomerLevel
+from tokui.analytics.insight import customer_insight
 from tokui.commerce.selectors import current_cart_of_company, favorites_of_company, order_summaries, orders_of_company
 from tokui.customers.enums import ApprovalStatus, Channel, CompanySize, Industry, Prefecture
 from tokui.customers.selectors import (
@@ -112,6 +113,7 @@ def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
         "favorites": list(favorites_of_company(company_id=company.pk)[:12]),
         "timeline_page": Paginator(timeline_for_company(company_id=company.pk), TIMELINE_PER_PAGE).get_page(1),
         "points": point_balance(company=company),
+        "insight": customer_insight(company_id=company.pk),
         "now": timezone.now(),
         "nav_active": "companies",
     }

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tokui.accounts.models import User
 from tokui.analytics.enums import CustomerLevel
+from tokui.analytics.insight import customer_insight
 from tokui.commerce.selectors import (
     current_cart_of_contact,
     favorites_of_contact,
@@ -75,6 +76,8 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = _contact_or_404(request, contact_id)
     context = {
         "contact": contact,
+        # A contact of a company is counted as that company (its page has the analysis); B2C contacts alone.
+        "insight": None if contact.company_id else customer_insight(contact_id=contact.pk),
         "company": contact.company,
         "summary": order_summaries_of_contacts(contact_ids=[contact.pk]).get(contact.pk),
         "consents": consents_of_contact(contact=contact),

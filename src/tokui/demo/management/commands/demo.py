@@ -37,6 +37,11 @@ class Command(BaseCommand):
                 f"  {summary.companies} companies, {summary.contacts} contacts, {summary.products} products, "
                 f"{summary.orders} orders, {summary.carts} carts, {summary.events} events"
             )
+            # The analysis pages and the 顧客カルテ read the nightly figures: compute them now, not at the first night.
+            from tokui.analytics.services import analytics_nightly_run
+
+            analytics_nightly_run(force=True)
+            self.stdout.write("  customer stats, RFM snapshots and predictions computed")
         self._ensure_admin()
         demo_tracking_site_ensure(origins=sorted({*DEMO_ORIGINS, f"http://{host}:{port}", f"http://localhost:{port}"}))
         url = f"http://{host}:{port}/"
