@@ -106,7 +106,12 @@ def event_record(
 
 
 def events_record_batch(*, events: Iterable[EventIn], dispatch: bool = True) -> int:
-    """Append many facts in batches; facts whose idempotency key is already stored are skipped. Returns rows sent."""
+    """Append many facts in batches; facts whose idempotency key is already stored are skipped. Returns rows sent.
+
+    Facts written already dispatched (history loads) go in as plain rows, without model instances.
+    """
+    if not dispatch:
+        return _rows_record(events)
     count = 0
     batch: list[Event] = []
     for item in events:
@@ -131,6 +136,34 @@ def events_record_batch(*, events: Iterable[EventIn], dispatch: bool = True) -> 
     return count
 
 
+def _event_row(event: EventIn, now: dt.datetime) -> tuple[Any, ...]:
+    """An event as a row in ``event_rows.EVENT_ROW_COLUMNS`` order, written already dispatched."""
+    return (
+        event.type,
+        event.occurred_at,
+        now,
+        event.contact_id,
+        event.company_id,
+        event.anonymous_id,
+        json.dumps(event.properties, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder),
+        event.source,
+        event.idempotency_key,
+        now,
+    )
+
+
+def _rows_record(events: Iterable[EventIn]) -> int:
+    now = timezone.now()
+    count = 0
+    rows: list[tuple[Any, ...]] = []
+    for event in events:
+        rows.append(_event_row(event, now))
+        if len(rows) >= BATCH_SIZE:
+            count += event_rows_insert(rows)
+            rows = []
+    return count + event_rows_insert(rows)
+
+
 def events_append_rows(*, events: Sequence[EventIn]) -> int:
     """Append many facts as plain rows in one statement (hot paths: mail opens and clicks). Returns rows sent.
 
@@ -140,22 +173,7 @@ def events_append_rows(*, events: Sequence[EventIn]) -> int:
     waiting = [event for event in events if fact_consumers.consumers_for(event.type)]
     sent = events_record_batch(events=waiting) if waiting else 0
     now = timezone.now()
-    rows = [
-        (
-            event.type,
-            event.occurred_at,
-            now,
-            event.contact_id,
-            event.company_id,
-            event.anonymous_id,
-            json.dumps(event.properties, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder),
-            event.source,
-            event.idempotency_key,
-            now,
-        )
-        for event in events
-        if not fact_consumers.consumers_for(event.type)
-    ]
+    rows = [_event_row(event, now) for event in events if not fact_consumers.consumers_for(event.type)]
     return sent + event_rows_insert(rows)
 
 
