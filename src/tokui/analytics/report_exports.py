@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
-from tokui.integrations.importers.error_file import neutralise
+from tokui.core.spreadsheets import cell_neutralise
 
 type Cell = str | int | float | Decimal | None
 
@@ -32,7 +32,7 @@ def _csv_cell(value: Cell) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return neutralise(value)
+        return cell_neutralise(value)
     return str(value)
 
 

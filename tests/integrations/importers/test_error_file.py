@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from tests.integrations.importers.conftest import Upload, csv_bytes, dry_run, run_import
 from tokui.accounts.models import User
-from tokui.integrations.importers.error_file import neutralise
+from tokui.core.spreadsheets import cell_neutralise as neutralise
 
 pytestmark = pytest.mark.django_db
 

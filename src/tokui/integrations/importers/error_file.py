@@ -15,14 +15,8 @@ from collections.abc import Iterable, Iterator
 
 from django.utils.translation import gettext as _
 
+from tokui.core.spreadsheets import cell_neutralise
 from tokui.integrations.importers.reading import ERROR_FILE_COLUMNS
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(cell: str) -> str:
-    """A cell that cannot start a formula in Excel, LibreOffice or Google Sheets."""
-    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
 
 
 class _Line:
@@ -37,11 +31,11 @@ def error_file_chunks(header: list[str], rows: Iterable[tuple[int, list[str], st
     writer = csv.writer(_Line(), lineterminator="\r\n")
     row_label, reason_label = (ERROR_FILE_COLUMNS[0:2]) if language == "ja" else (ERROR_FILE_COLUMNS[2:4])
     yield codecs.BOM_UTF8
-    yield str(writer.writerow([neutralise(cell) for cell in [*header, row_label, reason_label]])).encode()
+    yield str(writer.writerow([cell_neutralise(cell) for cell in [*header, row_label, reason_label]])).encode()
     buffer: list[str] = []
     for number, cells, message in rows:
         padded = (list(cells) + [""] * len(header))[: len(header)]
-        buffer.append(str(writer.writerow([neutralise(str(cell)) for cell in [*padded, str(number), message]])))
+        buffer.append(str(writer.writerow([cell_neutralise(str(cell)) for cell in [*padded, str(number), message]])))
         if len(buffer) >= 500:
             yield "".join(buffer).encode()
             buffer = []
