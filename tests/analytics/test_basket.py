@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import CategoryFactory, OrderFactory, OrderLineFactory, ProductFactory
-from tokui.analytics.basket import basket_pairs, products_bought_together
+from tokui.analytics.basket import basket_pairs, basket_sets, products_bought_together
 from tokui.catalog.models import Product
 from tokui.commerce.enums import NON_REVENUE_STATUSES, OrderStatus
 from tokui.commerce.models import OrderLine
@@ -126,3 +126,39 @@ def test_pairs_on_the_demo_data_match_a_count_order_by_order() -> None:
     together = products_bought_together(product_id=top, start=start, end=end, limit=3, min_orders_together=1)
     partners = Counter({(b if a == top else a): n for (a, b), n in pairs.items() if top in (a, b)})
     assert [row.orders_together for row in together] == [n for _pid, n in partners.most_common(3)]
+
+
+def test_sets_of_three_bought_together() -> None:
+    shirt, pants, belt, hat = (ProductFactory() for _ in range(4))
+    for _ in range(3):
+        basket(shirt, pants, belt)
+    basket(shirt, pants, hat)
+    basket(shirt, belt)
+
+    sets = basket_sets(start=START, end=END, min_orders_together=2)
+    assert [(s.product_ids, s.orders_together) for s in sets] == [(tuple(sorted((shirt.pk, pants.pk, belt.pk))), 3)]
+    found = sets[0]
+    assert found.support == 3 / 5
+    counts = {shirt.pk: 5, pants.pk: 4, belt.pk: 4}
+    assert found.lift == pytest.approx(
+        3 * 25 / (counts[found.product_ids[0]] * counts[found.product_ids[1]] * counts[found.product_ids[2]])
+    )
+
+
+def test_sets_on_the_demo_data_match_a_count_order_by_order() -> None:
+    load_demo_data(seed=7, scale=0.05)
+    start, end = timezone.now() - dt.timedelta(days=730), timezone.now() + dt.timedelta(days=1)
+    products_of: dict[int, set[int]] = {}
+    lines = OrderLine.objects.filter(
+        product__isnull=False, order__placed_at__gte=start, order__placed_at__lt=end
+    ).exclude(order__status__in=NON_REVENUE_STATUSES)
+    for order_id, product_id in lines.values_list("order_id", "product_id"):
+        products_of.setdefault(order_id, set()).add(product_id)
+    triples: Counter[tuple[int, int, int]] = Counter()
+    for products in products_of.values():
+        triples.update(itertools.combinations(sorted(products), 3))
+    expected = sorted(((n, key) for key, n in triples.items() if n >= 2), key=lambda item: (-item[0], item[1]))[:20]
+
+    assert expected, "the demo data should have sets bought together"
+    sets = basket_sets(start=start, end=end, min_orders_together=2, limit=20)
+    assert [(s.orders_together, s.product_ids) for s in sets] == expected

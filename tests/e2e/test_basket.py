@@ -29,6 +29,7 @@ def test_a_marketer_reads_the_basket_analysis_and_one_products_partners(
     pairs = page.get_by_test_id("basket-pairs")
     expect(pairs.locator("tbody tr").first).to_be_visible()
     expect(page.get_by_test_id("basket-summary")).to_contain_text("件以上の注文で一緒に購入された")
+    expect(page.get_by_test_id("basket-sets").locator("tbody tr").first).to_be_visible()
     page.screenshot(path=screenshots / "01-basket-pairs.png", full_page=True)
 
     page.get_by_label("並べ替え").select_option("lift")

@@ -15,6 +15,7 @@ products in scope (the category and its subcategories), so N is the orders with 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -186,4 +187,77 @@ def products_bought_together(
     return [
         BoughtTogether(product_id=pid, orders_together=n, confidence=n / n_a, lift=n * total / (n_a * n_b))
         for pid, n, n_a, n_b, total in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class BasketSet:
+    """Three products bought in the same orders (a set worth offering together)."""
+
+    product_ids: tuple[int, int, int]
+    orders_together: int
+    orders_each: tuple[int, int, int]
+    orders_total: int
+
+    @property
+    def support(self) -> float:
+        return self.orders_together / self.orders_total
+
+    @property
+    def lift(self) -> float:
+        """How many times more often the three are bought together than if each were bought by chance."""
+        a, b, c = self.orders_each
+        return self.orders_together * self.orders_total**2 / (a * b * c)
+
+
+def basket_sets(
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    min_orders_together: int = 3,
+    category_id: int | None = None,
+    limit: int = 20,
+) -> list[BasketSet]:
+    """Sets of three products bought together in at least ``min_orders_together`` orders, most often first.
+
+    Only sets whose three pairs each pass the threshold are counted (a set cannot be more frequent than any of its
+    pairs): the frequent pairs come from the database, then the orders' lines of their products are counted here
+    (a three-way self-join in SQL is planned badly on PostgreSQL).
+    """
+    floor = max(1, min_orders_together)
+    pairs = basket_pairs(start=start, end=end, min_orders_together=floor, category_id=category_id, limit=10**9)
+    if not pairs.pairs:
+        return []
+    frequent = {(pair.product_a_id, pair.product_b_id) for pair in pairs.pairs}
+    items = {pair.product_a_id: pair.orders_a for pair in pairs.pairs} | {
+        pair.product_b_id: pair.orders_b for pair in pairs.pairs
+    }
+    scope, params = _scope_sql(start=start, end=end, category_ids=None)
+    wanted = sorted(items)
+    products_of: dict[int, list[int]] = {}
+    with connection.cursor() as cursor:
+        for chunk_start in range(0, len(wanted), 500):
+            chunk = wanted[chunk_start : chunk_start + 500]
+            cursor.execute(
+                f"SELECT order_id, product_id FROM ({scope}) s WHERE product_id IN ({', '.join(['%s'] * len(chunk))})",
+                [*params, *chunk],
+            )
+            for order_id, product_id in cursor.fetchall():
+                products_of.setdefault(order_id, []).append(product_id)
+    counts: dict[tuple[int, int, int], int] = {}
+    for products in products_of.values():
+        if len(products) < 3:
+            continue
+        for a, b, c in itertools.combinations(sorted(products), 3):
+            if (a, b) in frequent and (b, c) in frequent and (a, c) in frequent:
+                counts[(a, b, c)] = counts.get((a, b, c), 0) + 1
+    ranked = sorted(((key, n) for key, n in counts.items() if n >= floor), key=lambda item: (-item[1], item[0]))
+    return [
+        BasketSet(
+            product_ids=key,
+            orders_together=n,
+            orders_each=(items[key[0]], items[key[1]], items[key[2]]),
+            orders_total=pairs.orders_total,
+        )
+        for key, n in ranked[:limit]
     ]

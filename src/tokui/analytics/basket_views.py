@@ -13,13 +13,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from tokui.analytics.basket import BasketAnalysis, basket_pairs, products_bought_together
+from tokui.analytics.basket import BasketAnalysis, basket_pairs, basket_sets, products_bought_together
 from tokui.analytics.report_exports import Table, csv_bytes, xlsx_bytes
 from tokui.catalog.models import Category, Product
 from tokui.core.time import local_today, start_of_local_day
 
 NAV_KEY = "basket"
 PAIRS_SHOWN = 100
+SETS_SHOWN = 20
 ORDER_CHOICES = (
     ("orders_together", _("Orders together")),
     ("lift", _("Lift")),
@@ -107,7 +108,22 @@ def basket_analysis(request: HttpRequest) -> HttpResponse:
         export = request.GET.get("export")
         if export in ("csv", "xlsx"):
             return _export(rows, export=export, name=f"basket_{data['start']:%Y%m%d}-{data['end']:%Y%m%d}")
-        context.update(analysis=analysis, rows=rows)
+        sets = basket_sets(
+            start=start,
+            end=end,
+            min_orders_together=data["min_orders"],
+            category_id=data["category"].pk if data["category"] else None,
+            limit=SETS_SHOWN,
+        )
+        set_products = Product.objects.in_bulk({pid for found in sets for pid in found.product_ids})
+        context.update(
+            analysis=analysis,
+            rows=rows,
+            sets=[
+                (found, [set_products.get(pid) for pid in found.product_ids], f"{found.support * 100:.2f}")
+                for found in sets
+            ],
+        )
         product = _focus_product(request.GET.get("product"))
         if product is not None:
             together = products_bought_together(product_id=product.pk, start=start, end=end, limit=10)
