@@ -63,3 +63,13 @@ def test_a_customer_without_orders_says_so(client: Client) -> None:
     assert insight.stats is None and insight.prediction is None and insight.r is None
     client.force_login(UserFactory(username="marketer", role=Role.MARKETER))
     assert "まだ集計対象の注文がない" in client.get(f"/companies/{company.pk}/").content.decode()
+
+
+def test_the_prediction_page_lists_the_stored_overdue_customers_a_rep_only_theirs(demo: None, client: Client) -> None:
+    overdue = Company.objects.filter(prediction__overdue=True).exclude(assigned_rep=None).first()
+    assert overdue is not None and overdue.assigned_rep is not None
+    client.force_login(overdue.assigned_rep)
+    page = client.get("/analysis/repeat/prediction/").content.decode()
+    assert overdue.name in page
+    others = Company.objects.filter(prediction__overdue=True).exclude(assigned_rep=overdue.assigned_rep)
+    assert all(f'href="/companies/{company.pk}/"' not in page for company in others)

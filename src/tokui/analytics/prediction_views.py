@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics.clv import Calibration, CustomerKey, CustomerPrediction, clv_calibration, customer_predictions
+from tokui.analytics.insight import predictions_stored
 from tokui.analytics.report_exports import Table, csv_bytes
 from tokui.core.money import default_currency, format_money
 from tokui.core.time import local_today
@@ -80,7 +81,8 @@ def prediction(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     today = local_today()
     currency = default_currency()
-    predictions = _visible(customer_predictions(today=today), user)
+    # The nightly figures (analytics.services.predictions_store); fitted here only until the first night has run.
+    predictions = predictions_stored(user=user, today=today) or _visible(customer_predictions(today=today), user)
     overdue = sorted(
         (p for p in predictions if p.overdue),
         key=lambda p: (p.days_since_last_order - (p.usual_interval_days or 0), p.orders),
