@@ -25,7 +25,7 @@ def test_a_marketer_reads_the_basket_analysis_and_one_products_partners(
     page.get_by_label("パスワード").fill("tokui-e2e-pass")
     page.get_by_role("button", name="ログイン").click()
 
-    page.get_by_role("link", name="バスケット分析").click()
+    page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="バスケット分析").click()
     pairs = page.get_by_test_id("basket-pairs")
     expect(pairs.locator("tbody tr").first).to_be_visible()
     expect(page.get_by_test_id("basket-summary")).to_contain_text("件以上の注文で一緒に購入された")

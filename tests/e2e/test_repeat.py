@@ -26,7 +26,7 @@ def test_a_manager_reads_the_cohort_triangle_and_ltv(live_server: LiveServer, pa
     page.get_by_label("パスワード").fill("tokui-e2e-pass")
     page.get_by_role("button", name="ログイン").click()
 
-    page.get_by_role("link", name="リピートとLTV").click()
+    page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="リピートとLTV").click()
     expect(page.get_by_test_id("cohort-table").locator("tbody tr").first).to_be_visible()
     expect(page.locator("[data-chart=f2-chart-data] svg")).to_be_visible()
     page.screenshot(path=screenshots / "01-repeat.png", full_page=True)
