@@ -17,9 +17,14 @@ def user_sees_all_accounts(*, user: User) -> bool:
     return user.role != Role.SALES_REP or user.sees_all_accounts
 
 
+def user_is_administrator(*, user: User) -> bool:
+    """An active administrator (or superuser): the role for settings that reach the whole database."""
+    return bool(user.is_authenticated and user.is_active and (user.role == Role.ADMIN or user.is_superuser))
+
+
 def user_manages_api_keys(*, user: User) -> bool:
     """API keys open the whole database to another system: only administrators see and make them."""
-    return bool(user.is_authenticated and user.is_active and (user.role == Role.ADMIN or user.is_superuser))
+    return user_is_administrator(user=user)
 
 
 def api_keys() -> QuerySet[ApiKey]:

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from tokui.analytics.basket import BasketAnalysis, basket_pairs, basket_sets, products_bought_together
-from tokui.analytics.report_exports import Table, csv_bytes, xlsx_bytes
+from tokui.analytics.report_exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, Table, csv_bytes, download, xlsx_bytes
 from tokui.catalog.models import Category, Product
 from tokui.core.time import local_today, start_of_local_day
 
@@ -167,12 +167,8 @@ def _export(rows: list[dict[str, Any]], *, export: str, name: str) -> HttpRespon
         ],
     )
     if export == "xlsx":
-        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        response = HttpResponse(xlsx_bytes([table]), content_type=content_type)
-    else:
-        response = HttpResponse(csv_bytes(table), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.{export}"'
-    return response
+        return download(xlsx_bytes([table]), filename=f"{name}.xlsx", content_type=XLSX_CONTENT_TYPE)
+    return download(csv_bytes(table), filename=f"{name}.csv", content_type=CSV_CONTENT_TYPE)
 
 
 def _focus_product(value: str | None) -> Product | None:

@@ -15,7 +15,7 @@ from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics.clv import Calibration, CustomerKey, CustomerPrediction, clv_calibration, customer_predictions
 from tokui.analytics.insight import predictions_stored
-from tokui.analytics.report_exports import Table, csv_bytes
+from tokui.analytics.report_exports import CSV_CONTENT_TYPE, Table, csv_bytes, download
 from tokui.core.money import default_currency, format_money
 from tokui.core.time import local_today
 from tokui.customers.models import Company, Contact
@@ -117,9 +117,7 @@ def prediction(request: HttpRequest) -> HttpResponse:
                 for p in overdue
             ],
         )
-        response = HttpResponse(csv_bytes(table), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="overdue_{today:%Y%m%d}.csv"'
-        return response
+        return download(csv_bytes(table), filename=f"overdue_{today:%Y%m%d}.csv", content_type=CSV_CONTENT_TYPE)
     try:
         calibration: Calibration | None = clv_calibration(today=today, holdout_days=HOLDOUT_DAYS)
     except ValueError:  # too few customers before the cut-off to fit on

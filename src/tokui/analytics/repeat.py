@@ -24,7 +24,7 @@ from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.commerce.enums import NON_REVENUE_STATUSES, OrderChannel
 from tokui.commerce.models import Order
 from tokui.core.money import default_currency
-from tokui.core.time import local_date, site_zone, start_of_local_day
+from tokui.core.time import add_months, local_date, site_zone, start_of_local_day
 from tokui.customers.selectors import companies_visible_to
 
 # Days to the second order, as the F2 histogram shows them: (label key, first day, last day or None).
@@ -172,7 +172,7 @@ def repeat_report(*, user: User, first_month: dt.date, last_month: dt.date, toda
     report.f2_days = list(f2_buckets.items())
 
     for offset in range(report.months):
-        month = _add_months(first_month, offset)
+        month = add_months(first_month, offset)
         members = cohort_members.get(month, [])
         span = _months_between(month, today_month) + 1  # months since the first order that have begun
         retention: list[float | None] = []
@@ -183,7 +183,7 @@ def repeat_report(*, user: User, first_month: dt.date, last_month: dt.date, toda
                 retention.append(None)
                 ltv.append(None)
                 continue
-            at = _add_months(month, age)
+            at = add_months(month, age)
             active = sum(1 for key in members if at in monthly[key])
             cumulative += sum((monthly[key].get(at, Decimal(0)) for key in members), Decimal(0))
             retention.append(active / len(members))
@@ -223,8 +223,3 @@ def repeat_report(*, user: User, first_month: dt.date, last_month: dt.date, toda
             ChannelLtv(channel=channel, customers=len(members), ltv=ltv_at, to_date=to_date.quantize(Decimal("1")))
         )
     return report
-
-
-def _add_months(month: dt.date, months: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)

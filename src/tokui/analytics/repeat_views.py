@@ -16,14 +16,13 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from tokui.accounts.models import User
 from tokui.analytics.repeat import LTV_MONTHS, RepeatReport, repeat_report
-from tokui.analytics.report_exports import Table, csv_bytes, xlsx_bytes
+from tokui.analytics.report_exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, Table, csv_bytes, download, xlsx_bytes
 from tokui.commerce.enums import OrderChannel
 from tokui.core.money import default_currency, format_money
 from tokui.core.time import add_months, local_today
 
 NAV_KEY = "repeat"
 MAX_MONTHS = 36
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class RepeatForm(forms.Form):
@@ -118,13 +117,10 @@ def repeat_analysis(request: HttpRequest) -> HttpResponse:
         tables = _tables(report)
         name = f"repeat_{report.first_month:%Y%m}-{report.last_month:%Y%m}"
         if export == "xlsx":
-            response = HttpResponse(xlsx_bytes(tables), content_type=XLSX)
-        else:
-            index = {"retention": 0, "ltv": 1, "channels": 2}.get(request.GET.get("table", ""), 0)
-            response = HttpResponse(csv_bytes(tables[index]), content_type="text/csv; charset=utf-8")
-            name += f"_{['retention', 'ltv', 'channels'][index]}"
-        response["Content-Disposition"] = f'attachment; filename="{name}.{export}"'
-        return response
+            return download(xlsx_bytes(tables), filename=f"{name}.xlsx", content_type=XLSX_CONTENT_TYPE)
+        index = {"retention": 0, "ltv": 1, "channels": 2}.get(request.GET.get("table", ""), 0)
+        name += f"_{['retention', 'ltv', 'channels'][index]}"
+        return download(csv_bytes(tables[index]), filename=f"{name}.csv", content_type=CSV_CONTENT_TYPE)
     f2_total = sum(count for _label, count in report.f2_days)
     currency = default_currency()
     context |= {

@@ -16,9 +16,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
+from django.http import HttpResponse
+
 from tokui.core.spreadsheets import cell_neutralise
 
 type Cell = str | int | float | Decimal | None
+
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +82,10 @@ def xlsx_bytes(tables: Sequence[Table]) -> bytes:
     stream = io.BytesIO()
     workbook.save(stream)
     return stream.getvalue()
+
+
+def download(content: bytes, *, filename: str, content_type: str) -> HttpResponse:
+    """An exported file as an attachment the browser saves under ``filename``."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

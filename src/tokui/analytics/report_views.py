@@ -16,13 +16,20 @@ from django.utils.translation import pgettext
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics.rankings import product_ranking, ranking_window
-from tokui.analytics.report_exports import Cell, Table, csv_bytes, xlsx_bytes
+from tokui.analytics.report_exports import (
+    CSV_CONTENT_TYPE,
+    XLSX_CONTENT_TYPE,
+    Cell,
+    Table,
+    csv_bytes,
+    download,
+    xlsx_bytes,
+)
 from tokui.analytics.report_forms import RankingForm, SalesReportForm, rankings_defaults, sales_defaults
 from tokui.analytics.report_types import Breakdown, Change, Compared, Granularity, RankingRow, SalesReport
 from tokui.analytics.sales import sales_report
 from tokui.core.money import default_currency, format_money, quantize
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BREAKDOWN_ROWS_SHOWN = 100
 BREAKDOWN_CHART_ROWS = 10
 
@@ -126,12 +133,6 @@ def sales_tables(report: SalesReport) -> list[Table]:
     return tables
 
 
-def _download(content: bytes, *, name: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
 def _sales_chart(report: SalesReport) -> dict[str, Any]:
     return {
         "labels": [period_label(row.start, report.granularity) for row in report.periods],
@@ -181,12 +182,12 @@ def sales_analysis(request: HttpRequest) -> HttpResponse:
     export = request.GET.get("export")
     stem = f"sales_{report.start:%Y%m%d}-{report.end:%Y%m%d}"
     if export == "xlsx":
-        return _download(xlsx_bytes(sales_tables(report)), name=f"{stem}.xlsx", content_type=XLSX)
+        return download(xlsx_bytes(sales_tables(report)), filename=f"{stem}.xlsx", content_type=XLSX_CONTENT_TYPE)
     if export == "csv":
         tables = sales_tables(report)
         table = tables[1] if request.GET.get("table") == "breakdown" and len(tables) > 1 else tables[0]
         suffix = "_" + report.breakdown if table is not tables[0] else ""
-        return _download(csv_bytes(table), name=f"{stem}{suffix}.csv", content_type="text/csv; charset=utf-8")
+        return download(csv_bytes(table), filename=f"{stem}{suffix}.csv", content_type=CSV_CONTENT_TYPE)
     context |= {
         "report": report,
         "period_rows": [
@@ -260,11 +261,13 @@ def rankings(request: HttpRequest) -> HttpResponse:
     title = _("Ranking %(start)s-%(end)s") % {"start": f"{start:%Y%m%d}", "end": f"{end:%Y%m%d}"}
     if export == "xlsx":
         table = ranking_table(rows, title=title)
-        return _download(xlsx_bytes([table]), name=f"ranking_{start:%Y%m%d}-{end:%Y%m%d}.xlsx", content_type=XLSX)
+        return download(
+            xlsx_bytes([table]), filename=f"ranking_{start:%Y%m%d}-{end:%Y%m%d}.xlsx", content_type=XLSX_CONTENT_TYPE
+        )
     if export == "csv":
         content = csv_bytes(ranking_table(rows, title=title))
         name = f"ranking_{start:%Y%m%d}-{end:%Y%m%d}.csv"
-        return _download(content, name=name, content_type="text/csv; charset=utf-8")
+        return download(content, filename=name, content_type=CSV_CONTENT_TYPE)
     params = request.GET.copy()
     neighbours = {}
     for key, day in (("previous", previous_start), ("next", end + dt.timedelta(days=1))):

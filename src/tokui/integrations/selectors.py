@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy
 
-from tokui.accounts.enums import Role
 from tokui.accounts.models import User
-from tokui.accounts.selectors import user_sees_all_accounts
+from tokui.accounts.selectors import user_is_administrator, user_sees_all_accounts
 from tokui.integrations.credentials import CredentialsUnreadableError, credentials_decrypt
 from tokui.integrations.enums import ImportPhase, RowOutcome, SyncStatus
 from tokui.integrations.importers import importers
@@ -87,7 +86,7 @@ def import_rejected_rows(*, job: ImportJob) -> Iterator[ImportRowResult]:
 
 def user_manages_connections(*, user: User) -> bool:
     """Connections hold another system's credentials and write into the whole database: administrators only."""
-    return bool(user.is_authenticated and user.is_active and (user.role == Role.ADMIN or user.is_superuser))
+    return user_is_administrator(user=user)
 
 
 def connections_with_last_run() -> list[Connection]:

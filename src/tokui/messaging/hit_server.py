@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from django.utils import timezone
@@ -23,14 +22,9 @@ from tokui.messaging.links import mail_link_from_path
 from tokui.messaging.pixel import NO_STORE, PIXEL_GIF
 from tokui.messaging.services import mail_hits_record
 from tokui.messaging.types import MailHit
+from tokui.tracking.tag_server import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
-
-Scope = dict[str, Any]
-Message = Mapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 HIT_PATH_PREFIX = "/m/"
 MAX_HITS_PER_WRITE = 2_000

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Max, QuerySet, Sum
 from django.templatetags.static import static
 
-from tokui.accounts.enums import Role
+from tokui.accounts.selectors import user_is_administrator
 from tokui.tracking.models import AnonymousIdentity, Event, TrackingSite, TrackingSiteHour
 from tokui.tracking.types import TrackingSiteConfig
 
@@ -174,7 +174,7 @@ def events_matching(
 
 def user_manages_tracking_sites(*, user: Any) -> bool:
     """Sites decide which web pages may write into the timeline: administrators only."""
-    return bool(user.is_authenticated and user.is_active and (user.role == Role.ADMIN or user.is_superuser))
+    return user_is_administrator(user=user)
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,11 +170,12 @@ def events_append_rows(*, events: Sequence[EventIn]) -> int:
     Facts of a type some app consumes go through ``events_record_batch`` instead, which knows their ids for the
     outbox; the rest are written already dispatched.
     """
-    waiting = [event for event in events if fact_consumers.consumers_for(event.type)]
+    waiting: list[EventIn] = []
+    settled: list[EventIn] = []
+    for event in events:
+        (waiting if fact_consumers.consumers_for(event.type) else settled).append(event)
     sent = events_record_batch(events=waiting) if waiting else 0
-    now = timezone.now()
-    rows = [_event_row(event, now) for event in events if not fact_consumers.consumers_for(event.type)]
-    return sent + event_rows_insert(rows)
+    return sent + _rows_record(settled)
 
 
 def _insert(batch: list[Event], *, dispatch: bool) -> int:
