@@ -36,35 +36,42 @@ class Thresholds:
     monetary_strict: bool
 
 
-def _quantile_values(rows: QuerySet[Any], field: str, *, descending: bool) -> list[Any]:
-    """The values at the 20/40/60/80% positions of ``field`` over ``rows`` (percentile_disc), in one query."""
-    inner, params = rows.values_list(field).order_by().query.sql_with_params()
-    order = "DESC" if descending else "ASC"
-    column = f"sub.{connection.ops.quote_name(field)}"
+def _quantile_values(rows: QuerySet[Any], fields: Sequence[tuple[str, bool]]) -> list[list[Any]]:
+    """The values at the 20/40/60/80% positions (percentile_disc) of each ``(field, descending)`` over ``rows``."""
+    if not fields:
+        return []
+    inner, params = rows.values_list(*{field for field, _descending in fields}).order_by().query.sql_with_params()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # One sort per axis; the window below would number every row first.
+            # Every axis in one scan of the rows, one sort each; a window would number every row first.
             quantiles = ", ".join(str(q) for q in QUANTILES)
-            cursor.execute(
-                f"SELECT percentile_disc(ARRAY[{quantiles}]) WITHIN GROUP (ORDER BY {column} {order})"
-                f" FROM ({inner}) sub",
-                params,
+            picked = ", ".join(
+                f"percentile_disc(ARRAY[{quantiles}]) WITHIN GROUP"
+                f" (ORDER BY sub.{connection.ops.quote_name(field)} {'DESC' if descending else 'ASC'})"
+                for field, descending in fields
             )
+            cursor.execute(f"SELECT {picked} FROM ({inner}) sub", params)
             row = cursor.fetchone()
-            return list(row[0]) if row and row[0] else []
-        cursor.execute(f"SELECT COUNT(*) FROM ({inner}) sub", params)
-        count = int(cursor.fetchone()[0])
-        if count == 0:
-            return []
-        # percentile_disc: the first value whose position reaches q of the rows.
-        positions = [max(1, math.ceil(q * count)) for q in QUANTILES]
-        placeholders = ", ".join(["%s"] * len(positions))
-        cursor.execute(
-            f"SELECT v FROM (SELECT {column} AS v, ROW_NUMBER() OVER (ORDER BY {column} {order}) AS rn"
-            f" FROM ({inner}) sub) ranked WHERE rn IN ({placeholders}) ORDER BY rn",
-            [*params, *positions],
-        )
-        values = [row[0] for row in cursor.fetchall()]
+            return [list(values) if values else [] for values in (row or [None] * len(fields))]
+        return [_quantile_values_sqlite(cursor, inner, params, field, descending) for field, descending in fields]
+
+
+def _quantile_values_sqlite(cursor: Any, inner: str, params: Sequence[Any], field: str, descending: bool) -> list[Any]:
+    column = f"sub.{connection.ops.quote_name(field)}"
+    order = "DESC" if descending else "ASC"
+    cursor.execute(f"SELECT COUNT(*) FROM ({inner}) sub", params)
+    count = int(cursor.fetchone()[0])
+    if count == 0:
+        return []
+    # percentile_disc: the first value whose position reaches q of the rows.
+    positions = [max(1, math.ceil(q * count)) for q in QUANTILES]
+    placeholders = ", ".join(["%s"] * len(positions))
+    cursor.execute(
+        f"SELECT v FROM (SELECT {column} AS v, ROW_NUMBER() OVER (ORDER BY {column} {order}) AS rn"
+        f" FROM ({inner}) sub) ranked WHERE rn IN ({placeholders}) ORDER BY rn",
+        [*params, *positions],
+    )
+    values = [row[0] for row in cursor.fetchall()]
     by_position = dict(zip(sorted(set(positions)), values, strict=True))
     return [by_position[position] for position in positions]
 
@@ -73,22 +80,25 @@ def thresholds_resolve(
     *, rules: RfmRules, as_of: dt.date, rows: QuerySet[Any], last: str, count: str, spend: str
 ) -> Thresholds:
     """Turn the rules into boundaries for ``rows``: fixed ones as they are, quintiles from the rows themselves."""
-    if rules.recency_method == RankMethod.QUANTILE:
-        recency = tuple(_as_date(value) for value in _quantile_values(rows, last, descending=True))
-    else:
-        recency = tuple(as_of - dt.timedelta(days=days) for days in rules.recency_bounds)
     frequency_strict = rules.frequency_method == RankMethod.QUANTILE
-    frequency = (
-        tuple(int(v) for v in _quantile_values(rows, count, descending=False))
-        if frequency_strict
-        else rules.frequency_bounds
-    )
     monetary_strict = rules.monetary_method == RankMethod.QUANTILE
-    monetary = (
-        tuple(Decimal(str(v)) for v in _quantile_values(rows, spend, descending=False))
-        if monetary_strict
-        else rules.monetary_bounds
+    wanted = [
+        (field, descending)
+        for field, descending, quantile in (
+            (last, True, rules.recency_method == RankMethod.QUANTILE),
+            (count, False, frequency_strict),
+            (spend, False, monetary_strict),
+        )
+        if quantile
+    ]
+    found = dict(zip((field for field, _descending in wanted), _quantile_values(rows, wanted), strict=True))
+    recency = (
+        tuple(_as_date(value) for value in found[last])
+        if last in found
+        else tuple(as_of - dt.timedelta(days=days) for days in rules.recency_bounds)
     )
+    frequency = tuple(int(v) for v in found[count]) if frequency_strict else rules.frequency_bounds
+    monetary = tuple(Decimal(str(v)) for v in found[spend]) if monetary_strict else rules.monetary_bounds
     return Thresholds(
         recency=recency,
         frequency=frequency,
