@@ -3,13 +3,17 @@
 Uses the data of bench/analytics_reports.py (TOKUI_BENCH_REPORT_ORDERS orders, 1,000,000 by default, 2-5 lines
 each, 3.5 on average, over 5,000 products; written by PostgreSQL itself and deleted at the end). Prints name=value
 lines: the data size, basket_pairs_seconds (every pair of the two years bought together in at least
-TOKUI_BENCH_BASKET_MIN orders, 2 by default), the pairs found, and bought_together_ms (one product's partners).
+TOKUI_BENCH_BASKET_MIN orders, 2 by default), the pairs found, bought_together_ms (one product's partners counted
+from the orders), basket_partners_rebuild_seconds (the nightly build of every product's 20 partners over the last
+year) and product_partners_ms (one product's partners read from that build, as mails and product pages read them).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import time
+from collections.abc import Callable
 
 from django.core.management import call_command
 from django.db import connection
@@ -17,8 +21,16 @@ from django.utils import timezone
 
 from analytics_reports import PRODUCTS, SOURCE, best, clean, generate, scalar  # the same data and timing
 from tokui.analytics.basket import basket_pairs, products_bought_together
+from tokui.analytics.selectors import product_partners
+from tokui.analytics.services import basket_partners_rebuild
 
 MIN_TOGETHER = int(os.environ.get("TOKUI_BENCH_BASKET_MIN", "2"))
+
+
+def timed_once(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -41,6 +53,11 @@ def main() -> None:
     product = found.pairs[0].product_a_id if found.pairs else scalar("SELECT MIN(id) FROM catalog_product")
     together = best(lambda: products_bought_together(product_id=product, start=start, end=end, limit=5))
     print(f"bought_together_ms={together * 1000:.1f}")
+    rebuild = timed_once(basket_partners_rebuild)
+    partner_rows = scalar("SELECT COUNT(*) FROM analytics_basketpartner")
+    print(f"basket_partners_rebuild_seconds={rebuild:.2f} basket_partner_rows={partner_rows}")
+    lookup = min(timed_once(lambda: product_partners(product_ids=[product], limit=5)) for _ in range(200))
+    print(f"product_partners_ms={lookup * 1000:.3f}")
     if not os.environ.get("TOKUI_BENCH_KEEP"):
         clean()
 

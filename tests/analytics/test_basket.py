@@ -162,3 +162,18 @@ def test_sets_on_the_demo_data_match_a_count_order_by_order() -> None:
     assert expected, "the demo data should have sets bought together"
     sets = basket_sets(start=start, end=end, min_orders_together=2, limit=20)
     assert [(s.orders_together, s.product_ids) for s in sets] == expected
+
+
+def test_a_period_given_in_site_time_counts_the_orders_of_its_days() -> None:
+    from tokui.core.time import site_zone
+
+    shirt, pants = ProductFactory(), ProductFactory()
+    order = OrderFactory(placed_at=dt.datetime(2026, 11, 30, 8, 0, tzinfo=site_zone()))  # 23:00 UTC the day before
+    OrderLineFactory(order=order, product=shirt, line_no=1)
+    OrderLineFactory(order=order, product=pants, line_no=2)
+    start = dt.datetime(2026, 11, 30, tzinfo=site_zone())
+
+    result = basket_pairs(start=start, end=start + dt.timedelta(days=1), min_orders_together=1)
+
+    assert result.orders_total == 1
+    assert [(p.product_a_id, p.product_b_id) for p in result.pairs] == [tuple(sorted((shirt.pk, pants.pk)))]

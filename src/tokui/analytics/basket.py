@@ -94,7 +94,9 @@ def _scope_sql(*, start: dt.datetime, end: dt.datetime, category_ids: Sequence[i
         f"WHERE l.product_id IS NOT NULL AND o.placed_at >= %s AND o.placed_at < %s "
         f"AND o.status NOT IN ({', '.join(['%s'] * len(statuses))})"
     )
-    params: list[Any] = [start, end, *statuses]
+    # As the ORM would bind them: SQLite stores UTC text, and compares text, so an instant must be written in UTC.
+    bounds = [connection.ops.adapt_datetimefield_value(value) for value in (start, end)]
+    params: list[Any] = [*bounds, *statuses]
     if category_ids is not None:
         ids = list(category_ids) or [0]
         sql += f" AND l.product_id IN (SELECT id FROM {product} WHERE category_id IN ({', '.join(['%s'] * len(ids))}))"
@@ -188,6 +190,42 @@ def products_bought_together(
         BoughtTogether(product_id=pid, orders_together=n, confidence=n / n_a, lift=n * total / (n_a * n_b))
         for pid, n, n_a, n_b, total in rows
     ]
+
+
+def basket_partners_insert_sql(
+    *, table: str, start: dt.datetime, end: dt.datetime, per_product: int, min_orders_together: int
+) -> tuple[str, list[Any]]:
+    """One statement writing every product's ``per_product`` most frequent partners in orders placed in [start, end).
+
+    The same figures and the same order as ``products_bought_together`` over that window (most orders together
+    first, then the lower product id), for every product at once: the pairs are counted once (a < b) and read in
+    both directions.
+    """
+    scope, params = _scope_sql(start=start, end=end, category_ids=None)
+    sql = (
+        f"WITH scope AS ({scope}), "
+        "items AS (SELECT product_id, COUNT(*) AS n FROM scope GROUP BY product_id), "
+        "total AS (SELECT COUNT(DISTINCT order_id) AS n FROM scope), "
+        "pairs AS (SELECT a.product_id AS pa, b.product_id AS pb, COUNT(*) AS n FROM scope a "
+        "JOIN scope b ON a.order_id = b.order_id AND a.product_id < b.product_id "
+        "GROUP BY a.product_id, b.product_id HAVING COUNT(*) >= %s), "
+        "directed AS (SELECT pa AS p, pb AS q, n FROM pairs UNION ALL SELECT pb, pa, n FROM pairs), "
+        "ranked AS (SELECT p, q, n, ROW_NUMBER() OVER (PARTITION BY p ORDER BY n DESC, q) AS rn FROM directed) "
+        f"INSERT INTO {connection.ops.quote_name(table)} "
+        "(product_id, partner_id, rank, orders_together, confidence, lift) "
+        "SELECT r.p, r.q, r.rn, r.n, r.n * 1.0 / ip.n, r.n * 1.0 * t.n / (ip.n * iq.n) "
+        "FROM ranked r JOIN items ip ON ip.product_id = r.p JOIN items iq ON iq.product_id = r.q CROSS JOIN total t "
+        "WHERE r.rn <= %s"
+    )
+    return sql, [*params, max(1, min_orders_together), per_product]
+
+
+def basket_orders_total(*, start: dt.datetime, end: dt.datetime) -> int:
+    """The counted orders placed in [start, end) with at least one known product."""
+    scope, params = _scope_sql(start=start, end=end, category_ids=None)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(DISTINCT order_id) FROM ({scope}) s", params)
+        return int(cursor.fetchone()[0])
 
 
 @dataclass(frozen=True, slots=True)

@@ -255,3 +255,56 @@ class CustomerPrediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.company_id or self.contact_id} {self.computed_on}"
+
+
+class BasketPartner(models.Model):
+    """One of a product's most frequent partners (よく一緒に購入されている商品) over the trailing window of the last
+    build: ``orders_together`` counted orders held both, ``confidence`` is product → partner.
+
+    Rebuilt whole by the nightly run (``analytics.services.basket_partners_rebuild``), so reading one product's
+    partners is an index lookup: mails with recommendations read them for every recipient.
+    """
+
+    product = models.ForeignKey(
+        "catalog.Product",
+        models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("product"),
+    )
+    partner = models.ForeignKey(
+        "catalog.Product",
+        models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("bought with"),
+    )
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    orders_together = models.IntegerField(_("orders together"))
+    confidence = models.FloatField(_("confidence"))
+    lift = models.FloatField(_("lift"))
+
+    class Meta:
+        verbose_name = _("product bought together")
+        verbose_name_plural = _("products bought together")
+        constraints = [models.UniqueConstraint(fields=["product", "rank"], name="basket_partner_rank")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} → {self.partner_id} ({self.orders_together})"
+
+
+class BasketPartnerBuild(models.Model):
+    """When the partners were last built, and over which orders."""
+
+    built_at = models.DateTimeField(_("built at"))
+    window_start = models.DateTimeField(_("counted from"))
+    window_end = models.DateTimeField(_("counted until"))
+    orders_total = models.IntegerField(_("orders counted"))
+    partners = models.IntegerField(_("partner rows"))
+
+    class Meta:
+        verbose_name = _("bought-together build")
+        verbose_name_plural = _("bought-together builds")
+
+    def __str__(self) -> str:
+        return f"{self.built_at:%Y-%m-%d %H:%M} ({self.partners})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +15,16 @@ from django.utils.translation import gettext as _
 from tokui.accounts.enums import Role
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
+from tokui.analytics.basket import BoughtTogether
 from tokui.analytics.enums import CustomerLevel
-from tokui.analytics.models import CustomerStats, RfmSettings, RfmSnapshot, StatsRecompute
+from tokui.analytics.models import (
+    BasketPartner,
+    BasketPartnerBuild,
+    CustomerStats,
+    RfmSettings,
+    RfmSnapshot,
+    StatsRecompute,
+)
 from tokui.analytics.ranks import group_expression, rank_expressions, thresholds_resolve
 from tokui.analytics.rfm_defaults import default_rules
 from tokui.analytics.types import RfmCell, RfmGrid, RfmGroupDef, RfmMovement, RfmRules
@@ -255,3 +264,27 @@ def rfm_movement(*, level: str, to_month: dt.date | None = None, user: User | No
 def user_sets_goals(*, user: User) -> bool:
     """The month's KPI goals are the managers' (目的とKPI): administrators and marketers."""
     return user_edits_rfm_settings(user=user)
+
+
+def product_partners(*, product_ids: Sequence[int], limit: int = 5) -> dict[int, list[BoughtTogether]]:
+    """「よく一緒に購入されている商品」 of each product, most often first, from the last nightly build (index reads).
+
+    The window is the build's (the last year of orders); a product without partners is left out of the result.
+    For another window, ``analytics.basket.products_bought_together`` counts from the orders.
+    """
+    found: dict[int, list[BoughtTogether]] = {}
+    rows = (
+        BasketPartner.objects.filter(product_id__in=list(product_ids), rank__lte=limit)
+        .order_by("product_id", "rank")
+        .values_list("product_id", "partner_id", "orders_together", "confidence", "lift")
+    )
+    for product_id, partner_id, together, confidence, lift in rows:
+        found.setdefault(product_id, []).append(
+            BoughtTogether(product_id=partner_id, orders_together=together, confidence=confidence, lift=lift)
+        )
+    return found
+
+
+def basket_partners_built() -> BasketPartnerBuild | None:
+    """The last build of the partners (its window and size), or None before the first nightly run."""
+    return BasketPartnerBuild.objects.order_by("-built_at").first()

@@ -14,9 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tokui.accounts.models import User
+from tokui.analytics.basket import basket_orders_total, basket_partners_insert_sql
 from tokui.analytics.clv import customer_predictions
 from tokui.analytics.enums import CustomerLevel, DashboardKpi, RankMethod
 from tokui.analytics.models import (
+    BasketPartner,
+    BasketPartnerBuild,
     CustomerPrediction,
     CustomerStats,
     KpiGoal,
@@ -33,7 +36,7 @@ from tokui.core.enums import AuditAction
 from tokui.core.errors import DomainError
 from tokui.core.money import default_currency
 from tokui.core.services import audit_record
-from tokui.core.time import add_months, local_now, local_today
+from tokui.core.time import add_months, local_now, local_today, start_of_local_day
 from tokui.tracking.selectors import events_matching
 
 logger = logging.getLogger(__name__)
@@ -169,7 +172,14 @@ def analytics_nightly_run(*, force: bool = False) -> bool:
     except Exception:  # the stats and snapshots stand even when the models cannot be fitted tonight
         logger.exception("analytics nightly: the predictions could not be computed")
         predicted = 0
-    logger.info("analytics nightly: %d customers, %d snapshot rows, %d predictions", customers, snapshots, predicted)
+    partners = basket_partners_rebuild(today=now.date())
+    logger.info(
+        "analytics nightly: %d customers, %d snapshot rows, %d predictions, %d bought-together rows",
+        customers,
+        snapshots,
+        predicted,
+        partners,
+    )
     return True
 
 
@@ -331,3 +341,42 @@ def kpi_goals_set(
                 changes={"target": str(target)},
                 ip_address=ip_address,
             )
+
+
+# The window of 「よく一緒に購入されている商品」 as mails and product pages show it: the last year of orders.
+BASKET_PARTNER_DAYS = 365
+BASKET_PARTNERS_PER_PRODUCT = 20
+
+
+def basket_partners_rebuild(
+    *,
+    today: dt.date | None = None,
+    days: int = BASKET_PARTNER_DAYS,
+    per_product: int = BASKET_PARTNERS_PER_PRODUCT,
+    min_orders_together: int = 2,
+) -> int:
+    """Store every product's most frequent partners over the ``days`` site-zone days before ``today``; returns rows.
+
+    Replaces the previous build in one transaction, so readers see the old partners or the new, never a mix.
+    """
+    today = today or local_today()
+    start, end = start_of_local_day(today - dt.timedelta(days=days)), start_of_local_day(today)
+    sql, params = basket_partners_insert_sql(
+        table=BasketPartner._meta.db_table,
+        start=start,
+        end=end,
+        per_product=per_product,
+        min_orders_together=min_orders_together,
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {connection.ops.quote_name(BasketPartner._meta.db_table)}")
+        cursor.execute(sql, params)
+        rows = BasketPartner.objects.count()  # SQLite gives no row count for a statement that opens with WITH
+        BasketPartnerBuild.objects.create(
+            built_at=timezone.now(),
+            window_start=start,
+            window_end=end,
+            orders_total=basket_orders_total(start=start, end=end),
+            partners=rows,
+        )
+    return rows
