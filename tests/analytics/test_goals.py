@@ -14,6 +14,7 @@ from tests.factories import CompanyFactory, ContactFactory, OrderFactory, UserFa
 from tokui.accounts.enums import Role
 from tokui.analytics.kpis import GoalProgress, customer_kpis, goal_progress
 from tokui.analytics.models import KpiGoal
+from tokui.commerce.enums import OrderStatus
 from tokui.core.models import AuditLogEntry
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +80,13 @@ def test_repeat_rate_and_dormant_companies_on_hand_made_customers() -> None:
     OrderFactory(company=new, placed_at=now - dt.timedelta(minutes=5))
     OrderFactory(company=sleeping, placed_at=now - dt.timedelta(days=400))
     OrderFactory(company=None, contact=ContactFactory(company=None), placed_at=now - dt.timedelta(minutes=1))
+    shopper = ContactFactory(company=None)  # a B2C customer who comes back
+    OrderFactory(company=None, contact=shopper, placed_at=now - dt.timedelta(days=90))
+    OrderFactory(company=None, contact=shopper, placed_at=now - dt.timedelta(minutes=2))
+    cancelled_before = CompanyFactory()  # its only earlier order was cancelled: new this month
+    OrderFactory(company=cancelled_before, placed_at=now - dt.timedelta(days=60), status=OrderStatus.CANCELLED)
+    OrderFactory(company=cancelled_before, placed_at=now - dt.timedelta(minutes=3))
 
     kpis = customer_kpis(user=owner, now=now)
-    assert kpis.repeat_rate == Decimal("33.3")  # 1 of 3 buying customers this month had ordered before
+    assert kpis.repeat_rate == Decimal("40.0")  # 2 of 5 buying customers this month had ordered before
     assert kpis.dormant_companies == 1

@@ -12,7 +12,7 @@ from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics.enums import KPIS_LOWER_IS_BETTER, DashboardKpi
 from tokui.analytics.models import KpiGoal
 from tokui.analytics.repeat import repeat_report
-from tokui.commerce.selectors import customers_ordering, dormant_company_count
+from tokui.commerce.selectors import customers_ordered_before, customers_ordering, dormant_company_count
 from tokui.core.time import add_months, local_date, start_of_local_month
 from tokui.customers.selectors import companies_visible_to
 
@@ -38,8 +38,8 @@ def customer_kpis(*, user: User, now: dt.datetime) -> CustomerKpis:
     month_start = start_of_local_month(today)
     scope = None if user_sees_all_accounts(user=user) else companies_visible_to(user=user).values("pk")
     this_month = customers_ordering(start=month_start, end=now, company_ids=scope)
-    before = customers_ordering(start=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), end=month_start, company_ids=scope)
-    repeat = Decimal(100 * len(this_month & before) / len(this_month)).quantize(Decimal("0.1")) if this_month else None
+    returning = customers_ordered_before(customers=this_month, before=month_start)
+    repeat = Decimal(100 * len(returning) / len(this_month)).quantize(Decimal("0.1")) if this_month else None
     report = repeat_report(user=user, first_month=add_months(today, -11), last_month=today, today=today)
     f2 = Decimal(report.f2_rate * 100).quantize(Decimal("0.1")) if report.f2_rate is not None else None
     dormant = dormant_company_count(since=now - dt.timedelta(days=DORMANT_AFTER_DAYS), company_ids=scope)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -328,3 +329,21 @@ def customers_ordering(
         ("company", company_id) if company_id is not None else ("contact", contact_id)
         for company_id, contact_id in orders.values_list("company_id", "contact_id").distinct()
     }
+
+
+def customers_ordered_before(*, customers: Iterable[tuple[str, int]], before: dt.datetime) -> set[tuple[str, int]]:
+    """Which of ``customers`` (keys as ``customers_ordering`` gives them) had a counted order before ``before``.
+
+    Reads only those customers' orders (through the company and contact indexes), never the whole history.
+    """
+    company_ids = sorted(pk for kind, pk in customers if kind == "company")
+    contact_ids = sorted(pk for kind, pk in customers if kind == "contact")
+    earlier = revenue_orders().filter(placed_at__lt=before)
+    found: set[tuple[str, int]] = set()
+    for chunk in itertools.batched(company_ids, 5000, strict=False):
+        companies = earlier.filter(company_id__in=chunk).values_list("company_id", flat=True).distinct()
+        found.update(("company", pk) for pk in companies)
+    for chunk in itertools.batched(contact_ids, 5000, strict=False):
+        contacts = earlier.filter(company__isnull=True, contact_id__in=chunk).values_list("contact_id", flat=True)
+        found.update(("contact", pk) for pk in contacts.distinct())
+    return found
