@@ -73,3 +73,22 @@ def test_the_prediction_page_lists_the_stored_overdue_customers_a_rep_only_their
     assert overdue.name in page
     others = Company.objects.filter(prediction__overdue=True).exclude(assigned_rep=overdue.assigned_rep)
     assert all(f'href="/companies/{company.pk}/"' not in page for company in others)
+
+
+def test_the_prediction_page_shows_the_stored_model_check_and_makes_it_once_when_missing(
+    demo: None, client: Client
+) -> None:
+    from tokui.analytics.models import PredictionCalibration
+    from tokui.analytics.services import prediction_calibration_store
+
+    stored = prediction_calibration_store(today=timezone.localdate())
+    assert stored is not None and stored.customers > 0 and stored.rows[0]["repeat_purchases"] == "0"
+    client.force_login(UserFactory(username="manager", role=Role.MARKETER))
+    # What the page shows is what was stored (here made visibly different), not a fit made per view.
+    PredictionCalibration.objects.filter(pk=stored.pk).update(actual_total=123456)
+    assert 'data-testid="calibration"' in (page := client.get("/analysis/repeat/prediction/").content.decode())
+    assert "123456" in page.replace(",", "")
+
+    PredictionCalibration.objects.all().delete()
+    client.get("/analysis/repeat/prediction/")
+    assert PredictionCalibration.objects.count() == 1

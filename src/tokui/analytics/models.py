@@ -308,3 +308,24 @@ class BasketPartnerBuild(models.Model):
 
     def __str__(self) -> str:
         return f"{self.built_at:%Y-%m-%d %H:%M} ({self.partners})"
+
+
+class PredictionCalibration(models.Model):
+    """The nightly hold-out check of the reorder model (analytics.clv.clv_calibration), kept for the prediction page:
+    fitted on the orders up to ``cutoff``, the orders it predicted for the following ``holdout_days`` against what
+    the customers then did, overall and by repeat purchases before the cut-off (``rows``)."""
+
+    computed_on = models.DateField(_("computed on"))
+    cutoff = models.DateField(_("fitted on orders up to"))
+    holdout_days = models.IntegerField(_("hold-out days"))
+    customers = models.IntegerField(_("customers"))
+    predicted_total = models.FloatField(_("orders predicted"))
+    actual_total = models.IntegerField(_("orders placed"))
+    rows = models.JSONField(_("by repeat purchases"), default=list)
+
+    class Meta:
+        verbose_name = _("prediction check")
+        verbose_name_plural = _("prediction checks")
+
+    def __str__(self) -> str:
+        return f"{self.computed_on}: {self.predicted_total:.0f} / {self.actual_total}"

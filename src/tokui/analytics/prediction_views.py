@@ -13,9 +13,12 @@ from django.utils.translation import gettext as _
 
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
-from tokui.analytics.clv import Calibration, CustomerKey, CustomerPrediction, clv_calibration, customer_predictions
+from tokui.analytics.clv import CustomerKey, CustomerPrediction, customer_predictions
 from tokui.analytics.insight import predictions_stored
+from tokui.analytics.models import PredictionCalibration
 from tokui.analytics.report_exports import CSV_CONTENT_TYPE, Table, csv_bytes, download
+from tokui.analytics.selectors import prediction_calibration_latest
+from tokui.analytics.services import prediction_calibration_store
 from tokui.core.money import default_currency, format_money
 from tokui.core.time import local_today
 from tokui.customers.models import Company, Contact
@@ -23,7 +26,6 @@ from tokui.customers.selectors import companies_visible_to
 
 NAV_KEY = "repeat"
 ROWS_SHOWN = 50
-HOLDOUT_DAYS = 180
 
 
 def _visible(predictions: list[CustomerPrediction], user: User) -> list[CustomerPrediction]:
@@ -65,13 +67,14 @@ def _row(prediction: CustomerPrediction, names: dict[CustomerKey, tuple[str, str
     }
 
 
-def _calibration_chart(calibration: Calibration) -> dict[str, Any]:
+def _calibration_chart(calibration: PredictionCalibration) -> dict[str, Any]:
+    rows = calibration.rows
     return {
-        "labels": [row.repeat_purchases for row in calibration.rows],
+        "labels": [row["repeat_purchases"] for row in rows],
         "axes": [{"name": _("Orders per customer")}],
         "series": [
-            {"name": _("Predicted"), "type": "bar", "data": [round(row.predicted, 2) for row in calibration.rows]},
-            {"name": _("Actual"), "type": "bar", "data": [round(row.actual, 2) for row in calibration.rows]},
+            {"name": _("Predicted"), "type": "bar", "data": [round(row["predicted"], 2) for row in rows]},
+            {"name": _("Actual"), "type": "bar", "data": [round(row["actual"], 2) for row in rows]},
         ],
     }
 
@@ -118,10 +121,8 @@ def prediction(request: HttpRequest) -> HttpResponse:
             ],
         )
         return download(csv_bytes(table), filename=f"overdue_{today:%Y%m%d}.csv", content_type=CSV_CONTENT_TYPE)
-    try:
-        calibration: Calibration | None = clv_calibration(today=today, holdout_days=HOLDOUT_DAYS)
-    except ValueError:  # too few customers before the cut-off to fit on
-        calibration = None
+    # The nightly run keeps the check; before its first run (data loaded today) the first view makes it.
+    calibration = prediction_calibration_latest() or prediction_calibration_store(today=today)
     context = {
         "nav_active": NAV_KEY,
         "overdue": [_row(p, names, currency) for p in overdue[:ROWS_SHOWN]],

@@ -21,6 +21,7 @@ from tokui.analytics.models import (
     BasketPartner,
     BasketPartnerBuild,
     CustomerStats,
+    PredictionCalibration,
     RfmSettings,
     RfmSnapshot,
     StatsRecompute,
@@ -288,3 +289,8 @@ def product_partners(*, product_ids: Sequence[int], limit: int = 5) -> dict[int,
 def basket_partners_built() -> BasketPartnerBuild | None:
     """The last build of the partners (its window and size), or None before the first nightly run."""
     return BasketPartnerBuild.objects.order_by("-built_at").first()
+
+
+def prediction_calibration_latest() -> PredictionCalibration | None:
+    """The last stored check of the reorder model against its hold-out period."""
+    return PredictionCalibration.objects.order_by("-computed_on", "-pk").first()

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from tokui.accounts.models import User
 from tokui.analytics.basket import basket_orders_total, basket_partners_insert_sql
-from tokui.analytics.clv import customer_predictions
+from tokui.analytics.clv import clv_calibration, customer_predictions
 from tokui.analytics.enums import CustomerLevel, DashboardKpi, RankMethod
 from tokui.analytics.models import (
     BasketPartner,
@@ -23,6 +23,7 @@ from tokui.analytics.models import (
     CustomerPrediction,
     CustomerStats,
     KpiGoal,
+    PredictionCalibration,
     RfmGroup,
     RfmSettings,
     RfmSnapshot,
@@ -169,6 +170,7 @@ def analytics_nightly_run(*, force: bool = False) -> bool:
     snapshots = rfm_snapshots_take()
     try:
         predicted = predictions_store(today=now.date())
+        prediction_calibration_store(today=now.date())
     except Exception:  # the stats and snapshots stand even when the models cannot be fitted tonight
         logger.exception("analytics nightly: the predictions could not be computed")
         predicted = 0
@@ -203,6 +205,45 @@ def predictions_store(*, today: dt.date) -> int:
         CustomerPrediction.objects.all().delete()
         CustomerPrediction.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+# The reorder model is checked against the last half year: long enough for most B2B reorder cycles to show.
+CALIBRATION_HOLDOUT_DAYS = 180
+
+
+def prediction_calibration_store(
+    *, today: dt.date, holdout_days: int = CALIBRATION_HOLDOUT_DAYS
+) -> PredictionCalibration | None:
+    """Check the reorder model against a hold-out period and keep the result for the prediction page.
+
+    Fitting reads every customer's order days, too slow for a page view on a large shop: the nightly run does it.
+    None (and nothing kept) when the shop has too few customers before the cut-off to fit on.
+    """
+    try:
+        calibration = clv_calibration(today=today, holdout_days=holdout_days)
+    except ValueError:
+        calibration = None
+    with transaction.atomic():
+        PredictionCalibration.objects.all().delete()
+        if calibration is None:
+            return None
+        return PredictionCalibration.objects.create(
+            computed_on=today,
+            cutoff=calibration.cutoff,
+            holdout_days=calibration.holdout_days,
+            customers=calibration.customers,
+            predicted_total=calibration.predicted_total,
+            actual_total=calibration.actual_total,
+            rows=[
+                {
+                    "repeat_purchases": row.repeat_purchases,
+                    "customers": row.customers,
+                    "predicted": row.predicted,
+                    "actual": row.actual,
+                }
+                for row in calibration.rows
+            ],
+        )
 
 
 def _money(value: float | None) -> Decimal | None:
