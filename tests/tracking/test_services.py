@@ -75,3 +75,32 @@ def test_the_sweeper_dispatches_what_was_left_undispatched() -> None:
         assert services.events_dispatch_pending() == 0
     finally:
         fact_consumers.unregister(consumer)
+
+
+def test_a_consumer_of_known_customers_only_leaves_anonymous_facts_out_of_the_outbox() -> None:
+    received: list[int] = []
+
+    def consumer(event_ids: Sequence[int]) -> None:
+        received.extend(event_ids)
+
+    buyer = ContactFactory()
+    fact_consumers.register("page_viewed", identified_only=True)(consumer)
+    try:
+        assert consumer not in fact_consumers.consumers_for("page_viewed", identified=False)
+        assert consumer in fact_consumers.consumers_for("page_viewed")
+        now = timezone.now()
+        services.events_append_rows(
+            events=[
+                EventIn(type="page_viewed", occurred_at=now, source="tag", anonymous_id="anon-000001"),
+                EventIn(type="page_viewed", occurred_at=now, source="tag", contact_id=buyer.pk),
+            ]
+        )
+        assert Event.objects.get(anonymous_id="anon-000001").dispatched_at is not None  # written settled
+        known = Event.objects.get(contact_id=buyer.pk)
+        assert known.dispatched_at is None  # waits in the outbox for the consumer
+
+        services.events_dispatch_pending()
+
+        assert received == [known.pk]
+    finally:
+        fact_consumers.unregister(consumer)

@@ -173,7 +173,8 @@ def events_append_rows(*, events: Sequence[EventIn]) -> int:
     waiting: list[EventIn] = []
     settled: list[EventIn] = []
     for event in events:
-        (waiting if fact_consumers.consumers_for(event.type) else settled).append(event)
+        identified = event.contact_id is not None or event.company_id is not None
+        (waiting if fact_consumers.consumers_for(event.type, identified=identified) else settled).append(event)
     sent = events_record_batch(events=waiting) if waiting else 0
     return sent + _rows_record(settled)
 

@@ -54,7 +54,7 @@ def tag_batches_ingest(*, batches: Sequence[tuple[TrackingSiteConfig, TagBatch]]
     if not any(batch.events for _site, batch in batches):
         return 0
     needs_transaction = any(
-        event.type in IDENTIFY_TYPES or fact_consumers.consumers_for(event.type)
+        event.type in IDENTIFY_TYPES or fact_consumers.consumers_for(event.type, identified=batch.identified)
         for _site, batch in batches
         for event in batch.events
     )
@@ -88,7 +88,7 @@ def _batches_write(batches: Sequence[tuple[TrackingSiteConfig, TagBatch]]) -> in
                 else:
                     unknown.append((site, batch.anonymous_id, event, f"{site.id}:{event.id}"))
             key = f"{site.id}:{event.id}"
-            wants_dispatch = bool(fact_consumers.consumers_for(event.type))
+            wants_dispatch = bool(fact_consumers.consumers_for(event.type, identified=current is not None))
             if wants_dispatch:
                 to_dispatch.append(key)
             rows.append(
