@@ -2,6 +2,7 @@
 // (no inline scripts, so the Content-Security-Policy can forbid them).
 import htmx from "htmx.org";
 import { initCharts } from "./charts.js";
+import "./segment_builder.js";
 
 window.htmx = htmx;
 // htmx would inject an inline <style> for its indicators; the CSP forbids that, our CSS has the rules instead.

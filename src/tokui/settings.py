@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "tokui.messaging",
     "tokui.integrations",
     "tokui.analytics",
+    "tokui.segments",
     "tokui.demo",
     "tokui.web",
     "tokui.api",
@@ -151,6 +152,43 @@ DEFAULT_FROM_EMAIL = env.str("TOKUI_DEFAULT_FROM_EMAIL", default="Tokui <noreply
 MAILCATCHER_ENABLED = env.bool("TOKUI_MAILCATCHER", default=True)
 MAILCATCHER_HOST = _EMAIL_HOST
 MAILCATCHER_PORT = _EMAIL_PORT
+
+# --- Mail channel (tokui.messaging) ------------------------------------------------------------------------------
+# "smtp" sends through MAILERS["default"] with one connection per batch; "esp" hands mails to django-anymail's
+# backend named by TOKUI_MAIL_ESP_BACKEND (e.g. anymail.backends.amazon_ses.EmailBackend, settings in ANYMAIL).
+MAIL_CHANNEL = env.str("TOKUI_MAIL_CHANNEL", default="smtp")
+MAIL_ESP_BACKEND = env.str("TOKUI_MAIL_ESP_BACKEND", default="")
+ANYMAIL = {"WEBHOOK_SECRET": env.str("TOKUI_ANYMAIL_WEBHOOK_SECRET", default="")}
+# DKIM signing of SMTP mail: a PEM private key file, the selector and the signing domain (d=).
+MAIL_DKIM_KEY_FILE = env.str("TOKUI_MAIL_DKIM_KEY_FILE", default="")
+MAIL_DKIM_SELECTOR = env.str("TOKUI_MAIL_DKIM_SELECTOR", default="tokui")
+MAIL_DKIM_DOMAIN = env.str("TOKUI_MAIL_DKIM_DOMAIN", default="")
+# The domain in Message-IDs (defaults to the DKIM domain, else the host of the default sender).
+MAIL_MESSAGE_ID_DOMAIN = env.str("TOKUI_MAIL_MESSAGE_ID_DOMAIN", default="")
+MAIL_BATCH_SIZE = env.int("TOKUI_MAIL_BATCH_SIZE", default=500)
+MAIL_MAX_ATTEMPTS = env.int("TOKUI_MAIL_MAX_ATTEMPTS", default=6)
+# Marketing mail per contact: at most this many in this many days (0 = no cap).
+MAIL_FREQUENCY_CAP = env.int("TOKUI_MAIL_FREQUENCY_CAP", default=0)
+MAIL_FREQUENCY_CAP_DAYS = env.int("TOKUI_MAIL_FREQUENCY_CAP_DAYS", default=7)
+# Marketing mail is held back between these site-zone hours ("21-8"; empty = never).
+_QUIET = env.str("TOKUI_MAIL_QUIET_HOURS", default="").replace(" ", "")
+MAIL_QUIET_HOURS: tuple[int, int] | None = (
+    (int(_QUIET.split("-")[0]) % 24, int(_QUIET.split("-")[1]) % 24)
+    if _QUIET.count("-") == 1 and _QUIET.replace("-", "").isdigit()
+    else None
+)
+# Mails per minute per recipient domain ("docomo.ne.jp=300,ezweb.ne.jp=300"); other domains are not limited.
+MAIL_DOMAIN_RATE_LIMITS = {
+    domain.strip().lower(): int(rate)
+    for domain, _sep, rate in (
+        item.partition("=") for item in env.str("TOKUI_MAIL_DOMAIN_RATE_LIMITS", default="").split(",") if "=" in item
+    )
+}
+# The shop's reorder page for an order, for the previous-order block ("https://shop.example.jp/reorder/{order}";
+# {order} is the order number). Empty: the block links to the first product's page.
+MAIL_REORDER_URL = env.str("TOKUI_MAIL_REORDER_URL", default="")
+# Staff addresses offered for test sends.
+MAIL_TEST_ADDRESSES = env.list("TOKUI_MAIL_TEST_ADDRESSES", default=[])
 
 REDIS_URL = env.str("TOKUI_REDIS_URL", default="")
 

@@ -152,7 +152,7 @@ def test_switching_to_english_translates_the_screens(marketer_client: Client) ->
 
 
 def test_screens_not_built_yet_say_so(marketer_client: Client) -> None:
-    body = marketer_client.get(reverse("web:coming_soon", args=["segments"])).content.decode()
+    body = marketer_client.get(reverse("web:coming_soon", args=["scenarios"])).content.decode()
     assert "この画面はまだありません" in body
     assert marketer_client.get(reverse("web:coming_soon", args=["nonsense"])).status_code == 404
 

@@ -22,6 +22,7 @@ from tokui.api.request_log import log_api_requests
 from tokui.catalog.api import router as catalog_router
 from tokui.commerce.api import router as commerce_router
 from tokui.customers.api import router as customers_router
+from tokui.messaging.api import router as messaging_router
 from tokui.tracking.api import router as tracking_router
 
 DESCRIPTION = """
@@ -90,6 +91,7 @@ api.add_router("", customers_router)
 api.add_router("", catalog_router)
 api.add_router("", commerce_router)
 api.add_router("", tracking_router)
+api.add_router("", messaging_router)
 
 # Anything else under /api/ is a JSON 404 too, not the HTML page of the site. Mounted last so it only catches leftovers;
 # it takes every method, so an unknown address is a 404 rather than a 405 whatever the method.

@@ -45,6 +45,17 @@ def _stored(error: BaseException | None) -> None:
     pass
 
 
+def _seen(scope: Scope) -> tuple[str, bool]:
+    """The user agent and whether the request is a prefetch: what tells a machine's hit from a person's."""
+    user_agent, prefetch = "", False
+    for name, value in scope.get("headers", ()):
+        if name == b"user-agent":
+            user_agent = value[:300].decode("latin-1")
+        elif name in (b"purpose", b"sec-purpose", b"x-moz") and b"prefetch" in value.lower():
+            prefetch = True
+    return user_agent, prefetch
+
+
 class MailHitFront:
     """An ASGI app that answers signed mail links itself and hands every other request to ``app``."""
 
@@ -56,7 +67,7 @@ class MailHitFront:
         if scope["type"] == "http" and scope["path"].startswith(HIT_PATH_PREFIX) and scope["method"] == "GET":
             link = mail_link_from_path(scope["path"])
             if link is not None:
-                await self._answer(link=link, send=send)
+                await self._answer(link=link, scope=scope, send=send)
                 return
         elif scope["type"] == "lifespan":
             await self.app(scope, self._stopping_on_shutdown(receive), send)
@@ -76,8 +87,10 @@ class MailHitFront:
 
         return receive_and_stop
 
-    async def _answer(self, *, link: Any, send: Send) -> None:
-        if not self.writer.submit_item(MailHit(link=link, occurred_at=timezone.now()), done=_stored):
+    async def _answer(self, *, link: Any, scope: Scope, send: Send) -> None:
+        user_agent, prefetch = _seen(scope)
+        hit = MailHit(link=link, occurred_at=timezone.now(), user_agent=user_agent, prefetch=prefetch)
+        if not self.writer.submit_item(hit, done=_stored):
             logger.warning("too many mail hits waiting; this one is not counted")
         if link.kind == MailLinkKind.CLICK:
             headers = [(b"location", iri_to_uri(link.url).encode("latin-1")), (b"content-length", b"0")]

@@ -22,3 +22,19 @@ class MailHit:
 
     link: MailLink
     occurred_at: dt.datetime
+    user_agent: str = ""
+    prefetch: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SenderData:
+    """Who a mail is from, as the footer and the From header need it (特定電子メール法: name, address, opt-out)."""
+
+    name: str
+    email: str
+    company: str
+    address: str
+    reply_to: str = ""
+
+    def as_context(self) -> dict[str, str]:
+        return {"name": self.name, "company": self.company, "address": self.address, "email": self.email}

@@ -28,7 +28,13 @@ class EventType(models.TextChoices):
     MAIL_SENT = "mail_sent", _("Was sent a mail")
     MAIL_OPENED = "mail_opened", _("Opened a mail")
     MAIL_CLICKED = "mail_clicked", _("Clicked a mail link")
+    MAIL_BOUNCED = "mail_bounced", _("Mail bounced")
+    MAIL_COMPLAINED = "mail_complained", _("Marked a mail as spam")
+    MAIL_FAILED = "mail_failed", _("Mail could not be delivered")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed from mail")
     SALES_NOTE = "sales_note", _("Sales note")
+    SEGMENT_ENTERED = "segment_entered", _("Entered a segment")
+    SEGMENT_LEFT = "segment_left", _("Left a segment")
 
 
 class EventSource(models.TextChoices):

@@ -76,6 +76,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "segments",
         _("Segments"),
         ACTIONS,
+        "segments:list",
+        built=True,
         description=_("Groups of customers built from rules over attributes, orders, behaviour and messages."),
     ),
     NavItem(
@@ -88,6 +90,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "mail",
         _("Mail templates"),
         ACTIONS,
+        "mail:templates",
+        built=True,
         description=_("The visual HTML mail editor with product, cart and ranking blocks."),
     ),
     NavItem(

@@ -1,0 +1,347 @@
+"""Personalised mail end to end: rendered, signed, recorded and handed to a local SMTP sink.
+
+TOKUI_BENCH_MAILS recipients (default 100,000) get a 20 KB HTML marketing mail with a cart-items block (3 items)
+and 3 Liquid variables (contact name, company name, coupon code). Measured:
+
+- **end to end** with 2 worker processes: outbox rows written in batches (``messages_send_to_contacts``), then
+  each worker claims batches of 1,000 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), runs the send-time checks
+  (suppression, consent, topic opt-out), renders each mail (Liquid, signed click links, open pixel, signed
+  unsubscribe link, MIME assembled from the version's skeleton), hands it over SMTP to the sink on one connection,
+  and records statuses, the delivery log and the ``mail_sent`` facts in bulk;
+- **render only** (one process, the per-recipient work without SMTP or database);
+- **SMTP only** (2 processes handing finished messages to the sink);
+- **ESP batch render**: 1,000-recipient payloads (subject, HTML, text, headers) as an ESP batch API takes them.
+
+The per-recipient context here comes from the bench (each contact's cart made up from its id), not from reading
+carts and orders: the context reads are per contact and are measured by the tests, not here. The sink is a
+minimal asyncio SMTP server in its own process that accepts and discards (the same 2 cores are shared by all).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import socket
+import sys
+import time
+import uuid
+from typing import Any
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tokui.settings")
+django.setup()
+
+from django.db import connection, connections  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from tokui.customers.enums import Channel, ConsentStatus  # noqa: E402
+from tokui.customers.models import Company, Consent, Contact  # noqa: E402
+from tokui.messaging import delivery  # noqa: E402
+from tokui.messaging.channels.base import Envelope  # noqa: E402
+from tokui.messaging.channels.email import SmtpChannel  # noqa: E402
+from tokui.messaging.links import preferences_url, unsubscribe_url  # noqa: E402
+from tokui.messaging.models import MailTemplateVersion, OutboxMessage  # noqa: E402
+from tokui.messaging.rendering.compiled import CompiledVersion, assemble_mail, compiled_version, render_tracked  # noqa: E402
+from tokui.messaging.services import mail_template_create, mail_template_save, sender_identity_save  # noqa: E402
+
+MAILS = int(os.environ.get("TOKUI_BENCH_MAILS", "100000"))
+WORKERS = 2
+BATCH = 1_000
+RENDER_SAMPLE = min(MAILS, 20_000)
+ESP_CALL = 1_000
+
+# --- the template: 20 KB of realistic table layout around a cart block and three variables -------------------
+
+CART_BLOCK = """
+<table role="presentation" width="100%" class="cart">{% for item in cart.items %}
+<tr><td class="thumb"><a href="{{ item.url }}">
+<img src="{{ item.image_url }}" width="96" alt="{{ item.name }}"></a></td>
+<td class="name"><a href="{{ item.url }}">{{ item.name }}</a><br>{{ item.price | yen }} × {{ item.quantity }}</td></tr>
+{% endfor %}</table>
+<p class="cta"><a class="button" href="{{ cart.url }}">カートを見る</a></p>
+"""
+FILLER_ROW = (
+    '<tr><td class="col"><a href="https://shop.example.jp/categories/{n}?utm_source=mail"><img '
+    'src="https://shop.example.jp/media/banner-{n}.jpg" width="280" alt="今週のおすすめ {n}"></a>'
+    '<p class="copy">春の新作コレクションが入荷しました。素材にこだわったリネンシャツやコットンパンツなど、'
+    "店頭でも人気のアイテムを多数ご用意しております。まとめ買いでさらにお得になります。</p></td></tr>"
+)
+CSS = """
+body { margin: 0; background: #f4f4f4; font-family: 'Hiragino Sans', 'Noto Sans JP', sans-serif; }
+.wrap { width: 600px; margin: 0 auto; background: #ffffff; }
+.cart td { padding: 8px; border-bottom: 1px solid #eeeeee; }
+.thumb img { border-radius: 4px; }
+.name a { color: #222222; text-decoration: none; font-weight: bold; }
+.button { display: inline-block; padding: 12px 24px; background: #c0392b; color: #ffffff; border-radius: 4px; }
+.copy { font-size: 14px; line-height: 1.7; color: #444444; }
+.col { padding: 12px; }
+"""
+
+
+def template_html() -> str:
+    head = '<table role="presentation" class="wrap"><tr><td><h1>{{ contact.name | default: "ご担当者" }}様</h1>'
+    head += (
+        "<p>{{ company.name }}様、いつもご利用ありがとうございます。クーポン {{ coupon.code }} をご利用ください。</p>"
+    )
+    body = head + CART_BLOCK + "<table>"
+    n = 0
+    while len(body.encode()) < 20_000:
+        body += FILLER_ROW.format(n=n)
+        n += 1
+    return body + "</table></td></tr></table>"
+
+
+def bench_context(contact_id: int, name: str, company: str, sender: dict[str, str], message_pk: int) -> dict[str, Any]:
+    items = [
+        {
+            "name": f"リネンシャツ {contact_id % 7 + index}",
+            "image_url": f"https://shop.example.jp/media/products/{index}.jpg",
+            "price": 4900 + index * 1000,
+            "quantity": 1 + (contact_id + index) % 3,
+            "url": f"https://shop.example.jp/products/{contact_id % 50 + index}",
+        }
+        for index in range(3)
+    ]
+    return {
+        "contact": {"name": name, "email": ""},
+        "company": {"name": company},
+        "cart": {"items": items, "url": "https://shop.example.jp/cart"},
+        "coupon": {"code": "SPRING10"},
+        "sender": sender,
+        "unsubscribe_url": unsubscribe_url(message_id=message_pk, contact_id=contact_id),
+        "preferences_url": preferences_url(message_id=message_pk, contact_id=contact_id),
+    }
+
+
+# --- a minimal SMTP sink --------------------------------------------------------------------------------------
+
+
+async def _sink_session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, counter: Any) -> None:
+    writer.write(b"220 sink ESMTP\r\n")
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        command = line[:4].upper()
+        if command in (b"EHLO", b"HELO"):
+            writer.write(b"250-sink\r\n250 8BITMIME\r\n")
+        elif command == b"DATA":
+            writer.write(b"354 go ahead\r\n")
+            await writer.drain()
+            await reader.readuntil(b"\r\n.\r\n")
+            with counter.get_lock():
+                counter.value += 1
+            writer.write(b"250 OK queued\r\n")
+        elif command == b"QUIT":
+            writer.write(b"221 bye\r\n")
+            await writer.drain()
+            break
+        else:
+            writer.write(b"250 OK\r\n")
+        await writer.drain()
+    writer.close()
+
+
+def run_sink(port: int, counter: Any) -> None:
+    async def serve() -> None:
+        server = await asyncio.start_server(lambda r, w: _sink_session(r, w, counter), "127.0.0.1", port, limit=1 << 20)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(serve())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- set-up ----------------------------------------------------------------------------------------------------
+
+
+def setup() -> tuple[MailTemplateVersion, list[int]]:
+    run = uuid.uuid4().hex[:6]
+    sender = sender_identity_save(
+        name="得意商事", email="shop@tokui.example.jp", company_name="得意商事株式会社",
+        postal_address="東京都千代田区丸の内1-1-1", is_default=True,
+    )  # fmt: skip
+    template = mail_template_create(
+        name=f"bench {run}", subject="{{ contact.name }}様、カートに商品が残っています", sender=sender
+    )
+    version = mail_template_save(template=template, html=template_html(), css=CSS)
+    companies = Company.objects.bulk_create(
+        (
+            Company(name=f"ベンチ商店{run}-{n}", source="bench", external_id=f"{run}-c{n}")
+            for n in range(MAILS // 10 or 1)
+        ),
+        batch_size=5000,
+    )
+    contacts = Contact.objects.bulk_create(
+        (
+            Contact(
+                name=f"山田 太郎{n}",
+                email=f"bench-{run}-{n}@example.jp",
+                company=companies[n % len(companies)],
+                source="bench",
+                external_id=f"{run}-p{n}",
+            )
+            for n in range(MAILS)
+        ),
+        batch_size=5000,
+    )
+    ids = [c.pk for c in contacts]
+    now = timezone.now()
+    Consent.objects.bulk_create(
+        (
+            Consent(contact_id=pk, channel=Channel.EMAIL, status=ConsentStatus.GRANTED, source="bench", recorded_at=now)
+            for pk in ids
+        ),
+        batch_size=5000,
+    )
+    return version, ids
+
+
+# --- the workers -----------------------------------------------------------------------------------------------
+
+
+def _bench_context_for(
+    message: OutboxMessage, compiled: CompiledVersion, shared: Any
+) -> tuple[dict[str, Any], int, str]:
+    contact = message.contact
+    assert contact is not None
+    company = contact.company.name if contact.company else ""
+    return (
+        bench_context(contact.pk, contact.name, company, shared.sender.as_context(), message.pk),
+        contact.pk,
+        contact.name,
+    )
+
+
+def worker(port: int, results: Any) -> None:
+    connections.close_all()
+    delivery._context_for = _bench_context_for  # type: ignore[assignment]
+    channel = SmtpChannel(host="127.0.0.1", port=port)
+    sent = 0
+    while True:
+        report = delivery.outbox_deliver(limit=BATCH, channel=channel)
+        if report.claimed == 0:
+            break
+        sent += report.sent
+    channel.close()
+    results.put(sent)
+
+
+def end_to_end(version: MailTemplateVersion, ids: list[int], port: int) -> tuple[float, int, float]:
+    start = time.perf_counter()
+    delivery.messages_send_to_contacts(template_version=version, contact_ids=ids, campaign_id="bench")
+    recorded = time.perf_counter() - start
+    connections.close_all()
+    results: Any = multiprocessing.Queue()
+    processes = [multiprocessing.Process(target=worker, args=(port, results)) for _ in range(WORKERS)]
+    for process in processes:
+        process.start()
+    sent = sum(results.get() for _ in processes)
+    for process in processes:
+        process.join()
+    return time.perf_counter() - start, sent, recorded
+
+
+def render_only(version: MailTemplateVersion) -> float:
+    compiled = compiled_version(version=version, sender=delivery.sender_data(version.template.sender))
+    sender = compiled.sender.as_context()
+    start = time.perf_counter()
+    for n in range(RENDER_SAMPLE):
+        context = bench_context(n, f"山田 太郎{n}", f"ベンチ商店{n}", sender, n)
+        parts = render_tracked(compiled, context=context, message_pk=n, contact_id=n)
+        assemble_mail(compiled, parts=parts, rfc_message_id=f"<{n}@bench>", to_email=f"u{n}@example.jp",
+                      to_name=f"山田 太郎{n}", unsubscribe_url=context["unsubscribe_url"])  # fmt: skip
+    return RENDER_SAMPLE / (time.perf_counter() - start)
+
+
+def esp_batch_render(version: MailTemplateVersion) -> float:
+    compiled = compiled_version(version=version, sender=delivery.sender_data(version.template.sender))
+    sender = compiled.sender.as_context()
+    calls = max(1, RENDER_SAMPLE // ESP_CALL)
+    start = time.perf_counter()
+    for call in range(calls):
+        payload = []
+        for n in range(call * ESP_CALL, (call + 1) * ESP_CALL):
+            context = bench_context(n, f"山田 太郎{n}", f"ベンチ商店{n}", sender, n)
+            parts = render_tracked(compiled, context=context, message_pk=n, contact_id=n)
+            headers = {"Message-ID": f"<{n}@bench>", "List-Unsubscribe": f"<{context['unsubscribe_url']}>"}
+            payload.append(
+                {
+                    "to": f"u{n}@example.jp",
+                    "subject": parts.subject,
+                    "html": parts.html,
+                    "text": parts.text,
+                    "headers": headers,
+                }
+            )
+    return calls * ESP_CALL / (time.perf_counter() - start)
+
+
+def _smtp_only_worker(port: int, raw: bytes, count: int, results: Any) -> None:
+    channel = SmtpChannel(host="127.0.0.1", port=port)
+    envelopes = [
+        Envelope(outbox_id=n, mail_from="shop@tokui.example.jp", to=f"u{n}@example.jp", raw=raw) for n in range(count)
+    ]
+    start = time.perf_counter()
+    ok = sum(1 for result in channel.send_many(envelopes) if result.outcome == "sent")
+    channel.close()
+    results.put((ok, time.perf_counter() - start))
+
+
+def smtp_only(version: MailTemplateVersion, port: int) -> float:
+    compiled = compiled_version(version=version, sender=delivery.sender_data(version.template.sender))
+    context = bench_context(1, "山田 太郎", "ベンチ商店", compiled.sender.as_context(), 1)
+    parts = render_tracked(compiled, context=context, message_pk=1, contact_id=1)
+    raw = assemble_mail(compiled, parts=parts, rfc_message_id="<1@bench>", to_email="u@example.jp", to_name="山田",
+                        unsubscribe_url=context["unsubscribe_url"])  # fmt: skip
+    count = RENDER_SAMPLE // WORKERS
+    results: Any = multiprocessing.Queue()
+    start = time.perf_counter()
+    processes = [
+        multiprocessing.Process(target=_smtp_only_worker, args=(port, raw, count, results)) for _ in range(WORKERS)
+    ]
+    for process in processes:
+        process.start()
+    total = sum(results.get()[0] for _ in processes)
+    for process in processes:
+        process.join()
+    return total / (time.perf_counter() - start)
+
+
+def main() -> None:
+    multiprocessing.set_start_method("fork")
+    version, ids = setup()
+    html_bytes = len(version.html.encode())
+    port = free_port()
+    counter: Any = multiprocessing.Value("l", 0)
+    sink = multiprocessing.Process(target=run_sink, args=(port, counter), daemon=True)
+    sink.start()
+    time.sleep(0.5)
+    try:
+        print(f"mail_send_data recipients={MAILS} template_html_bytes={html_bytes} cart_items=3 liquid_variables=3 "
+              f"workers={WORKERS} batch={BATCH} database={connection.vendor}")  # fmt: skip
+        rate = render_only(version)
+        print(f"mail_render_only_per_process={rate:.0f} mails/s (sample {RENDER_SAMPLE})")
+        print(f"mail_esp_batch_render_per_process={esp_batch_render(version):.0f} recipients/s (calls of {ESP_CALL})")
+        print(f"mail_smtp_only={smtp_only(version, port):.0f} mails/s ({WORKERS} processes, sample {RENDER_SAMPLE})")
+        received_before = counter.value
+        seconds, sent, recorded = end_to_end(version, ids, port)
+        print(f"mail_outbox_record={MAILS / recorded:.0f} rows/s ({recorded:.1f} s for {MAILS} outbox rows)")
+        print(f"mail_send_end_to_end={sent / seconds:.0f} mails/s ({sent} sent in {seconds:.1f} s, "
+              f"{counter.value - received_before} received by the sink)")  # fmt: skip
+        statuses = dict(OutboxMessage.objects.filter(campaign_id="bench").values_list("status").annotate(n=Count("id")))
+        print(f"mail_send_statuses={statuses}")
+    finally:
+        sink.terminate()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

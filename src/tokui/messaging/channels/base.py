@@ -1,0 +1,72 @@
+"""What every mail channel takes and answers, and the registry the delivery picks a channel from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tokui.messaging.enums import AttemptOutcome
+
+
+@dataclass(slots=True)
+class Envelope:
+    """One finished mail for one recipient. ``raw`` is the whole RFC 5322 message (SMTP); the parts are for ESPs."""
+
+    outbox_id: int
+    mail_from: str
+    to: str
+    raw: bytes
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+    from_header: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    outbox_id: int
+    outcome: AttemptOutcome
+    code: int | None = None
+    response: str = ""
+
+
+class MailChannel(Protocol):
+    name: str
+
+    def send_many(self, envelopes: Sequence[Envelope]) -> list[SendResult]:
+        """Hand every envelope over, reusing one connection; one result per envelope, in order."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class MailChannelRegistry:
+    def __init__(self) -> None:
+        self._factories: dict[str, Callable[[], MailChannel]] = {}
+
+    def register(self, name: str) -> Callable[[Callable[[], MailChannel]], Callable[[], MailChannel]]:
+        def decorator(factory: Callable[[], MailChannel]) -> Callable[[], MailChannel]:
+            self._factories[name] = factory
+            return factory
+
+        return decorator
+
+    def open(self, name: str) -> MailChannel:
+        try:
+            return self._factories[name]()
+        except KeyError:
+            raise LookupError(f"no mail channel named {name!r}; set TOKUI_MAIL_CHANNEL to smtp or esp") from None
+
+
+mail_channels = MailChannelRegistry()
+
+
+def outcome_of_code(code: int) -> AttemptOutcome:
+    """An SMTP reply: 2xx accepted, 4xx try again later, 5xx refused for good."""
+    if 200 <= code < 300:
+        return AttemptOutcome.SENT
+    if 400 <= code < 500:
+        return AttemptOutcome.TEMPORARY
+    return AttemptOutcome.PERMANENT

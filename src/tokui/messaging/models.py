@@ -1,0 +1,220 @@
+"""Mail templates with their versions, sender identities, the outbox with its delivery log, and opt-outs.
+
+Private to the messaging app: other apps go through ``services`` and ``selectors``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tokui.messaging.enums import (
+    AttemptOutcome,
+    MailCharset,
+    MailKind,
+    MailTopic,
+    OutboxOrigin,
+    OutboxStatus,
+    SkipReason,
+    SuppressionReason,
+)
+
+
+class SenderIdentity(models.Model):
+    """Who a mail is from. 特定電子メール法 requires the sender's name, address and an opt-out in marketing mail."""
+
+    name = models.CharField(_("sender name"), max_length=100, help_text=_("Shown as the From name, e.g. 得意商事"))
+    email = models.EmailField(_("sender address"))
+    reply_to = models.EmailField(_("reply-to address"), blank=True)
+    company_name = models.CharField(_("company name"), max_length=200)
+    postal_address = models.CharField(_("postal address"), max_length=300)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    is_default = models.BooleanField(_("default"), default=False)
+
+    class Meta:
+        verbose_name = _("sender identity")
+        verbose_name_plural = _("sender identities")
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_sender")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class MailTemplate(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=MailKind.choices, default=MailKind.MARKETING)
+    topic = models.CharField(_("topic"), max_length=32, choices=MailTopic.choices, default=MailTopic.NEWS)
+    subject = models.CharField(_("subject"), max_length=300)
+    preheader = models.CharField(_("preheader"), max_length=300, blank=True)
+    sender = models.ForeignKey(
+        SenderIdentity, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("sender")
+    )
+    charset = models.CharField(_("character set"), max_length=16, choices=MailCharset.choices, default=MailCharset.UTF8)
+    current_version = models.ForeignKey(
+        "MailTemplateVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("current version"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mail template")
+        verbose_name_plural = _("mail templates")
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MailTemplateVersion(models.Model):
+    """One saved state of a template. Versions are never changed: a restore saves the old state as a new version."""
+
+    template = models.ForeignKey(
+        MailTemplate, on_delete=models.CASCADE, related_name="versions", verbose_name=_("mail template")
+    )
+    number = models.PositiveIntegerField(_("version"))
+    subject = models.CharField(_("subject"), max_length=300)
+    preheader = models.CharField(_("preheader"), max_length=300, blank=True)
+    html = models.TextField(_("HTML body"))
+    css = models.TextField(_("CSS styles"), blank=True)
+    text = models.TextField(_("text part"), blank=True)
+    text_edited = models.BooleanField(_("text part edited by hand"), default=False)
+    project = models.JSONField(_("editor project"), default=dict, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("saved by"),
+    )
+    restored_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("restored from")
+    )
+    created_at = models.DateTimeField(_("saved at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("template version")
+        verbose_name_plural = _("template versions")
+        ordering = ["template", "-number"]
+        constraints = [models.UniqueConstraint(fields=["template", "number"], name="one_number_per_template_version")]
+
+    def __str__(self) -> str:
+        return f"{self.template} v{self.number}"
+
+
+class Suppression(models.Model):
+    """An address Tokui never mails again (hard bounce, complaint, unsubscribe from everything, staff)."""
+
+    email = models.CharField(_("email"), max_length=254, unique=True, help_text=_("Stored in lower case"))
+    reason = models.CharField(_("reason"), max_length=16, choices=SuppressionReason.choices)
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+    created_at = models.DateTimeField(_("suppressed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppression list")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class TopicOptOut(models.Model):
+    """A contact who stopped one topic of marketing mail (the preference page), keeping the others."""
+
+    contact = models.ForeignKey(
+        "customers.Contact", on_delete=models.CASCADE, related_name="+", verbose_name=_("contact")
+    )
+    topic = models.CharField(_("topic"), max_length=32, choices=MailTopic.choices)
+    source = models.CharField(_("source"), max_length=100)
+    created_at = models.DateTimeField(_("opted out at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("topic opt-out")
+        verbose_name_plural = _("topic opt-outs")
+        constraints = [models.UniqueConstraint(fields=["contact", "topic"], name="one_opt_out_per_topic")]
+
+
+class OutboxMessage(models.Model):
+    """One mail to one recipient. The row exists (with its idempotency key) before any channel is called."""
+
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    contact = models.ForeignKey(
+        "customers.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("contact"),
+    )
+    to_email = models.CharField(_("to"), max_length=254, blank=True)
+    to_domain = models.CharField(_("domain"), max_length=254, blank=True)
+    template_version = models.ForeignKey(
+        MailTemplateVersion, on_delete=models.PROTECT, related_name="+", verbose_name=_("template version")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=MailKind.choices)
+    origin = models.CharField(_("origin"), max_length=16, choices=OutboxOrigin.choices)
+    campaign_id = models.CharField(_("campaign"), max_length=64, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED)
+    skip_reason = models.CharField(_("reason not sent"), max_length=32, choices=SkipReason.choices, blank=True)
+    message_id = models.CharField(_("Message-ID header"), max_length=200, unique=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("queued by"),
+    )
+    created_at = models.DateTimeField(_("queued at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The due queue: only queued rows are in the index, so claiming stays fast however long the history.
+            models.Index(fields=["next_attempt_at"], condition=Q(status="queued"), name="outbox_due"),
+            models.Index(fields=["contact", "sent_at"], name="outbox_contact_sent"),
+            models.Index(fields=["to_domain", "sent_at"], name="outbox_domain_sent"),
+            models.Index(fields=["status", "claimed_at"], name="outbox_status_claimed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to_email} ({self.message_id})"
+
+
+class DeliveryAttempt(models.Model):
+    """Every hand-off to a channel and what came back: the delivery log."""
+
+    message = models.ForeignKey(
+        OutboxMessage, on_delete=models.CASCADE, related_name="delivery_attempts", verbose_name=_("outbox message")
+    )
+    attempted_at = models.DateTimeField(_("attempted at"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=AttemptOutcome.choices)
+    code = models.PositiveIntegerField(_("reply code"), null=True, blank=True)
+    response = models.TextField(_("reply"), blank=True)
+    channel = models.CharField(_("channel"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery log")
+        ordering = ["message", "attempted_at", "id"]

@@ -1,0 +1,248 @@
+"""A template version prepared for sending: CSS inlined, Liquid parsed and the MIME skeleton built, once.
+
+Per recipient only the Liquid render, the link rewrite and the string assembly run (``render_mail``).
+Versions never change after they are saved, so a prepared version is cached per process by its id.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any
+
+import css_inline
+from django.conf import settings
+from django.utils.translation import gettext as _
+from liquid import BoundTemplate, Environment
+
+from tokui.core.errors import DomainError
+from tokui.messaging.enums import MailKind
+from tokui.messaging.html_clean import mail_html_clean
+from tokui.messaging.links import CLICK_PATH, RecipientLinks, mail_open_url
+from tokui.messaging.models import MailTemplateVersion
+from tokui.messaging.rendering.mime import MimeSkeleton
+from tokui.messaging.templating.environment import RenderError, html_environment, text_environment
+from tokui.messaging.types import SenderData
+
+_LIQUID = re.compile(r"\{%-?.*?-?%\}|\{\{-?.*?-?\}\}", re.S)
+_PLACEHOLDER = re.compile(r"(?:<|&lt;)!--tkl(\d+)--(?:>|&gt;)")
+_HREF = re.compile(r"""href="(https?://[^"]+)\"""")
+_BODY_END = re.compile(r"</body\s*>", re.I)
+_CACHE_SIZE = 64
+
+# The footer 特定電子メール法 asks of marketing mail, added when a template has no opt-out link of its own.
+FOOTER = (
+    '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" class="tokui-footer">'
+    '<tr><td style="padding:24px 16px;font-size:12px;line-height:1.6;color:#666666;text-align:center;">'
+    "{{ sender.company }}<br>{{ sender.address }}<br>"
+    '<a href="{{ unsubscribe_url }}" style="color:#666666;">[unsubscribe]</a> | '
+    '<a href="{{ preferences_url }}" style="color:#666666;">[preferences]</a>'
+    "</td></tr></table>"
+)
+
+
+def _protect_liquid(source: str) -> tuple[str, list[str]]:
+    # The HTML parser inside css-inline moves text found between table rows out of the table ("foster
+    # parenting"), which would tear {% for %} loops away from their rows. Comments stay where they are.
+    kept: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        kept.append(match.group(0))
+        return f"<!--tkl{len(kept) - 1}-->"
+
+    return _LIQUID.sub(keep, source), kept
+
+
+def inline_css(*, html: str, css: str) -> str:
+    """``html`` with ``css`` (and its own <style> blocks) inlined into style attributes; @media rules are kept in a
+    <style> block for clients that read it. Nothing is fetched from the network."""
+    protected, kept = _protect_liquid(html)
+    inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False, extra_css=css or None)
+    inlined = (
+        inliner.inline(protected) if "<html" in protected.lower() else inliner.inline_fragment(protected, css or "")
+    )
+    return _PLACEHOLDER.sub(lambda match: kept[int(match.group(1))], inlined)
+
+
+def document(*, body: str, subject: str, preheader: str) -> str:
+    """A whole mail document around the editor's body HTML (a full document is taken as it is)."""
+    if "<html" in body.lower():
+        return body
+    # The preheader is text written by staff: cleaned like the body (no script rides in through it).
+    hidden = (
+        '<div style="display:none;max-height:0;overflow:hidden;mso-hide:all;">' + mail_html_clean(preheader) + "</div>"
+        if preheader
+        else ""
+    )
+    return (
+        '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="color-scheme" content="light dark"><meta name="supported-color-schemes" content="light dark">'
+        f"<title>{html_lib.escape(subject)}</title></head><body>{hidden}{body}</body></html>"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledVersion:
+    version_id: int
+    template_id: int
+    kind: str
+    topic: str
+    charset: str
+    sender: SenderData
+    subject: BoundTemplate
+    html: BoundTemplate
+    html_source: str
+    text: BoundTemplate
+    needed: frozenset[str]
+    skeleton: MimeSkeleton
+
+
+def _parse(environment: Environment, source: str, part: str) -> BoundTemplate:
+    try:
+        return environment.from_string(source)
+    except RenderError as error:
+        raise DomainError(
+            _("The %(part)s of this template has an error: %(error)s. Open the template and save it again.")
+            % {"part": part, "error": str(error).splitlines()[0]}
+        ) from error
+
+
+def compile_version(*, version: MailTemplateVersion, sender: SenderData) -> CompiledVersion:
+    template = version.template
+    body = version.html
+    if template.kind == MailKind.MARKETING and "unsubscribe_url" not in body:
+        body += FOOTER.replace("[unsubscribe]", _("Unsubscribe")).replace("[preferences]", _("Mail preferences"))
+    html_source = inline_css(
+        html=document(body=body, subject=version.subject, preheader=version.preheader), css=version.css
+    )
+    html_template = _parse(html_environment(), html_source, "HTML")
+    subject = _parse(text_environment(), version.subject, "subject")
+    text = _parse(text_environment(), version.text, "text part")
+    needed = frozenset().union(*(part.analyze().globals.keys() for part in (html_template, subject, text)))
+    skeleton = MimeSkeleton.build(
+        charset=template.charset,
+        from_name=sender.name,
+        from_email=sender.email,
+        reply_to=sender.reply_to,
+        list_unsubscribe_post=template.kind == MailKind.MARKETING,
+    )
+    return CompiledVersion(
+        version_id=version.pk,
+        template_id=template.pk,
+        kind=template.kind,
+        topic=template.topic,
+        charset=template.charset,
+        sender=sender,
+        subject=subject,
+        html=html_template,
+        html_source=html_source,
+        text=text,
+        needed=needed,
+        skeleton=skeleton,
+    )
+
+
+_compiled: OrderedDict[tuple[Any, ...], CompiledVersion] = OrderedDict()
+_compiled_lock = Lock()
+
+
+def compiled_version(*, version: MailTemplateVersion, sender: SenderData) -> CompiledVersion:
+    """The prepared version, from this process's cache when it was prepared before (versions never change)."""
+    template = version.template
+    # A version's content never changes; the template's kind, charset and topic can, so they are in the key too.
+    key = (version.pk, version.created_at, template.kind, template.charset, template.topic, sender)
+    with _compiled_lock:
+        found = _compiled.get(key)
+        if found is not None:
+            _compiled.move_to_end(key)
+            return found
+    compiled = compile_version(version=version, sender=sender)
+    with _compiled_lock:
+        _compiled[key] = compiled
+        while len(_compiled) > _CACHE_SIZE:
+            _compiled.popitem(last=False)
+    return compiled
+
+
+def rewrite_links(html: str, *, message_id: int, contact_id: int) -> str:
+    """Every http(s) link through the signed click redirect, except the opt-out links (they must work as they are
+    and must not count as clicks) and links already tracked."""
+    site = settings.SITE_URL.rstrip("/")
+    skip = (f"{site}/m/u/", f"{site}/m/p/", f"{site}{CLICK_PATH}")
+
+    links = RecipientLinks(message_id=message_id, contact_id=contact_id)
+
+    def tracked(match: re.Match[str]) -> str:
+        url = html_lib.unescape(match.group(1))
+        if url.startswith(skip):
+            return match.group(0)
+        click = links.click_url(url)
+        return match.group(0) if click is None else f'href="{click}"'
+
+    return _HREF.sub(tracked, html)
+
+
+def add_open_pixel(html: str, *, message_id: int, contact_id: int) -> str:
+    pixel = (
+        f'<img src="{mail_open_url(message_id=message_id, contact_id=contact_id)}" width="1" height="1" alt="" '
+        'style="display:block;border:0;width:1px;height:1px;">'
+    )
+    ends = list(_BODY_END.finditer(html))
+    if not ends:
+        return html + pixel
+    at = ends[-1].start()
+    return html[:at] + pixel + html[at:]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMail:
+    subject: str
+    html: str
+    text: str
+
+
+def render_parts(compiled: CompiledVersion, *, context: dict[str, Any]) -> RenderedMail:
+    """Subject, HTML and text of one mail (no tracking): previews and the first step of a send."""
+    return RenderedMail(
+        subject=compiled.subject.render(**context),
+        html=compiled.html.render(**context),
+        text=compiled.text.render(**context),
+    )
+
+
+def render_tracked(
+    compiled: CompiledVersion, *, context: dict[str, Any], message_pk: int, contact_id: int
+) -> RenderedMail:
+    """Subject, HTML and text of one mail with its links signed and the open pixel added."""
+    parts = render_parts(compiled, context=context)
+    html = add_open_pixel(
+        rewrite_links(parts.html, message_id=message_pk, contact_id=contact_id),
+        message_id=message_pk,
+        contact_id=contact_id,
+    )
+    return RenderedMail(subject=parts.subject, html=html, text=parts.text)
+
+
+def assemble_mail(
+    compiled: CompiledVersion,
+    *,
+    parts: RenderedMail,
+    rfc_message_id: str,
+    to_email: str,
+    to_name: str,
+    unsubscribe_url: str,
+) -> bytes:
+    """The finished message for one recipient as bytes ready for SMTP."""
+    return compiled.skeleton.assemble(
+        to_name=to_name,
+        to_email=to_email,
+        subject=parts.subject,
+        message_id=rfc_message_id,
+        text=parts.text,
+        html=parts.html,
+        unsubscribe_url=unsubscribe_url if compiled.kind == MailKind.MARKETING else "",
+    )

@@ -1,0 +1,224 @@
+"""Reads of the messaging app: templates, the outbox, and the send-time checks (read in batches)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.utils import timezone
+
+from tokui.analytics.selectors import product_partners
+from tokui.catalog.models import Product
+from tokui.commerce.selectors import current_cart_of_contact, orders_of_contact
+from tokui.customers.enums import Channel, ConsentStatus, PointLotState
+from tokui.customers.models import Consent, Contact, PointLot
+from tokui.messaging.enums import MailKind, OutboxStatus
+from tokui.messaging.models import (
+    DeliveryAttempt,
+    MailTemplate,
+    MailTemplateVersion,
+    OutboxMessage,
+    SenderIdentity,
+    Suppression,
+    TopicOptOut,
+)
+from tokui.tracking.enums import EventType
+from tokui.tracking.selectors import events_matching
+
+VIEWED_WINDOW = dt.timedelta(days=30)
+
+
+# --- Templates -------------------------------------------------------------------------------------------------
+
+
+def mail_templates() -> QuerySet[MailTemplate]:
+    return MailTemplate.objects.filter(archived_at__isnull=True).select_related("current_version", "sender")
+
+
+def mail_template_get(*, template_id: int) -> MailTemplate | None:
+    return MailTemplate.objects.select_related("current_version", "sender").filter(pk=template_id).first()
+
+
+def template_versions(*, template_id: int) -> QuerySet[MailTemplateVersion]:
+    return MailTemplateVersion.objects.filter(template_id=template_id).select_related("author").order_by("-number")
+
+
+def template_version_get(*, version_id: int) -> MailTemplateVersion | None:
+    return MailTemplateVersion.objects.select_related("template", "template__sender").filter(pk=version_id).first()
+
+
+def sender_identities() -> QuerySet[SenderIdentity]:
+    return SenderIdentity.objects.all()
+
+
+def sender_default() -> SenderIdentity | None:
+    return SenderIdentity.objects.filter(is_default=True).first() or SenderIdentity.objects.first()
+
+
+# --- Context parts -------------------------------------------------------------------------------------------------
+
+
+def points_expiring(*, contact_id: int, within: dt.timedelta) -> tuple[int, dt.date | None]:
+    """Points of the contact that expire within ``within`` from now, and the first day they expire."""
+    now = timezone.now()
+    lots = PointLot.objects.filter(
+        contact_id=contact_id, state=PointLotState.ACTIVE, expires_at__gt=now, expires_at__lte=now + within
+    )
+    found = lots.aggregate(points=Sum("remaining_points"), first=Min("expires_at"))
+    first = found["first"]
+    return int(found["points"] or 0), timezone.localtime(first).date() if first else None
+
+
+def recommended_products(*, contact_id: int, limit: int = 4) -> list[Product]:
+    """Products for one contact: bought together with what they buy or keep in the cart (basket analysis), then
+    products they viewed lately and did not buy. Never a product they already ordered or hold in the cart."""
+    now = timezone.now()
+    owned: set[int] = set()
+    seeds: list[int] = []
+    cart = current_cart_of_contact(contact_id=contact_id)
+    if cart is not None:
+        seeds += [line.product_id for line in cart.lines.all()]
+    for order in orders_of_contact(contact_id=contact_id)[:5]:
+        seeds += [line.product_id for line in order.lines.all() if line.product_id]
+    owned.update(seeds)
+    picked: list[int] = []
+    # The nightly bought-together lists (one index read for every seed), not a count over the orders per mail.
+    partners = product_partners(product_ids=list(dict.fromkeys(seeds[:5])), limit=limit)
+    for seed in dict.fromkeys(seeds[:5]):
+        for together in partners.get(seed, []):
+            if together.product_id not in owned and together.product_id not in picked:
+                picked.append(together.product_id)
+    viewed = events_matching(type=EventType.PRODUCT_VIEWED, contact_id=contact_id, since=now - VIEWED_WINDOW)
+    for properties in viewed.order_by("-occurred_at").values_list("properties", flat=True)[:50]:
+        product_id = properties.get("product_id") if isinstance(properties, dict) else None
+        if isinstance(product_id, int) and product_id not in owned and product_id not in picked:
+            picked.append(product_id)
+    products = Product.objects.filter(pk__in=picked[: limit * 3], status="active").in_bulk()
+    return [products[pk] for pk in picked if pk in products][:limit]
+
+
+# --- Send-time checks, in batches -----------------------------------------------------------------------------------
+
+
+def contacts_for_mail(*, contact_ids: Iterable[int]) -> dict[int, Contact]:
+    return Contact.objects.select_related("company").in_bulk(list(contact_ids))
+
+
+def contact_addresses(*, contact_ids: Iterable[int]) -> dict[int, str]:
+    """Contact id → email address (possibly empty) of the contacts that exist."""
+    return dict(Contact.objects.filter(pk__in=list(contact_ids)).values_list("pk", "email"))
+
+
+def suppressed_addresses(*, emails: Iterable[str]) -> set[str]:
+    wanted = {email.lower() for email in emails if email}
+    return set(Suppression.objects.filter(email__in=wanted).values_list("email", flat=True))
+
+
+def suppressed_reasons(*, emails: Iterable[str]) -> dict[str, str]:
+    """Lower-cased address → why it is suppressed, for the addresses of a batch that are."""
+    wanted = {email.lower() for email in emails if email}
+    return dict(Suppression.objects.filter(email__in=wanted).values_list("email", "reason"))
+
+
+def address_suppressed(*, email: str) -> bool:
+    return Suppression.objects.filter(email=email.lower()).exists()
+
+
+def contacts_with_mail_consent(*, contact_ids: Iterable[int]) -> set[int]:
+    """Contacts who opted in to marketing mail (and did not withdraw since)."""
+    consents = Consent.objects.filter(contact_id__in=list(contact_ids), channel=Channel.EMAIL)
+    return set(consents.filter(status=ConsentStatus.GRANTED).values_list("contact_id", flat=True))
+
+
+def contacts_opted_out_of(*, contact_ids: Iterable[int], topic: str) -> set[int]:
+    opt_outs = TopicOptOut.objects.filter(contact_id__in=list(contact_ids), topic=topic)
+    return set(opt_outs.values_list("contact_id", flat=True))
+
+
+def topic_opt_outs(*, contact_id: int) -> set[str]:
+    return set(TopicOptOut.objects.filter(contact_id=contact_id).values_list("topic", flat=True))
+
+
+def marketing_sent_counts(*, contact_ids: Iterable[int], since: dt.datetime) -> dict[int, int]:
+    rows = (
+        OutboxMessage.objects.filter(
+            contact_id__in=list(contact_ids), kind=MailKind.MARKETING, status=OutboxStatus.SENT, sent_at__gte=since
+        )
+        .values("contact_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["contact_id"]: row["n"] for row in rows}
+
+
+def domain_sent_counts(*, domains: Iterable[str], since: dt.datetime) -> dict[str, int]:
+    rows = (
+        OutboxMessage.objects.filter(to_domain__in=list(domains), sent_at__gte=since)
+        .values("to_domain")
+        .annotate(n=Count("id"))
+    )
+    return {row["to_domain"]: row["n"] for row in rows}
+
+
+# --- The outbox -------------------------------------------------------------------------------------------------
+
+
+def outbox_messages(*, status: str = "", template_id: int | None = None) -> QuerySet[OutboxMessage]:
+    messages = OutboxMessage.objects.select_related("template_version__template", "contact")
+    if status:
+        messages = messages.filter(status=status)
+    if template_id is not None:
+        messages = messages.filter(template_version__template_id=template_id)
+    return messages.order_by("-created_at", "-id")
+
+
+def outbox_message_get(*, message_id: int) -> OutboxMessage | None:
+    return outbox_messages().filter(pk=message_id).first()
+
+
+def delivery_attempts_of(*, message_ids: Sequence[int]) -> dict[int, list[DeliveryAttempt]]:
+    attempts: dict[int, list[DeliveryAttempt]] = {message_id: [] for message_id in message_ids}
+    for attempt in DeliveryAttempt.objects.filter(message_id__in=message_ids).order_by("attempted_at", "id"):
+        attempts[attempt.message_id].append(attempt)
+    return attempts
+
+
+def outbox_status_counts(*, message_ids: Sequence[int] | None = None, campaign_id: str = "") -> dict[str, int]:
+    messages = OutboxMessage.objects.all()
+    if message_ids is not None:
+        messages = messages.filter(pk__in=message_ids)
+    if campaign_id:
+        messages = messages.filter(campaign_id=campaign_id)
+    return {row["status"]: row["n"] for row in messages.values("status").annotate(n=Count("id"))}
+
+
+def outbox_facts(*, message_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Opens (by people and by machines) and clicks per message, counted from the timeline."""
+    counts = {message_id: {"opens": 0, "machine_opens": 0, "clicks": 0} for message_id in message_ids}
+    if not message_ids:
+        return counts
+    events = events_matching(type=None).filter(
+        Q(type=EventType.MAIL_OPENED) | Q(type=EventType.MAIL_CLICKED), properties__message_id__in=list(message_ids)
+    )
+    for event_type, properties in events.values_list("type", "properties"):
+        bucket = counts.get(properties.get("message_id"))
+        if bucket is None:
+            continue
+        if event_type == EventType.MAIL_CLICKED:
+            bucket["clicks"] += 1
+        elif properties.get("machine"):
+            bucket["machine_opens"] += 1
+        else:
+            bucket["opens"] += 1
+    return counts
+
+
+def outbox_messages_facts_of(*, message_ids: Sequence[int]) -> dict[int, tuple[int | None, int | None, str, str]]:
+    """Per message: contact, template, campaign and sent time (ISO) — what a hit's fact needs."""
+    rows = OutboxMessage.objects.filter(pk__in=list(message_ids)).values_list(
+        "pk", "contact_id", "template_version__template_id", "campaign_id", "sent_at"
+    )
+    return {
+        pk: (contact_id, template_id, campaign_id, sent_at.isoformat() if sent_at else "")
+        for pk, contact_id, template_id, campaign_id, sent_at in rows
+    }

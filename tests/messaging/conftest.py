@@ -1,0 +1,159 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, and mail templates ready to send."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from tests.factories import ContactFactory
+from tokui.customers.enums import Channel, ConsentStatus
+from tokui.customers.models import Contact
+from tokui.customers.services import consent_record
+from tokui.messaging.enums import MailKind
+from tokui.messaging.models import MailTemplate, MailTemplateVersion, SenderIdentity
+from tokui.messaging.services import mail_template_create, mail_template_save, sender_identity_save
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Received:
+    mail_from: str
+    recipients: list[str]
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = BytesParser(policy=policy.default).parsebytes(self.raw)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass
+class RecordingHandler:
+    received: list[Received] = field(default_factory=list)
+    rcpt_replies: dict[str, str] = field(default_factory=dict)
+    data_reply: str = ""
+    drop_after_data: bool = False
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address in self.rcpt_replies:
+            return self.rcpt_replies[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        if self.drop_after_data:
+            # The message reached the server, then the connection dies before the reply: outcome unknown.
+            assert server.transport is not None
+            server.transport.close()
+            return "250 OK"
+        if self.data_reply:
+            return self.data_reply
+        self.received.append(
+            Received(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], envelope.original_content or b"")
+        )
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpServer:
+    handler: RecordingHandler
+    port: int
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+
+@pytest.fixture
+def smtp_server(settings: SettingsWrapper) -> Iterator[SmtpServer]:
+    port = free_port()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+    settings.MAIL_CHANNEL = "smtp"
+    settings.SITE_URL = "https://tokui.example.jp"
+    handler = RecordingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False)
+    controller.start()
+    try:
+        yield SmtpServer(handler=handler, port=port)
+    finally:
+        controller.stop()
+
+
+def opted_in(contact: Contact) -> Contact:
+    consent_record(contact=contact, channel=Channel.EMAIL, status=ConsentStatus.GRANTED, source="sign-up form")
+    return contact
+
+
+@pytest.fixture
+def sender(db: None) -> SenderIdentity:
+    return sender_identity_save(
+        name="得意商事",
+        email="shop@tokui.example.jp",
+        company_name="得意商事株式会社",
+        postal_address="東京都千代田区丸の内1-1-1",
+        is_default=True,
+    )
+
+
+CART_HTML = """
+<h1>{{ contact.name | default: "ご担当者" }}様</h1>
+<p>{{ company.name }}の皆様、カートに商品が残っています。</p>
+<table>{% for item in cart.items %}<tr><td><img src="{{ item.image_url }}" alt="{{ item.name }}"></td>
+<td><a href="{{ item.url }}">{{ item.name }}</a></td>
+<td>{{ item.price | yen }} × {{ item.quantity }}</td></tr>{% endfor %}</table>
+<p><a href="https://shop.example.jp/cart?from=mail&amp;x=1">カートを見る</a></p>
+"""
+
+
+def make_template(
+    *,
+    sender: SenderIdentity,
+    html: str = CART_HTML,
+    kind: str = MailKind.MARKETING,
+    subject: str = "{{ contact.name }}様、カートに商品が残っています",
+    **kwargs: Any,
+) -> tuple[MailTemplate, MailTemplateVersion]:
+    template = mail_template_create(name="カート落ち", subject=subject, kind=kind, sender=sender, **kwargs)
+    version = mail_template_save(template=template, html=html, css="h1 { color: #c00; }")
+    return template, version
+
+
+@pytest.fixture
+def cart_template(sender: SenderIdentity) -> tuple[MailTemplate, MailTemplateVersion]:
+    return make_template(sender=sender)
+
+
+@pytest.fixture
+def buyer(db: None) -> Contact:
+    return opted_in(ContactFactory(name="山田 花子", email="hanako@shop.example.jp"))
+
+
+@pytest.fixture(autouse=True)
+def _after_commit_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run inside one transaction that never commits: run what waits for the commit at once instead."""
+    from django.db import transaction
+
+    monkeypatch.setattr(transaction, "on_commit", lambda callback, using=None, robust=False: callback())

@@ -1,0 +1,248 @@
+"""The outbox and its delivery over a real SMTP server: every message parsed back with Python's ``email``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.utils import timezone
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from tests.factories import ContactFactory, ProductFactory
+from tests.messaging.conftest import SmtpServer, make_template, opted_in
+from tokui.commerce.models import Cart, CartLine
+from tokui.customers.models import Contact
+from tokui.messaging.delivery import outbox_deliver, outbox_deliver_due, outbox_requeue_stale
+from tokui.messaging.enums import AttemptOutcome, MailCharset, MailKind, OutboxStatus, SkipReason
+from tokui.messaging.models import (
+    DeliveryAttempt,
+    MailTemplate,
+    MailTemplateVersion,
+    OutboxMessage,
+    SenderIdentity,
+    Suppression,
+)
+from tokui.messaging.services import contact_unsubscribe, messages_send_to_contacts
+from tokui.tracking.models import Event
+
+pytestmark = pytest.mark.django_db
+
+
+def _cart(contact: Contact) -> Cart:
+    cart = Cart.objects.create(
+        contact=contact,
+        company=contact.company,
+        currency="JPY",
+        last_activity_at=timezone.now(),
+        recovery_url="https://shop.example.jp/cart/restore/abc",
+    )
+    for index, (price, quantity) in enumerate([(Decimal(4900), 2), (Decimal(12800), 1)]):
+        product = ProductFactory(name=f"リネンシャツ{index}", url=f"https://shop.example.jp/products/{index}")
+        CartLine.objects.create(
+            cart=cart, product=product, quantity=quantity, unit_price=price, added_at=timezone.now()
+        )
+    return cart
+
+
+def test_a_marketing_mail_arrives_personalised_tracked_and_with_every_header(
+    smtp_server: SmtpServer, cart_template: tuple[MailTemplate, MailTemplateVersion], buyer: Contact
+) -> None:
+    _cart(buyer)
+    batch = messages_send_to_contacts(template_version=cart_template[1], contact_ids=[buyer.pk], campaign_id="spring")
+
+    outbox = OutboxMessage.objects.get(pk=batch.outbox_ids[0])
+    assert outbox.status == OutboxStatus.SENT and outbox.attempts == 1
+    [received] = smtp_server.received
+    assert received.recipients == ["hanako@shop.example.jp"] and received.mail_from == "shop@tokui.example.jp"
+    message = received.message
+    assert message["Subject"] == "山田 花子様、カートに商品が残っています"
+    assert message["From"].addresses[0].display_name == "得意商事"
+    assert message["To"].addresses[0].display_name == "山田 花子"
+    assert message["Message-ID"] == outbox.message_id
+    assert message["List-Unsubscribe"].startswith("<https://tokui.example.jp/m/u/")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.get_content_type() == "multipart/alternative"
+    text, html = message.get_payload()
+    assert text.get_content_type() == "text/plain" and html.get_content_type() == "text/html"
+    assert text.get_content_charset() == html.get_content_charset() == "utf-8"
+    body = html.get_content()
+    assert "山田 花子様" in body and "リネンシャツ0" in body and "4,900円 × 2" in body and "12,800円 × 1" in body
+    assert 'style="color: #c00;"' in body  # the CSS was inlined
+    assert "https://tokui.example.jp/m/c/" in body and "https://shop.example.jp/products/0" not in body
+    assert 'src="https://tokui.example.jp/m/o/' in body  # the open pixel
+    assert "得意商事株式会社" in body and "東京都千代田区丸の内1-1-1" in body  # 特定電子メール法 footer
+    assert "山田 花子様" in text.get_content() and "カートに商品が残っています" in text.get_content()
+    assert DeliveryAttempt.objects.get(message=outbox).outcome == AttemptOutcome.SENT
+    fact = Event.objects.get(type="mail_sent", contact=buyer)
+    assert fact.properties["template_id"] == cart_template[0].pk and fact.properties["campaign_id"] == "spring"
+
+
+def test_missing_data_falls_back_to_defaults(
+    smtp_server: SmtpServer, cart_template: tuple[MailTemplate, MailTemplateVersion]
+) -> None:
+    nameless = opted_in(ContactFactory(name="", email="someone@shop.example.jp", company=None))
+    messages_send_to_contacts(template_version=cart_template[1], contact_ids=[nameless.pk])
+
+    body = smtp_server.received[0].message.get_body(("html",))
+    assert body is not None and "ご担当者様" in body.get_content()
+
+
+def test_the_same_send_queued_twice_is_one_mail(
+    smtp_server: SmtpServer, cart_template: tuple[MailTemplate, MailTemplateVersion], buyer: Contact
+) -> None:
+    for _ in range(2):
+        messages_send_to_contacts(template_version=cart_template[1], contact_ids=[buyer.pk], idempotency_prefix="b1")
+    assert OutboxMessage.objects.count() == 1 and len(smtp_server.received) == 1
+
+
+def test_iso_2022_jp_mail_converts_platform_dependent_characters(
+    smtp_server: SmtpServer, sender: SenderIdentity, buyer: Contact
+) -> None:
+    _template, version = make_template(
+        sender=sender,
+        html="<p>①ご注文 ㈱ﾄｸｲ ～ {{ contact.name }}様</p>",
+        subject="①㈱ﾃｽﾄのご案内",
+        charset=MailCharset.ISO2022JP,
+    )
+    messages_send_to_contacts(template_version=version, contact_ids=[buyer.pk])
+
+    raw = smtp_server.received[0].raw
+    assert b"=?iso-2022-jp?b?" in raw and raw.isascii()
+    message = smtp_server.received[0].message
+    assert message["Subject"] == "(1)(株)テストのご案内"
+    html = message.get_body(("html",))
+    assert html is not None and html.get_content_charset() == "iso-2022-jp"
+    assert "(1)ご注文 (株)トクイ ~ 山田 花子様" in html.get_content()
+
+
+def test_a_temporary_refusal_is_retried_later_with_the_attempt_logged(
+    smtp_server: SmtpServer, cart_template: tuple[MailTemplate, MailTemplateVersion], buyer: Contact
+) -> None:
+    smtp_server.handler.rcpt_replies[buyer.email] = "451 4.7.1 Greylisted, try again later"
+    messages_send_to_contacts(template_version=cart_template[1], contact_ids=[buyer.pk])
+
+    outbox = OutboxMessage.objects.get()
+    assert outbox.status == OutboxStatus.QUEUED and outbox.attempts == 1
+    assert outbox.next_attempt_at > timezone.now() + dt.timedelta(seconds=50)
+    attempt = DeliveryAttempt.objects.get()
+    assert (attempt.outcome, attempt.code) == (AttemptOutcome.TEMPORARY, 451)
+
+    del smtp_server.handler.rcpt_replies[buyer.email]
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=2)):
+        outbox_deliver_due()
+    outbox.refresh_from_db()
+    assert outbox.status == OutboxStatus.SENT and outbox.attempts == 2 and len(smtp_server.received) == 1
+    assert smtp_server.received[0].message["Message-ID"] == outbox.message_id
+
+
+def test_a_5xx_no_such_user_fails_suppresses_the_address_and_is_a_fact(
+    smtp_server: SmtpServer, cart_template: tuple[MailTemplate, MailTemplateVersion], buyer: Contact
+) -> None:
+    smtp_server.handler.rcpt_replies[buyer.email] = "550 5.1.1 No such user"
+    messages_send_to_contacts(template_version=cart_template[1], contact_ids=[buyer.pk])
+
+    assert OutboxMessage.objects.get().status == OutboxStatus.FAILED
+    assert Suppression.objects.get(email=buyer.email).reason == "hard_bounce"
+    assert Event.objects.filter(type="mail_bounced", contact=buyer).exists()
+
+    messages_send_to_contacts(template_version=cart_template[1], contact_ids=[buyer.pk])
+    later = OutboxMessage.objects.order_by("-id").first()
+    assert later is not None and (later.status, later.skip_reason) == (OutboxStatus.SUPPRESSED, SkipReason.SUPPRESSED)
+    assert smtp_server.received == []
+
+
+def test_a_connection_lost_after_data_is_unknown_and_never_resent(
+    smtp_server: SmtpServer, cart_template: tuple[MailTemplate, MailTemplateVersion], buyer: Contact
+) -> None:
+    smtp_server.handler.drop_after_data = True
+    messages_send_to_contacts(template_version=cart_template[1], contact_ids=[buyer.pk])
+
+    outbox = OutboxMessage.objects.get()
+    assert outbox.status == OutboxStatus.UNKNOWN
+    assert DeliveryAttempt.objects.get().outcome == AttemptOutcome.UNKNOWN
+    smtp_server.handler.drop_after_data = False
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=1)):
+        assert outbox_deliver_due().claimed == 0
+    assert smtp_server.received == []
+
+
+def test_consent_topic_opt_out_and_frequency_cap_are_checked_at_send_time(
+    smtp_server: SmtpServer, cart_template: tuple[MailTemplate, MailTemplateVersion], settings: SettingsWrapper
+) -> None:
+    never_asked = ContactFactory()
+    opted_out_topic = opted_in(ContactFactory())
+    capped = opted_in(ContactFactory())
+    contact_unsubscribe(contact=opted_out_topic, message=None, topic=cart_template[0].topic)
+    settings.MAIL_FREQUENCY_CAP = 1
+    messages_send_to_contacts(template_version=cart_template[1], contact_ids=[capped.pk])
+    messages_send_to_contacts(
+        template_version=cart_template[1], contact_ids=[never_asked.pk, opted_out_topic.pk, capped.pk]
+    )
+
+    reasons = dict(
+        OutboxMessage.objects.filter(status=OutboxStatus.SUPPRESSED).values_list("contact_id", "skip_reason")
+    )
+    assert reasons == {
+        never_asked.pk: SkipReason.NO_CONSENT,
+        opted_out_topic.pk: SkipReason.OPTED_OUT,
+        capped.pk: SkipReason.FREQUENCY_CAP,
+    }
+    assert len(smtp_server.received) == 1
+
+
+def test_an_unsubscribe_between_queueing_and_sending_is_honoured(
+    smtp_server: SmtpServer,
+    cart_template: tuple[MailTemplate, MailTemplateVersion],
+    buyer: Contact,
+    settings: SettingsWrapper,
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    messages_send_to_contacts(template_version=cart_template[1], contact_ids=[buyer.pk])
+    contact_unsubscribe(contact=buyer, message=None)
+    outbox_deliver()
+
+    assert OutboxMessage.objects.get().skip_reason == SkipReason.NO_CONSENT and smtp_server.received == []
+
+
+def test_quiet_hours_hold_marketing_mail_but_not_transactional_mail(
+    smtp_server: SmtpServer, sender: SenderIdentity, settings: SettingsWrapper
+) -> None:
+    settings.MAIL_QUIET_HOURS = (21, 8)
+    _t, marketing = make_template(sender=sender)
+    _t2, receipt = make_template(sender=sender, kind=MailKind.TRANSACTIONAL, html="<p>ご注文ありがとうございます</p>")
+    late_evening = dt.datetime(2027, 4, 1, 23, 30, tzinfo=dt.UTC) - dt.timedelta(hours=9)  # 23:30 in Tokyo
+    with time_machine.travel(late_evening, tick=False):
+        buyer = opted_in(ContactFactory())
+        messages_send_to_contacts(template_version=marketing, contact_ids=[buyer.pk])
+        contact_unsubscribe(contact=buyer, message=None)  # transactional mail still goes to an unsubscribed contact
+        messages_send_to_contacts(template_version=receipt, contact_ids=[buyer.pk])
+
+    held, sent = OutboxMessage.objects.order_by("id")
+    assert held.status == OutboxStatus.QUEUED
+    assert timezone.localtime(held.next_attempt_at).hour == 8
+    assert sent.status == OutboxStatus.SENT and "List-Unsubscribe" not in smtp_server.received[0].message
+
+
+def test_a_domain_rate_limit_defers_the_excess(
+    smtp_server: SmtpServer, cart_template: tuple[MailTemplate, MailTemplateVersion], settings: SettingsWrapper
+) -> None:
+    settings.MAIL_DOMAIN_RATE_LIMITS = {"docomo.ne.jp": 2}
+    contacts = [opted_in(ContactFactory(email=f"user{i}@docomo.ne.jp")) for i in range(3)]
+    messages_send_to_contacts(template_version=cart_template[1], contact_ids=[c.pk for c in contacts])
+
+    assert OutboxMessage.objects.filter(status=OutboxStatus.SENT).count() == 2
+    assert OutboxMessage.objects.filter(status=OutboxStatus.QUEUED).count() == 1
+    assert DeliveryAttempt.objects.filter(outcome=AttemptOutcome.DEFERRED).count() == 1
+
+
+def test_a_worker_killed_mid_batch_leaves_rows_that_go_back_to_the_queue(
+    cart_template: tuple[MailTemplate, MailTemplateVersion], buyer: Contact, settings: SettingsWrapper
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    messages_send_to_contacts(template_version=cart_template[1], contact_ids=[buyer.pk])
+    OutboxMessage.objects.update(status=OutboxStatus.SENDING, claimed_at=timezone.now() - dt.timedelta(hours=1))
+
+    assert outbox_requeue_stale() == 1
+    assert OutboxMessage.objects.get().status == OutboxStatus.QUEUED
