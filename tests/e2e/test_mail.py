@@ -72,9 +72,23 @@ def test_a_marketer_previews_a_template_as_a_contact_test_sends_it_and_sees_it_i
     # The editor page hosts the visual editor (GrapesJS bundle) on the saved mail.
     expect(page.locator(".gjs-editor")).to_be_visible()
     expect(page.get_by_test_id("current-version")).to_contain_text("第 1 版")
+    # Add the cart-items block. Playwright cannot drag natively from the block panel into the editor's frame, so
+    # the drag is started and ended through the editor while the mouse moves over the frame like a user's would.
+    editor = "document.querySelector('[data-mail-editor]').tokuiEditor"
+    expect(page.locator(".gjs-frame")).to_be_visible()
+    frame_box = page.locator(".gjs-frame").bounding_box()
+    assert frame_box is not None
+    page.evaluate(f"() => {editor}.Blocks.startDrag({editor}.Blocks.get('tokui-cart-items'))")
+    for step in range(6):
+        page.mouse.move(frame_box["x"] + frame_box["width"] / 2, frame_box["y"] + frame_box["height"] * 0.8 + step * 3)
+        page.wait_for_timeout(40)
+    page.evaluate(f"() => {editor}.Blocks.endDrag(false)")
+    expect(page.frame_locator(".gjs-frame").locator("[data-tokui-for]").first).to_be_visible()
     page.screenshot(path=screenshots / "01-editor.png", full_page=True)
     page.get_by_test_id("save-visual").click()
     expect(page.get_by_test_id("current-version")).to_contain_text("第 2 版")
+    saved = template.versions.order_by("-number").first()
+    assert saved is not None and "{% for item in cart.items %}" in saved.html and "{% endfor %}" in saved.html
 
     page.get_by_test_id("open-preview").click()
     page.get_by_label("表示するお客様").select_option(str(contact.pk))

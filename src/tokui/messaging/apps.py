@@ -17,3 +17,8 @@ class MessagingConfig(AppConfig):
 
         periodic_jobs.register("messaging.deliver_due_mail", task=deliver_due_mail, every=dt.timedelta(seconds=30))
         webhooks.connect()
+        # The segment page lists the one-off mails sent to it, without the segments app importing this one.
+        from tokui.messaging.segment_sends import segment_sends_of
+        from tokui.segments.usages import segment_usage_providers
+
+        segment_usage_providers.register(segment_sends_of)

@@ -40,6 +40,7 @@ class OutboxStatus(models.TextChoices):
 class OutboxOrigin(models.TextChoices):
     TEST = "test", _("Test send")
     CONTACTS = "contacts", _("One-off send")
+    SEGMENT = "segment", _("One-off send to a segment")
     API = "api", _("API (transactional)")
     SCENARIO = "scenario", _("Scenario")
 

@@ -7,10 +7,13 @@ from typing import Any
 
 from django import forms
 from django.core.validators import validate_email
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from tokui.messaging.enums import MailCharset, MailKind, MailTopic
 from tokui.messaging.models import SenderIdentity
+from tokui.segments.models import Segment
+from tokui.segments.selectors import segments_list
 
 MAX_TEST_ADDRESSES = 10
 MAX_CONTACTS_PER_SEND = 100_000
@@ -119,6 +122,33 @@ class SendToContactsForm(_Styled):
         if len(ids) > MAX_CONTACTS_PER_SEND:
             raise forms.ValidationError(_("Send to at most 100,000 contacts at a time."))
         return ids
+
+
+class SegmentChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return _("%(name)s (%(count)s, %(subject)s)") % {
+            "name": obj.name,
+            "count": formats.number_format(obj.member_count, force_grouping=True),
+            "subject": obj.get_subject_display(),
+        }
+
+
+class SendToSegmentForm(_Styled):
+    segment = SegmentChoiceField(
+        label=_("Segment"),
+        queryset=Segment.objects.none(),
+        empty_label=_("Choose a segment"),
+        help_text=_(
+            "Its members as they are now. For a segment of companies, every contact of those companies; "
+            "contacts without mail consent are skipped when sent."
+        ),
+    )
+    campaign_id = forms.SlugField(label=_("Campaign label"), required=False, max_length=64)
+    confirm = forms.BooleanField(label=_("I checked the preview and the checklist"), required=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = segments_list()  # type: ignore[attr-defined]
 
 
 class SenderIdentityForm(_Styled):

@@ -218,3 +218,39 @@ class DeliveryAttempt(models.Model):
         verbose_name = _("delivery attempt")
         verbose_name_plural = _("delivery log")
         ordering = ["message", "attempted_at", "id"]
+
+
+class SegmentSend(models.Model):
+    """A one-off send of a template to a segment's members, as they were when it was sent.
+
+    The outbox rows carry the campaign label; this row says which segment they went to, for the segment page's
+    "where it is used" and the send's progress page.
+    """
+
+    segment = models.ForeignKey(
+        "segments.Segment", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("segment")
+    )
+    segment_name = models.CharField(_("segment name"), max_length=100)
+    template_version = models.ForeignKey(
+        MailTemplateVersion, on_delete=models.PROTECT, related_name="+", verbose_name=_("template version")
+    )
+    campaign_id = models.CharField(_("campaign label"), max_length=64, unique=True)
+    recipients = models.PositiveIntegerField(_("recipients"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("send to a segment")
+        verbose_name_plural = _("sends to segments")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["segment", "-created_at"], name="segment_send_segment")]
+
+    def __str__(self) -> str:
+        return f"{self.segment_name} ← {self.campaign_id}"

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:template_id>/preview/frame/", ui_views.preview_frame, name="preview_frame"),
     path("<int:template_id>/test-send/", ui_views.template_test_send, name="template_test_send"),
     path("<int:template_id>/send/", ui_views.template_send, name="template_send"),
+    path("<int:template_id>/send-segment/", ui_views.template_send_segment, name="template_send_segment"),
     path("sends/", ui_views.send_progress, name="send_progress"),
     path("images/", ui_views.image_upload, name="image_upload"),
     path("preview-contacts/", ui_views.preview_contacts, name="preview_contacts"),

@@ -33,12 +33,14 @@ from tokui.messaging.enums import OutboxStatus
 from tokui.messaging.forms import (
     SenderIdentityForm,
     SendToContactsForm,
+    SendToSegmentForm,
     TemplateContentForm,
     TemplateSettingsForm,
     TestSendForm,
 )
 from tokui.messaging.models import MailTemplate, MailTemplateVersion
 from tokui.messaging.preview import send_checklist, template_preview
+from tokui.messaging.segment_sends import mail_send_to_segment
 from tokui.messaging.selectors import (
     delivery_attempts_of,
     mail_template_get,
@@ -278,6 +280,7 @@ def template_preview_page(request: HttpRequest, template_id: int) -> HttpRespons
         "frame_url": frame_url,
         "test_form": TestSendForm(initial={"emails": "\n".join(settings.MAIL_TEST_ADDRESSES), "contact": contact_id}),
         "send_form": SendToContactsForm(),
+        "segment_form": SendToSegmentForm(prefix="segment"),
         "nav_active": NAV_KEY,
     }
     return render(request, "messaging/ui/template_preview.html", context)
@@ -345,6 +348,35 @@ def template_send(request: HttpRequest, template_id: int) -> HttpResponse:
     )
     messages.success(request, _("%(count)s mails queued.") % {"count": len(batch.outbox_ids)})
     return redirect(reverse("mail:send_progress") + f"?campaign={campaign}")
+
+
+@login_required
+@require_POST
+def template_send_segment(request: HttpRequest, template_id: int) -> HttpResponse:
+    """「セグメントに今すぐ送信」: the template to every contact of a segment, then the progress page."""
+    _require_mail_staff(request)
+    template = _template_or_404(template_id)
+    if template.current_version is None:
+        raise Http404
+    form = SendToSegmentForm(request.POST, prefix="segment")
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("mail:template_preview", template_id=template.pk)
+    try:
+        send, batch = mail_send_to_segment(
+            template_version=template.current_version,
+            segment=form.cleaned_data["segment"],
+            campaign_id=form.cleaned_data["campaign_id"],
+            created_by=request.user,
+        )
+    except DomainError as error:
+        messages.error(request, str(error))
+        return redirect("mail:template_preview", template_id=template.pk)
+    messages.success(
+        request,
+        _("%(count)s mails queued for “%(segment)s”.") % {"count": len(batch.outbox_ids), "segment": send.segment_name},
+    )
+    return redirect(reverse("mail:send_progress") + f"?campaign={send.campaign_id}")
 
 
 @login_required

@@ -267,6 +267,9 @@ AFFECTED_BY: dict[str, set[str]] = {
     EventType.MAIL_OPENED: {"message"},
     EventType.MAIL_CLICKED: {"message"},
     EventType.CONSENT_CHANGED: {"mail_reachable", "line_linked"},
+    # A login or sign-up attaches the browser's earlier anonymous views and cart to the customer.
+    EventType.LOGGED_IN: {"viewed", "cart_idle", "favorite"},
+    EventType.SIGNED_UP: {"viewed", "cart_idle", "favorite"},
 }
 FACT_BATCH = 2000
 
