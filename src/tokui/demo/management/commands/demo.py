@@ -42,6 +42,10 @@ class Command(BaseCommand):
 
             analytics_nightly_run(force=True)
             self.stdout.write("  customer stats, RFM snapshots and predictions computed")
+            from tokui.demo.demo_marketing import demo_marketing_load
+
+            marketing = demo_marketing_load()
+            self.stdout.write(f"  {marketing.templates} mail templates and {marketing.segments} segments")
         self._ensure_admin()
         demo_tracking_site_ensure(origins=sorted({*DEMO_ORIGINS, f"http://{host}:{port}", f"http://localhost:{port}"}))
         url = f"http://{host}:{port}/"
