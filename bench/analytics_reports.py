@@ -1,7 +1,8 @@
 """Sales analysis and ranking benchmark: the report selectors and the report pages on PostgreSQL.
 
 Prints name=value lines with the data size. Needs PostgreSQL (TOKUI_DATABASE_URL); it migrates the database first.
-Use a database of its own: the rows are written with source "bench-reports" and deleted again at the end.
+Use a database of its own: the rows are written with source "bench-reports" and deleted again at the end
+(TOKUI_BENCH_KEEP=1 keeps them; TOKUI_BENCH_REUSE=1 then measures them again without writing them anew).
 
 Data (not timed, written by PostgreSQL itself with INSERT ... SELECT over generate_series, which is faster than
 COPY because nothing leaves the server): TOKUI_BENCH_REPORT_ORDERS orders (1,000,000 by default) over the two years
@@ -9,7 +10,13 @@ before today, 2-5 lines each (3.5 on average), 5,000 products in 10 categories w
 company per 5 orders (47 prefectures, 4 sizes, 20 sales reps), 10% of orders B2C (a contact without a company);
 3% cancelled, 0.5% in USD; channels web / sales rep / FAX / phone / POS.
 
+The reports read the sales facts (``analytics.sales_facts``, ADR 0013). After the data is written the bench
+rebuilds them as the nightly run does and prints ``sales_facts_rebuild_seconds`` (not a page cost: the nightly
+job's), then ``sales_facts_refresh_1000_orders_seconds`` (what the order-fact consumer pays for a batch of 1,000
+orders) and ``sales_facts_catch_up_seconds`` (what every report pays to check the watermark when nothing is new).
+
 What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold cache does not decide):
+- sales_month_seconds: one year by month, compared with the year before, no breakdown;
 - sales_month_channel_seconds: one year by month, compared with the year before, broken down by channel
   (``analytics.sales.sales_report``: every query of the page);
 - sales_month_category_seconds: the same broken down by category (from the order lines);
@@ -40,6 +47,11 @@ from tokui.accounts.models import User  # noqa: E402
 from tokui.analytics.rankings import product_ranking, ranking_window  # noqa: E402
 from tokui.analytics.report_types import SalesFilters  # noqa: E402
 from tokui.analytics.sales import sales_report  # noqa: E402
+from tokui.analytics.sales_facts import (  # noqa: E402
+    sales_facts_catch_up,
+    sales_facts_rebuild,
+    sales_facts_refresh,
+)
 from tokui.core.time import add_months, local_today  # noqa: E402
 
 ORDERS = int(os.environ.get("TOKUI_BENCH_REPORT_ORDERS", "1000000"))
@@ -61,6 +73,8 @@ def scalar(statement: str) -> int:
 
 
 def clean() -> None:
+    for table in ("analytics_saleslinefact", "analytics_salesorderfact"):
+        sql(f"DELETE FROM {table} WHERE order_id IN (SELECT id FROM commerce_order WHERE source = '{SOURCE}')")
     sql(f"DELETE FROM commerce_orderline WHERE order_id IN (SELECT id FROM commerce_order WHERE source = '{SOURCE}')")
     for table in ("commerce_order", "customers_contact", "customers_company", "catalog_product"):
         sql(f"DELETE FROM {table} WHERE source = %s", [SOURCE])
@@ -150,15 +164,28 @@ def main() -> None:
     if connection.vendor != "postgresql":
         raise SystemExit("bench/analytics_reports.py needs PostgreSQL: set TOKUI_DATABASE_URL")
     call_command("migrate", verbosity=0)
-    clean()
-    started = time.perf_counter()
-    generate()
-    print(f"generate_seconds={time.perf_counter() - started:.1f}")
+    if os.environ.get("TOKUI_BENCH_REUSE") and scalar(f"SELECT COUNT(*) FROM commerce_order WHERE source = '{SOURCE}'"):
+        print("generate_seconds=reused")  # the data of an earlier run kept with TOKUI_BENCH_KEEP
+    else:
+        clean()
+        started = time.perf_counter()
+        generate()
+        print(f"generate_seconds={time.perf_counter() - started:.1f}")
     print(f"orders={scalar(f"SELECT COUNT(*) FROM commerce_order WHERE source = '{SOURCE}'")}")
     joined = "commerce_orderline l JOIN commerce_order o ON o.id = l.order_id"
     print(f"lines={scalar(f"SELECT COUNT(*) FROM {joined} WHERE o.source = '{SOURCE}'")}")
     print(f"companies={scalar(f"SELECT COUNT(*) FROM customers_company WHERE source = '{SOURCE}'")}")
     print(f"products={PRODUCTS}")
+    started = time.perf_counter()
+    facts = sales_facts_rebuild()
+    print(f"sales_facts_rebuild_seconds={time.perf_counter() - started:.1f}")
+    print(f"sales_order_facts={facts}")
+    print(f"sales_line_facts={scalar('SELECT COUNT(*) FROM analytics_saleslinefact')}")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM commerce_order WHERE source = '{SOURCE}' ORDER BY id DESC LIMIT 1000")
+        recent = [row[0] for row in cursor.fetchall()]
+    print(f"sales_facts_refresh_1000_orders_seconds={best(lambda: sales_facts_refresh(order_ids=recent)):.3f}")
+    print(f"sales_facts_catch_up_seconds={best(sales_facts_catch_up):.4f}")
     admin, _ = User.objects.get_or_create(username="bench-reports-admin", defaults={"role": Role.ADMIN})
     today = local_today()
     start = add_months(today.replace(day=1), -12)
@@ -166,6 +193,7 @@ def main() -> None:
     year = {"user": admin, "start": start, "end": today, "granularity": "month", "comparison": "year"}
     report = sales_report(**year, breakdown="channel")
     print(f"year_orders_counted={report.totals.current.orders}")
+    print(f"sales_month_seconds={best(lambda: sales_report(**year)):.3f}")
     print(f"sales_month_channel_seconds={best(lambda: sales_report(**year, breakdown='channel')):.3f}")
     print(f"sales_month_category_seconds={best(lambda: sales_report(**year, breakdown='category')):.3f}")
     filters = SalesFilters(category_id=top)

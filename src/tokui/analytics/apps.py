@@ -19,6 +19,8 @@ class AnalyticsConfig(AppConfig):
         # Any order from any channel (web, API, import, connector) is an order fact; a cancellation lowers the
         # figures again. The stats of the customers named by those facts are recomputed right away.
         fact_consumers.register(EventType.ORDER_PLACED, EventType.ORDER_CANCELLED)(consume_order_facts)
+        # The sales facts (read by the sales analysis and rankings) of the orders named are rewritten too.
+        fact_consumers.register(EventType.ORDER_PLACED, EventType.ORDER_CANCELLED)(consume_order_facts_for_sales)
         # The full recompute catches what facts do not carry (an edited order, history loaded without facts) and
         # takes the month's RFM snapshot. The scheduler enqueues it every hour; the task only runs once a day.
         periodic_jobs.register("analytics.nightly", task=analytics_nightly, every=dt.timedelta(hours=1))
@@ -28,3 +30,9 @@ def consume_order_facts(event_ids: Sequence[int]) -> None:
     from tokui.analytics.services import stats_refresh_for_facts
 
     stats_refresh_for_facts(event_ids=event_ids)
+
+
+def consume_order_facts_for_sales(event_ids: Sequence[int]) -> None:
+    from tokui.analytics.sales_facts import sales_facts_refresh_for_facts
+
+    sales_facts_refresh_for_facts(event_ids=event_ids)

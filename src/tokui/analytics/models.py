@@ -329,3 +329,147 @@ class PredictionCalibration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.computed_on}: {self.predicted_total:.0f} / {self.actual_total}"
+
+
+# --- Sales facts: the narrow copies of the counted orders and lines that the sales analysis and rankings read ----
+# Written only by ``analytics.sales_facts`` (for the orders named by order facts, for orders newer than the
+# watermark, and whole every night). Customer and product attributes that change (prefecture, rep, size, category)
+# are not copied: reports join them from their tables, so a reassigned rep shows at once.
+
+
+class SalesOrderFact(models.Model):
+    """One counted order (not cancelled or refunded, any currency) with its site-zone day and its units.
+
+    ``buyer`` is the company id of a B2B order and minus the contact id of a B2C order, so one distinct count
+    gives the buyers (distinct companies plus distinct B2C contacts).
+    """
+
+    order = models.OneToOneField(
+        "commerce.Order",
+        models.DO_NOTHING,
+        primary_key=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("order"),
+    )
+    day = models.DateField(_("day"))
+    channel = models.CharField(_("channel"), max_length=16)
+    currency = models.CharField(_("currency"), max_length=3)
+    company = models.ForeignKey(
+        "customers.Company",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("company"),
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("contact"),
+    )
+    buyer = models.BigIntegerField(_("buyer"), null=True, blank=True)
+    total = MoneyField(_("total"))
+    units = models.IntegerField(_("units"))
+    # The day of the buyer's previous counted order in the same currency (ties on a day broken by order id), and
+    # of their previous one in the same currency and channel. An order is its buyer's first in a period exactly
+    # when its previous order falls before the period starts, so buyers are counted as a plain sum of those
+    # orders — no distinct count, which would sort millions of rows (ADR 0015).
+    prev_day = models.DateField(_("previous order day"), null=True, blank=True)
+    prev_channel_day = models.DateField(_("previous order day in the channel"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sales order fact")
+        verbose_name_plural = _("sales order facts")
+        indexes = [
+            models.Index(fields=["currency", "day"], name="sales_order_fact_day"),
+            models.Index(fields=["buyer"], name="sales_order_fact_buyer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.day}"
+
+
+class SalesLineFact(models.Model):
+    """One line of a counted order, with its order's day, channel, currency and customer copied beside it."""
+
+    line = models.OneToOneField(
+        "commerce.OrderLine",
+        models.DO_NOTHING,
+        primary_key=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("order line"),
+    )
+    order = models.ForeignKey(
+        "commerce.Order", models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("order")
+    )
+    day = models.DateField(_("day"))
+    channel = models.CharField(_("channel"), max_length=16)
+    currency = models.CharField(_("currency"), max_length=3)
+    company = models.ForeignKey(
+        "customers.Company",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("company"),
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("contact"),
+    )
+    buyer = models.BigIntegerField(_("buyer"), null=True, blank=True)
+    product = models.ForeignKey(
+        "catalog.Product",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("product"),
+    )
+    sku = models.CharField(_("SKU"), max_length=64)
+    product_name = models.CharField(_("product name"), max_length=200)
+    quantity = models.IntegerField(_("quantity"))
+    amount = MoneyField(_("amount"))
+
+    class Meta:
+        verbose_name = _("sales line fact")
+        verbose_name_plural = _("sales line facts")
+        indexes = [
+            models.Index(fields=["currency", "day"], name="sales_line_fact_day"),
+            models.Index(fields=["order"], name="sales_line_fact_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.day}"
+
+
+class SalesFactsState(models.Model):
+    """The one row saying how far the sales facts reach: every order up to ``last_order_id`` has been read.
+
+    Orders written without a fact (imports, history loads) have higher ids, so a report first catches them up.
+    """
+
+    last_order_id = models.BigIntegerField(_("last order read"), default=0)
+    rebuilt_at = models.DateTimeField(_("rebuilt at"), null=True, blank=True)
+    rebuild_seconds = models.FloatField(_("rebuild time (s)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sales facts state")
+        verbose_name_plural = _("sales facts states")
+
+    def __str__(self) -> str:
+        return f"≤ {self.last_order_id}"

@@ -7,6 +7,8 @@ shop's currency, placed on site-zone days [start, end]; revenue is the lines' ``
 Ties are broken by the other measure, then by SKU, so a ranking never changes between two reads of the same data.
 A product's previous rank is its place among everything sold in the previous period, so a product can climb from
 35th into the top 20 (↑15); a product that did not sell at all then is NEW.
+
+The lines are read from the sales line facts (``analytics.sales_facts``, ADR 0015), not from the raw order lines.
 """
 
 from __future__ import annotations
@@ -16,15 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Sum
 
+from tokui.analytics.models import SalesLineFact
 from tokui.analytics.report_types import Granularity, Movement, RankingBy, RankingRow
 from tokui.analytics.sales import category_with_descendants
+from tokui.analytics.sales_facts import report_reads, sales_facts_catch_up
 from tokui.catalog.models import Product
-from tokui.commerce.enums import NON_REVENUE_STATUSES
-from tokui.commerce.models import OrderLine
 from tokui.core.money import default_currency
-from tokui.core.time import add_months, start_of_local_day
+from tokui.core.time import add_months
 
 # A product sold under its catalogue id, or a line whose product was deleted, kept apart by its SKU.
 type _Key = tuple[str, int | str]
@@ -55,11 +57,8 @@ def ranking_window(*, period: str, day: dt.date) -> tuple[dt.date, dt.date, dt.d
 
 
 def _sold(*, start: dt.date, end: dt.date, categories: set[int] | None) -> list[_Sold]:
-    lines = OrderLine.objects.filter(
-        order__placed_at__gte=start_of_local_day(start),
-        order__placed_at__lt=start_of_local_day(end + dt.timedelta(days=1)),
-        order__currency=default_currency(),
-    ).filter(~Q(order__status__in=NON_REVENUE_STATUSES))
+    # The line facts hold only lines of orders that count as sales, with their order's site-zone day.
+    lines = SalesLineFact.objects.filter(day__gte=start, day__lte=end, currency=default_currency())
     if categories is not None:
         lines = lines.filter(product__category_id__in=sorted(categories))
     sold = [
@@ -114,11 +113,13 @@ def product_ranking(
     """
     if end < start:
         raise ValueError("end is before start")
+    sales_facts_catch_up()
     categories = category_with_descendants(category_id) if category_id is not None else None
     previous_end = start - dt.timedelta(days=1)
     previous_start = previous_start or start - dt.timedelta(days=(end - start).days + 1)
-    ranked = _ordered(_sold(start=start, end=end, categories=categories), by)[: max(limit, 0)]
-    before = _ordered(_sold(start=previous_start, end=previous_end, categories=categories), by)
+    with report_reads():
+        ranked = _ordered(_sold(start=start, end=end, categories=categories), by)[: max(limit, 0)]
+        before = _ordered(_sold(start=previous_start, end=previous_end, categories=categories), by)
     previous_rank = {sold.key: index for index, sold in enumerate(before, start=1)}
     product_ids = [int(sold.key[1]) for sold in ranked if sold.key[0] == "p"]
     products = {

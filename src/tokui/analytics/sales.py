@@ -11,18 +11,21 @@ Definitions (the user guide states them in one sentence each):
 - A buyer is the company of a B2B order, or the contact of a B2C order without a company.
 - Periods are site-zone days, Monday-start weeks or months (an order at 23:30 JST belongs to that JST day).
 - The sales rep is the company's assigned rep (担当営業); a sales rep sees only their own companies' orders (ADR 0004).
+
+The figures are read from the sales facts (``analytics.sales_facts``: one narrow row per counted order and per
+line, with the site-zone day and the units worked out once; ADR 0015), never from the raw orders.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 from django.db.models.functions.datetime import TruncBase
@@ -30,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
+from tokui.analytics.models import SalesLineFact, SalesOrderFact
 from tokui.analytics.report_types import (
     LINE_BREAKDOWNS,
     Breakdown,
@@ -42,12 +46,10 @@ from tokui.analytics.report_types import (
     SalesFilters,
     SalesReport,
 )
+from tokui.analytics.sales_facts import report_reads, sales_facts_catch_up
 from tokui.catalog.selectors import categories, category_parent_ids
-from tokui.commerce.enums import NON_REVENUE_STATUSES
-from tokui.commerce.models import OrderLine
-from tokui.commerce.selectors import revenue_orders
 from tokui.core.money import default_currency
-from tokui.core.time import add_months, site_zone, start_of_local_day
+from tokui.core.time import add_months
 from tokui.customers.selectors import companies_visible_to
 
 # The key of the row of orders or lines without the dimension (B2C orders have no company size, ...).
@@ -95,10 +97,11 @@ def category_with_descendants(category_id: int) -> set[int]:
 
 
 class _Scope:
-    """One report's orders or lines (of both periods) as querysets, with each row's side: 1 now, 0 compared.
+    """One report's order or line facts (of both periods) as querysets, with each row's side: 1 now, 0 compared.
 
     Both periods are read in one query and told apart by ``side`` (the comparison always ends before ``start``),
-    so every scan of the orders or lines serves both.
+    so every scan of the facts serves both. The facts hold only orders that count as sales, with their site-zone
+    day; both fact tables name the order's channel, currency and customer the same way, so one filter serves both.
     """
 
     def __init__(self, *, filters: SalesFilters, user: User, ranges: tuple[tuple[dt.date, dt.date], ...]) -> None:
@@ -110,70 +113,68 @@ class _Scope:
         (start, _end), (_previous_start, previous_end) = ranges
         self.overlap = previous_end >= start
 
-    def order_q(self, p: str, *, shop_currency: bool = True, sides: tuple[int, ...] = (1, 0)) -> Q:
+    def order_q(self, *, shop_currency: bool = True, sides: tuple[int, ...] = (1, 0)) -> Q:
         f = self.filters
         dates = Q()
         for side in sides:
             start, end = self.ranges[1 - side]
-            dates |= Q(**{f"{p}placed_at__gte": start_of_local_day(start)}) & Q(
-                **{f"{p}placed_at__lt": start_of_local_day(end + dt.timedelta(days=1))}
-            )
-        q = dates & ~Q(**{f"{p}status__in": NON_REVENUE_STATUSES})
+            dates |= Q(day__gte=start, day__lte=end)
+        q = dates
         if shop_currency:
-            q &= Q(**{f"{p}currency": default_currency()})
+            q &= Q(currency=default_currency())
         if f.channel:
-            q &= Q(**{f"{p}channel": f.channel})
+            q &= Q(channel=f.channel)
         if f.prefecture:
-            q &= Q(**{f"{p}company__prefecture": f.prefecture}) | Q(
-                **{f"{p}company__isnull": True, f"{p}contact__prefecture": f.prefecture}
-            )
+            q &= Q(company__prefecture=f.prefecture) | Q(company__isnull=True, contact__prefecture=f.prefecture)
         if f.sales_rep_id:
-            q &= Q(**{f"{p}company__assigned_rep_id": f.sales_rep_id})
+            q &= Q(company__assigned_rep_id=f.sales_rep_id)
         if f.company_size:
-            q &= Q(**{f"{p}company__size": f.company_size})
+            q &= Q(company__size=f.company_size)
         if not user_sees_all_accounts(user=self.user):
             # A rep's scope is their companies; B2C orders have no rep, so they are not theirs (ADR 0004).
-            q &= Q(**{f"{p}company__in": companies_visible_to(user=self.user).values("pk")})
+            q &= Q(company__in=companies_visible_to(user=self.user).values("pk"))
         return q
 
-    def _parts(self, p: str) -> list[tuple[Q, Any]]:
-        if self.overlap:
-            return [(self.order_q(p, sides=(side,)), Value(side)) for side in (1, 0)]
-        side = Case(When(**{f"{p}placed_at__gte": start_of_local_day(self.ranges[0][0])}, then=1), default=0)
-        return [(self.order_q(p), side)]
+    def _parts(self) -> list[tuple[Q, Any]]:
+        return [(q, side) for q, side, _first in self.order_parts()]
 
-    def orders(self) -> list[QuerySet[Any]]:
-        """The counted orders with their ``side``: one queryset, or one per period when the periods overlap."""
-        return [revenue_orders().filter(q).annotate(side=side) for q, side in self._parts("")]
+    def order_parts(self) -> list[tuple[Q, Any, Callable[[str], Q]]]:
+        """``(filter, side, first)`` per query: ``first(prev)`` keeps the rows that are their buyer's first order in
+        their own period, by the previous-order column ``prev``."""
+        (start, _end), (previous_start, _previous_end) = self.ranges
+        if self.overlap:
+            return [
+                (self.order_q(sides=(side,)), Value(side), functools.partial(_first_since, since))
+                for side, since in ((1, start), (0, previous_start))
+            ]
+        side = Case(When(day__gte=start, then=1), default=0)
+
+        def first(prev: str) -> Q:
+            return (Q(day__gte=start) & _first(prev, start)) | (Q(day__lt=start) & _first(prev, previous_start))
+
+        return [(self.order_q(), side, first)]
 
     def lines(self) -> list[QuerySet[Any]]:
         parts = []
-        for q, side in self._parts("order__"):
-            lines = OrderLine.objects.filter(q)
+        for q, side in self._parts():
+            lines = SalesLineFact.objects.filter(q)
             if self.categories is not None:
                 lines = lines.filter(product__category_id__in=sorted(self.categories))
             parts.append(lines.annotate(side=side))
         return parts
 
 
-def _buyers(p: str) -> dict[str, Count]:
-    """Distinct companies of B2B orders plus distinct contacts of B2C orders (Count skips the NULLs)."""
-    return {
-        "companies": Count(f"{p}company_id", distinct=True),
-        "b2c": Count(Case(When(**{f"{p}company_id__isnull": True}, then=F(f"{p}contact_id"))), distinct=True),
-    }
-
-
-def _order_key(breakdown: str, p: str) -> Combinable | F:
+def _order_key(breakdown: str) -> Combinable | F:
     if breakdown == Breakdown.CHANNEL:
-        return F(f"{p}channel")
+        return F("channel")
     if breakdown == Breakdown.PREFECTURE:
         # A B2B order is placed in its company's prefecture, a B2C order in its contact's.
-        return Coalesce(F(f"{p}company__prefecture"), F(f"{p}contact__prefecture"))
+        return Coalesce(F("company__prefecture"), F("contact__prefecture"))
     if breakdown == Breakdown.SALES_REP:
-        return F(f"{p}company__assigned_rep_id")
+        # The company's rep now (not when the order was placed): joined at read time, never copied.
+        return F("company__assigned_rep_id")
     if breakdown == Breakdown.COMPANY_SIZE:
-        return F(f"{p}company__size")
+        return F("company__size")
     if breakdown == Breakdown.CATEGORY:
         return F("product__category_id")
     if breakdown == Breakdown.PRODUCT:
@@ -184,66 +185,92 @@ def _order_key(breakdown: str, p: str) -> Combinable | F:
 type _Group = tuple[int, Any]  # (side, key): side 1 is the reported period, 0 the comparison
 
 
-def _figures(
-    parts: list[QuerySet[Any]], group: Any, *, lines: bool, units: dict[_Group, int]
-) -> dict[_Group, SalesFigures]:
-    """Figures per (side, ``group``) of orders (order totals) or lines (line amounts; orders counted once)."""
-    p = "order__" if lines else ""
-    money = Sum("amount") if lines else Sum("total")
-    orders = Count("order_id", distinct=True) if lines else Count("id")
-    extra = {"units": Sum("quantity")} if lines else {}
+def _figures(parts: list[QuerySet[Any]], group: Any) -> dict[_Group, SalesFigures]:
+    """Line figures per (side, ``group``): line amounts and quantities, each order and buyer counted once.
+
+    ``buyer`` is the company id or minus the B2C contact id, so one distinct count gives companies + contacts.
+    """
     result: dict[_Group, SalesFigures] = {}
     for part in parts:
-        result |= _figures_of(part, group, p, money, orders, extra, lines, units)
+        rows = part.annotate(k=group if group is not None else Value(0)).values("side", "k").order_by()
+        for row in rows.annotate(
+            revenue=Sum("amount"),
+            orders=Count("order_id", distinct=True),
+            units=Sum("quantity"),
+            buyers=Count("buyer", distinct=True),
+        ):
+            result[(row["side"], row["k"] if group is not None else None)] = SalesFigures(
+                revenue=row["revenue"] or Decimal(0),
+                orders=row["orders"],
+                units=int(row["units"] or 0),
+                buyers=row["buyers"],
+            )
     return result
 
 
-def _figures_of(
-    rows: QuerySet[Any],
-    group: Any,
-    p: str,
-    money: Sum,
-    orders: Count,
-    extra: dict[str, Sum],
-    lines: bool,
-    units: dict[_Group, int],
-) -> dict[_Group, SalesFigures]:
-    rows = rows.annotate(k=group if group is not None else Value(0)).values("side", "k").order_by()
-    result = {}
-    for row in rows.annotate(revenue=money, orders=orders, **extra, **_buyers(p)):
-        key = (row["side"], row["k"] if group is not None else None)
-        result[key] = SalesFigures(
-            revenue=row["revenue"] or Decimal(0),
-            orders=row["orders"],
-            units=int(row["units"] or 0) if lines else units.get(key, 0),
-            buyers=row["companies"] + row["b2c"],
+def _first(prev: str, since: Any) -> Q:
+    """Orders that are their buyer's first since ``since`` (a date or a date expression): the buyer's previous
+    order (``prev``: in the same currency, or also the same channel) is older, or there is none."""
+    return Q(buyer__isnull=False) & (Q(**{f"{prev}__isnull": True}) | Q(**{f"{prev}__lt": since}))
+
+
+def _first_since(since: dt.date, prev: str) -> Q:
+    return _first(prev, since)
+
+
+def _count(q: Q) -> Sum:
+    return Sum(Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField()))
+
+
+def _order_figures(
+    scope: _Scope, granularity: str, key: Any, *, prev: str, key_prev: str
+) -> tuple[dict[_Group, SalesFigures], dict[_Group, SalesFigures], dict[_Group, SalesFigures]]:
+    """Order figures per (side, bucket), per side and per (side, breakdown key), from one grouped read per part.
+
+    Revenue, orders and units add up over the groups. Buyers are counted as the orders that are their buyer's first
+    in the bucket, in the period, or in the period by the key's chain; those add up too, because every order lies
+    in exactly one group (ADR 0015). ``key_prev`` follows the channel when the key is the channel: a buyer is a
+    buyer of each channel they ordered through.
+    """
+    sums: dict[str, dict[_Group, list[Any]]] = {"periods": {}, "totals": {}, "keys": {}}
+    for q, side, first in scope.order_parts():
+        bucket = _TRUNC[granularity]
+        rows = (
+            SalesOrderFact.objects.filter(q)
+            .annotate(side=side, b=bucket("day"), k=key if key is not None else Value(0))
+            .values("side", "b", "k")
+            .order_by()
+            .annotate(
+                revenue=Sum("total"),
+                orders=Count("pk"),
+                units=Sum("units"),
+                bucket_buyers=_count(_first(prev, bucket("day"))),
+                range_buyers=_count(first(prev)),
+                key_buyers=_count(first(key_prev)),
+            )
         )
-    return result
-
-
-def _units(scope: _Scope, bucket: Any, key: Any) -> tuple[dict[_Group, int], dict[_Group, int], dict[_Group, int]]:
-    """Units per (side, bucket), per (side, breakdown key) and per side, from one scan of the lines."""
-    group = {"b": bucket} | ({"k": key} if key is not None else {})
-    by_bucket: dict[_Group, int] = defaultdict(int)
-    by_key: dict[_Group, int] = defaultdict(int)
-    by_side: dict[_Group, int] = defaultdict(int)
-    rows = [
-        row
-        for part in scope.lines()
-        for row in part.annotate(**group).values("side", *group).annotate(units=Sum("quantity")).order_by()
-    ]
-    for row in rows:
-        units = int(row["units"] or 0)
-        by_bucket[(row["side"], _local_day(row["b"]))] += units
-        by_key[(row["side"], row.get("k"))] += units
-        by_side[(row["side"], None)] += units
-    return by_bucket, by_key, by_side
+        for row in rows:
+            figures = (row["revenue"] or Decimal(0), row["orders"], int(row["units"] or 0))
+            for name, group, buyers in (
+                ("periods", (row["side"], _local_day(row["b"])), row["bucket_buyers"]),
+                ("totals", (row["side"], None), row["range_buyers"]),
+                ("keys", (row["side"], row["k"] if key is not None else None), row["key_buyers"]),
+            ):
+                total = sums[name].setdefault(group, [Decimal(0), 0, 0, 0])
+                for index, value in enumerate((*figures, int(buyers or 0))):
+                    total[index] += value
+    periods, totals, keys = (
+        {
+            group: SalesFigures(revenue=revenue, orders=orders, units=units, buyers=buyers)
+            for group, (revenue, orders, units, buyers) in sums[name].items()
+        }
+        for name in ("periods", "totals", "keys")
+    )
+    return periods, totals, keys
 
 
 def _local_day(value: dt.datetime | dt.date) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(site_zone()).date() if value.tzinfo else value.date()
-    return value
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _by_day(grouped: dict[_Group, SalesFigures]) -> dict[_Group, SalesFigures]:
@@ -261,25 +288,43 @@ def sales_report(
     breakdown: str = "",
 ) -> SalesReport:
     """The sales of site-zone days [start, end] (both included) as ``user`` may see them, against a comparison."""
-    filters = filters or SalesFilters()
+    sales_facts_catch_up()
+    with report_reads():
+        return _sales_report(
+            user=user,
+            start=start,
+            end=end,
+            granularity=granularity,
+            comparison=comparison,
+            filters=filters or SalesFilters(),
+            breakdown=breakdown,
+        )
+
+
+def _sales_report(
+    *,
+    user: User,
+    start: dt.date,
+    end: dt.date,
+    granularity: str,
+    comparison: str,
+    filters: SalesFilters,
+    breakdown: str,
+) -> SalesReport:
     previous_start, previous_end = comparison_range(start=start, end=end, comparison=comparison)
     scope = _Scope(filters=filters, user=user, ranges=((start, end), (previous_start, previous_end)))
     line_based = filters.category_id is not None
     uses_lines = line_based or breakdown in LINE_BREAKDOWNS
-    bucket = _TRUNC[granularity]
-    order_key = _order_key(breakdown, "order__") if breakdown and not uses_lines else None
+    order_key = _order_key(breakdown) if breakdown and not uses_lines else None
     if line_based:
-        periods_by = _by_day(
-            _figures(scope.lines(), bucket("order__placed_at", tzinfo=site_zone()), lines=True, units={})
-        )
-        totals_by = _figures(scope.lines(), None, lines=True, units={})
+        periods_by = _by_day(_figures(scope.lines(), _TRUNC[granularity]("day")))
+        totals_by = _figures(scope.lines(), None)
     else:
-        units_by_bucket, units_by_key, units_by_side = _units(
-            scope, bucket("order__placed_at", tzinfo=site_zone()), order_key
-        )
-        periods_by = _by_day(_figures(scope.orders(), bucket("placed_at", tzinfo=site_zone()), lines=False, units={}))
-        periods_by = {k: replace(f, units=units_by_bucket.get(k, 0)) for k, f in periods_by.items()}
-        totals_by = _figures(scope.orders(), None, lines=False, units=units_by_side)
+        # Within one channel a buyer's chain is their orders in that channel; the other filters keep or drop
+        # whole buyers, so their chain stays the one over all channels.
+        prev = "prev_channel_day" if filters.channel else "prev_day"
+        key_prev = "prev_channel_day" if filters.channel or breakdown == Breakdown.CHANNEL else "prev_day"
+        periods_by, totals_by, grouped = _order_figures(scope, granularity, order_key, prev=prev, key_prev=key_prev)
     current_buckets = period_starts(start=start, end=end, granularity=granularity)
     previous_buckets = period_starts(start=previous_start, end=previous_end, granularity=granularity)
     periods = []
@@ -307,18 +352,17 @@ def sales_report(
         line_based=line_based,
         periods=periods,
         totals=totals,
-        other_currency_orders=revenue_orders()
-        .filter(scope.order_q("", shop_currency=False, sides=(1,)))
-        .exclude(currency=default_currency())
+        # "Below or above" rather than "not": two ranges of the (currency, day) index instead of a scan.
+        other_currency_orders=SalesOrderFact.objects.filter(scope.order_q(shop_currency=False, sides=(1,)))
+        .filter(Q(currency__lt=default_currency()) | Q(currency__gt=default_currency()))
         .count(),
     )
     if not breakdown:
         return report
     if uses_lines:
-        grouped = _figures(scope.lines(), _order_key(breakdown, "order__"), lines=True, units={})
-        breakdown_totals = totals if line_based else _compared(_figures(scope.lines(), None, lines=True, units={}))
+        grouped = _figures(scope.lines(), _order_key(breakdown))
+        breakdown_totals = totals if line_based else _compared(_figures(scope.lines(), None))
     else:
-        grouped = _figures(scope.orders(), _order_key(breakdown, ""), lines=False, units=units_by_key)
         breakdown_totals = totals
     rows = _breakdown_rows(breakdown, grouped, breakdown_totals)
     return replace(report, breakdown=breakdown, breakdown_rows=rows, breakdown_totals=breakdown_totals)
