@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -216,9 +216,13 @@ def segment_refresh(
         desired = rule_matches(rule=segment.rule, subject=Subject(segment.subject), now=now, customer_ids=ids)
         current = SegmentMember.objects.filter(segment=segment)
         if ids is None:
-            # Everyone: the two set differences in SQL, so a million members never travel to Python.
-            entered = list(desired.exclude(pk__in=current.values("customer_id")).values_list("pk", flat=True))
-            left = list(current.exclude(customer_id__in=desired.values("pk")).values_list("customer_id", flat=True))
+            # Everyone: the two set differences in SQL, so a million members never travel to Python. NOT EXISTS, not
+            # NOT IN: PostgreSQL turns NOT EXISTS into an anti-join, while NOT IN over a subquery larger than
+            # work_mem is re-run for every row.
+            member = current.filter(customer_id=OuterRef("pk"))
+            entered = list(desired.exclude(Exists(member)).values_list("pk", flat=True))
+            still_matching = desired.filter(pk=OuterRef("customer_id"))
+            left = list(current.exclude(Exists(still_matching)).values_list("customer_id", flat=True))
         else:
             # A batch of customers: evaluate the rule once for them and compare the two small sets here.
             wanted = set(desired.values_list("pk", flat=True))
