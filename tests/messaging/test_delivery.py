@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,8 @@ from tests.messaging.conftest import SmtpServer, make_template, opted_in
 from tokui.commerce.models import Cart, CartLine
 from tokui.customers.models import Contact
 from tokui.messaging.delivery import outbox_deliver, outbox_deliver_due, outbox_requeue_stale
-from tokui.messaging.enums import AttemptOutcome, MailCharset, MailKind, OutboxStatus, SkipReason
+from tokui.messaging.enums import AttemptOutcome, MailCharset, MailKind, MailLinkKind, OutboxStatus, SkipReason
+from tokui.messaging.links import mail_link_read
 from tokui.messaging.models import (
     DeliveryAttempt,
     MailTemplate,
@@ -77,6 +79,30 @@ def test_a_marketing_mail_arrives_personalised_tracked_and_with_every_header(
     assert DeliveryAttempt.objects.get(message=outbox).outcome == AttemptOutcome.SENT
     fact = Event.objects.get(type="mail_sent", contact=buyer)
     assert fact.properties["template_id"] == cart_template[0].pk and fact.properties["campaign_id"] == "spring"
+
+
+def test_every_link_of_a_sent_mail_reads_back_to_its_message_contact_and_address(
+    smtp_server: SmtpServer, sender: SenderIdentity, buyer: Contact
+) -> None:
+    _cart(buyer)
+    html = (
+        '<p><a href="https://shop.example.jp/sale?a=1&amp;b=2">セール</a></p>'
+        '{% for item in cart.items %}<a href="{{ item.url }}">{{ item.name }}</a>{% endfor %}'
+    )
+    _template, version = make_template(sender=sender, html=html)
+    batch = messages_send_to_contacts(template_version=version, contact_ids=[buyer.pk])
+    [received] = smtp_server.received
+    body = received.message.get_payload()[1].get_content()
+    assert "\x00" not in body
+    tokens = re.findall(r'href="https://tokui\.example\.jp/m/c/([^"]+)"', body)
+    links = [mail_link_read(token=token, kind=MailLinkKind.CLICK) for token in tokens]
+    assert [(link.message_id, link.contact_id) for link in links if link] == [(batch.outbox_ids[0], buyer.pk)] * 3
+    assert [link.url for link in links if link] == [
+        "https://shop.example.jp/sale?a=1&b=2",
+        "https://shop.example.jp/products/0",
+        "https://shop.example.jp/products/1",
+    ]
+    assert body.count('src="https://tokui.example.jp/m/o/') == 1
 
 
 def test_missing_data_falls_back_to_defaults(

@@ -26,8 +26,9 @@ from itertools import batched
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from liquid.exceptions import LiquidError
 
@@ -44,6 +45,13 @@ from tokui.messaging.enums import (
 )
 from tokui.messaging.links import preferences_url, unsubscribe_url
 from tokui.messaging.models import DeliveryAttempt, MailTemplateVersion, OutboxMessage, SenderIdentity
+from tokui.messaging.outbox_rows import (
+    NewRow,
+    delivery_attempts_insert,
+    outbox_claim_ids_postgresql,
+    outbox_mark_sent,
+    outbox_rows_store,
+)
 from tokui.messaging.rendering.compiled import CompiledVersion, assemble_mail, compiled_version, render_tracked
 from tokui.messaging.selectors import (
     contact_addresses,
@@ -85,9 +93,9 @@ def message_id_domain() -> str:
     return domain or parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "tokui.localhost"
 
 
-def new_message_id() -> str:
+def new_message_id(domain: str | None = None) -> str:
     """A Message-ID fixed when the row is written: a resend after a crash carries the same one."""
-    return f"<{uuid.uuid4().hex}@{message_id_domain()}>"
+    return f"<{uuid.uuid4().hex}@{domain or message_id_domain()}>"
 
 
 def _domain(email: str) -> str:
@@ -98,16 +106,6 @@ def _domain(email: str) -> str:
 class SendBatch:
     outbox_ids: list[int]
     created: int
-
-
-def _store(rows: list[OutboxMessage]) -> list[int]:
-    """Insert rows whose idempotency key is new; the ids of every key asked for (new or already there)."""
-    for chunk in batched(rows, 1000, strict=False):
-        OutboxMessage.objects.bulk_create(chunk, ignore_conflicts=True)
-    ids: list[int] = []
-    for keys in batched([row.idempotency_key for row in rows], 1000, strict=False):
-        ids += OutboxMessage.objects.filter(idempotency_key__in=keys).values_list("pk", flat=True)
-    return sorted(ids)
 
 
 def _deliver_after_commit(outbox_ids: Sequence[int]) -> None:
@@ -139,7 +137,9 @@ def messages_send_to_contacts(
     now = timezone.now()
     prefix = idempotency_prefix or f"send:{uuid.uuid4().hex}"
     template = template_version.template
-    rows: list[OutboxMessage] = []
+    rows: list[NewRow] = []
+    domain = message_id_domain()
+    created_by_id = created_by.pk if getattr(created_by, "pk", None) else None
     for chunk in batched(sorted(set(contact_ids)), 2000, strict=False):
         addresses = contact_addresses(contact_ids=chunk)
         for contact_id in chunk:
@@ -148,26 +148,26 @@ def messages_send_to_contacts(
                 continue
             email = address.strip()
             rows.append(
-                OutboxMessage(
+                NewRow(
                     idempotency_key=f"{prefix}:{contact_id}",
                     contact_id=contact_id,
                     to_email=email,
                     to_domain=_domain(email),
-                    template_version=template_version,
+                    template_version_id=template_version.pk,
                     kind=template.kind,
                     origin=origin,
                     campaign_id=campaign_id,
                     data=data or {},
-                    message_id=new_message_id(),
+                    message_id=new_message_id(domain),
                     next_attempt_at=now,
-                    created_by=created_by if getattr(created_by, "pk", None) else None,
+                    created_by_id=created_by_id,
                 )
             )
     before = 0
     if idempotency_prefix:  # a repeated call: count what exists already (through the unique index)
         for keys in batched([row.idempotency_key for row in rows], 1000, strict=False):
             before += OutboxMessage.objects.filter(idempotency_key__in=keys).count()
-    ids = _store(rows)
+    ids = outbox_rows_store(rows)
     _deliver_after_commit(ids)
     return SendBatch(outbox_ids=ids, created=len(ids) - before)
 
@@ -216,7 +216,7 @@ def messages_send_test(
         )
         for index, email in enumerate(dict.fromkeys(e.strip() for e in emails if e.strip()))
     ]
-    ids = _store(rows)
+    ids = outbox_rows_store(rows)
     _deliver_after_commit(ids)
     return ids
 
@@ -239,17 +239,23 @@ def outbox_claim(*, outbox_ids: Sequence[int] | None = None, limit: int | None =
     """Take due queued rows for this worker: ``sending`` from now on, invisible to other workers."""
     now = timezone.now()
     limit = limit or settings.MAIL_BATCH_SIZE
-    with transaction.atomic():
-        due = OutboxMessage.objects.filter(status=OutboxStatus.QUEUED, next_attempt_at__lte=now)
-        if outbox_ids is not None:
-            due = due.filter(pk__in=list(outbox_ids))
-        ids = list(
-            due.select_for_update(skip_locked=True)
-            .order_by("next_attempt_at", "id")
-            .values_list("pk", flat=True)[:limit]
-        )
-        OutboxMessage.objects.filter(pk__in=ids).update(status=OutboxStatus.SENDING, claimed_at=now)
-    messages = list(OutboxMessage.objects.filter(pk__in=ids).select_related("contact__company").order_by("id"))
+    if connection.vendor == "postgresql":
+        ids = outbox_claim_ids_postgresql(outbox_ids=outbox_ids, limit=limit, now=now)
+    else:
+        with transaction.atomic():
+            due = OutboxMessage.objects.filter(status=OutboxStatus.QUEUED, next_attempt_at__lte=now)
+            if outbox_ids is not None:
+                due = due.filter(pk__in=list(outbox_ids))
+            ids = list(
+                due.select_for_update(skip_locked=True)
+                .order_by("next_attempt_at", "id")
+                .values_list("pk", flat=True)[:limit]
+            )
+            OutboxMessage.objects.filter(pk__in=ids).update(status=OutboxStatus.SENDING, claimed_at=now)
+    wanted: Any = ids
+    if connection.vendor == "postgresql":  # one array parameter instead of a thousand placeholders
+        wanted = RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    messages = list(OutboxMessage.objects.filter(pk__in=wanted).select_related("contact__company").order_by("id"))
     # A batch shares a few versions: read each once instead of joining its 20 KB of HTML onto every row.
     versions = MailTemplateVersion.objects.select_related("template__sender").in_bulk(
         {message.template_version_id for message in messages}
@@ -515,10 +521,7 @@ def outbox_record(
         by_outcome[result.outcome].append(result)
     with transaction.atomic():
         sent = [result.outbox_id for result in by_outcome[AttemptOutcome.SENT]]
-        for chunk in batched(sent, 1000, strict=False):
-            OutboxMessage.objects.filter(pk__in=chunk).update(
-                status=OutboxStatus.SENT, sent_at=now, attempts=F("attempts") + 1, claimed_at=None, last_error=""
-            )
+        outbox_mark_sent(sent, now=now)
         for result in by_outcome[AttemptOutcome.UNKNOWN]:
             OutboxMessage.objects.filter(pk=result.outbox_id).update(
                 status=OutboxStatus.UNKNOWN, attempts=F("attempts") + 1, claimed_at=None, last_error=result.response
@@ -556,7 +559,7 @@ def outbox_record(
                 )
                 for pk in ids
             ]
-        DeliveryAttempt.objects.bulk_create(attempts, batch_size=1000)
+        delivery_attempts_insert(attempts)
     report.sent += len(sent)
     report.unknown += len(by_outcome[AttemptOutcome.UNKNOWN])
     report.failed += len(by_outcome[AttemptOutcome.PERMANENT]) + len(render_errors)

@@ -3,11 +3,14 @@
 A link carries, signed with the site's secret (``django.core.signing``, so ``SECRET_KEY_FALLBACKS`` rotates keys),
 the message, the contact and, for a click, the address it leads to. Only a link Tokui signed
 redirects, and only to the http(s) address inside it: there is no parameter to tamper with, so no open redirect.
+Sent mail carries click links in two signed halves (one per mail, one per template version and address, ADR 16);
+the single-token links of ``mail_click_url`` are still made and read.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -47,6 +50,8 @@ class _FastSigner:
         key = hashlib.sha256((salt + "signer" + secret).encode()).digest()
         self.secret = secret
         self.base = hmac.new(key, digestmod=hashlib.sha256)
+        # Tokens that are the same for many mails (the address half of click links), valid for this secret only.
+        self.cache: dict[Any, str | None] = {}
 
     def sign_object(self, payload: list[Any]) -> str:
         value = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode("latin-1"))
@@ -86,35 +91,81 @@ def mail_click_url(*, message_id: int, contact_id: int, url: str) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{CLICK_PATH}{token}"
 
 
-@lru_cache(maxsize=8192)
-def _url_part(url: str) -> bytes:
-    # The address's half of a token, the same in every recipient's mail: encoded once.
-    return base64.urlsafe_b64encode((json.dumps(url) + "]").encode("latin-1")).rstrip(b"=")
+# --- Click links of a sent mail: one signature per mail, one per (version, address) ---------------------------------
+#
+# ``/m/c/<mail token>.<link token>``: the mail token signs ``["c", message, contact, version]`` once per mail, the
+# link token signs ``[version, url]`` once per version and address (cached in the process, so the 40 fixed links of
+# a newsletter are signed once for all its recipients). A click needs both, from the same version: the address can
+# only be one Tokui put into a mail of that version (no open redirect), and the message and contact come from a
+# signature too. Old single tokens (``mail_click_url``) are still read.
+
+_MAIL_PART_SALT = "tokui.messaging.mail-click"
+_LINK_PART_SALT = "tokui.messaging.mail-click-link"
+PART_SEPARATOR = "."  # never inside a Django token (base64url and ":"), so old and new tokens cannot be confused
+_LINK_PART_CACHE_SIZE = 50_000
 
 
-class RecipientLinks:
-    """Signs every link of one recipient's mail, as ``mail_click_url`` would but faster: a mail carries dozens of
-    links, each signed per recipient. The token's JSON starts with ``["c",<message>,<contact>,`` padded with spaces
-    to a multiple of 3 bytes, so its base64 and the HMAC state after it are computed once per recipient and each
-    link adds only its own (cached) part. The JSON stays valid (spaces), so tokens read back as usual."""
+def click_link_part(*, version_id: int, url: str) -> str | None:
+    """The signed address half of a click link of ``version_id``; ``None`` when ``url`` cannot be tracked."""
+    signer = _fast_signer(_LINK_PART_SALT)
+    key = (version_id, url)
+    found = signer.cache.get(key)
+    if found is None and key not in signer.cache:
+        found = signer.sign_object([int(version_id), url]) if _signable(url) else None
+        if len(signer.cache) >= _LINK_PART_CACHE_SIZE:
+            signer.cache.clear()
+        signer.cache[key] = found
+    return found
 
-    def __init__(self, *, message_id: int, contact_id: int) -> None:
-        prefix = f'["{MailLinkKind.CLICK.value}",{int(message_id)},{int(contact_id)},'
-        prefix += " " * (-len(prefix) % 3)
-        self.prefix = base64.urlsafe_b64encode(prefix.encode("ascii"))
-        self.mac = _fast_signer("tokui.messaging.mail-link").base.copy()
-        self.mac.update(self.prefix)
-        self.base = f"{settings.SITE_URL.rstrip('/')}{CLICK_PATH}"
 
-    def click_url(self, url: str) -> str | None:
-        """The tracked address of ``url``, or ``None`` when it cannot be tracked (not http(s))."""
-        if not _signable(url):
-            return None
-        part = _url_part(url)
-        mac = self.mac.copy()
-        mac.update(part)
-        signature = base64.urlsafe_b64encode(mac.digest()).rstrip(b"=")
-        return f"{self.base}{self.prefix.decode()}{part.decode()}:{signature.decode()}"
+def mail_click_prefix(*, message_id: int, contact_id: int, version_id: int) -> str:
+    """Everything of a mail's click links before the address half: site, path and the mail's own signed part."""
+    token = _fast_signer(_MAIL_PART_SALT).sign_object(
+        [MailLinkKind.CLICK.value, int(message_id), int(contact_id), int(version_id)]
+    )
+    return f"{settings.SITE_URL.rstrip('/')}{CLICK_PATH}{token}{PART_SEPARATOR}"
+
+
+def mail_click_url_of_version(*, message_id: int, contact_id: int, version_id: int, url: str) -> str:
+    """The tracked address of ``url`` in a mail of ``version_id`` (the two-part form the send path writes)."""
+    part = click_link_part(version_id=version_id, url=url)
+    if part is None:
+        raise DomainError(_("Links in mails must be http or https addresses: “%(url)s”.") % {"url": url}, field="url")
+    return mail_click_prefix(message_id=message_id, contact_id=contact_id, version_id=version_id) + part
+
+
+def _unsign(salt: str, token: str) -> Any:
+    """``Signer(salt=salt).unsign_object(token)``; a token signed with the current key (nearly all) is checked with
+    the pre-keyed HMAC (Django derives the key on every call), anything else goes to Django and the key fallbacks
+    as they are configured now."""
+    value, separator, signature = token.rpartition(":")
+    if separator and value and not value.startswith("."):  # "." would be a compressed token: Django reads those
+        mac = _fast_signer(salt).base.copy()
+        mac.update(value.encode("ascii", "replace"))
+        expected = base64.urlsafe_b64encode(mac.digest()).rstrip(b"=")
+        if hmac.compare_digest(expected, signature.encode("ascii", "replace")):
+            return json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    return signing.Signer(salt=salt).unsign_object(token)
+
+
+def _click_read_parts(token: str) -> MailLink | None:
+    mail_token, _separator, link_token = token.partition(PART_SEPARATOR)
+    try:
+        mail = _unsign(_MAIL_PART_SALT, mail_token)
+        link = _unsign(_LINK_PART_SALT, link_token)
+    except (signing.BadSignature, ValueError, UnicodeDecodeError, binascii.Error):
+        return None
+    if not (isinstance(mail, list) and len(mail) == 4 and isinstance(link, list) and len(link) == 2):
+        return None
+    kind, message_id, contact_id, version_id = mail
+    link_version, url = link
+    if kind != MailLinkKind.CLICK.value or not isinstance(url, str):
+        return None
+    if not all(type(value) is int for value in (message_id, contact_id, version_id, link_version)):
+        return None
+    if version_id != link_version:
+        return None  # an address of another template's mail: not one this mail carried
+    return MailLink(kind=MailLinkKind.CLICK, message_id=message_id, contact_id=contact_id, url=url)
 
 
 def mail_open_url(*, message_id: int, contact_id: int) -> str:
@@ -125,6 +176,11 @@ def mail_open_url(*, message_id: int, contact_id: int) -> str:
 
 def mail_link_read(*, token: str, kind: MailLinkKind) -> MailLink | None:
     """The link a token carries, or ``None`` when it was not signed by this site or is not of ``kind``."""
+    if kind == MailLinkKind.CLICK and PART_SEPARATOR in token:
+        link: MailLink | None = _click_read_parts(token)
+        if link is None or urlsplit(link.url).scheme not in ("http", "https") or _has_control_characters(link.url):
+            return None  # never redirect anywhere else, even with valid signatures
+        return link
     try:
         payload = _SIGNER.unsign_object(token)
     except (signing.BadSignature, ValueError, UnicodeDecodeError):

@@ -14,7 +14,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,18 @@ def _data(connection: smtplib.SMTP, raw: bytes) -> tuple[int, bytes]:
     return connection.getreply()
 
 
+@lru_cache(maxsize=1024)
+def _quoted(address: str) -> str:
+    # ``smtplib.quoteaddr`` parses the address (≈ 25 µs); the sender is the same for a whole batch.
+    return str(smtplib.quoteaddr(address))
+
+
+def _mail_from(connection: smtplib.SMTP, address: str) -> tuple[int, bytes]:
+    """``connection.mail(address)`` (no options), with the sender's quoting cached."""
+    connection.putcmd("mail", f"from:{_quoted(address)}")
+    return connection.getreply()
+
+
 class SmtpChannel:
     name = "smtp"
 
@@ -148,7 +160,7 @@ class SmtpChannel:
         handed_over = False
         try:
             connection = self._connect()
-            code, reply = connection.mail(envelope.mail_from)
+            code, reply = _mail_from(connection, envelope.mail_from)
             if code != 250:
                 self._reset(connection)
                 return SendResult(envelope.outbox_id, outcome_of_code(code), code, _reply_text(reply))

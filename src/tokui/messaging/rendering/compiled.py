@@ -21,7 +21,7 @@ from liquid import BoundTemplate, Environment
 from tokui.core.errors import DomainError
 from tokui.messaging.enums import MailKind
 from tokui.messaging.html_clean import mail_html_clean
-from tokui.messaging.links import CLICK_PATH, RecipientLinks, mail_open_url
+from tokui.messaging.links import CLICK_PATH, click_link_part, mail_click_prefix, mail_open_url
 from tokui.messaging.models import MailTemplateVersion
 from tokui.messaging.rendering.mime import MimeSkeleton
 from tokui.messaging.templating.environment import RenderError, html_environment, text_environment
@@ -31,6 +31,10 @@ _LIQUID = re.compile(r"\{%-?.*?-?%\}|\{\{-?.*?-?\}\}", re.S)
 _PLACEHOLDER = re.compile(r"(?:<|&lt;)!--tkl(\d+)--(?:>|&gt;)")
 _HREF = re.compile(r"""href="(https?://[^"]+)\"""")
 _BODY_END = re.compile(r"</body\s*>", re.I)
+# Stand-ins written into the send template at prepare time, replaced per mail with one ``str.replace`` each: the
+# mail's click-link prefix in front of every fixed link's signed address half, and the open pixel before </body>.
+LINK_SLOT = "\x00tkl\x01"
+PIXEL_SLOT = "\x00tkp\x01"
 _CACHE_SIZE = 64
 
 # The footer 特定電子メール法 asks of marketing mail, added when a template has no opt-out link of its own.
@@ -96,6 +100,9 @@ class CompiledVersion:
     subject: BoundTemplate
     html: BoundTemplate
     html_source: str
+    # The HTML with its fixed links already signed (LINK_SLOT in front) and PIXEL_SLOT: what a send renders.
+    tracked_html: BoundTemplate
+    has_pixel_slot: bool
     text: BoundTemplate
     needed: frozenset[str]
     skeleton: MimeSkeleton
@@ -120,6 +127,8 @@ def compile_version(*, version: MailTemplateVersion, sender: SenderData) -> Comp
         html=document(body=body, subject=version.subject, preheader=version.preheader), css=version.css
     )
     html_template = _parse(html_environment(), html_source, "HTML")
+    tracked_source, has_pixel_slot = prepare_tracking(html_source, version_id=version.pk)
+    tracked_html = _parse(html_environment(), tracked_source, "HTML")
     subject = _parse(text_environment(), version.subject, "subject")
     text = _parse(text_environment(), version.text, "text part")
     needed = frozenset().union(*(part.analyze().globals.keys() for part in (html_template, subject, text)))
@@ -140,6 +149,8 @@ def compile_version(*, version: MailTemplateVersion, sender: SenderData) -> Comp
         subject=subject,
         html=html_template,
         html_source=html_source,
+        tracked_html=tracked_html,
+        has_pixel_slot=has_pixel_slot,
         text=text,
         needed=needed,
         skeleton=skeleton,
@@ -168,29 +179,69 @@ def compiled_version(*, version: MailTemplateVersion, sender: SenderData) -> Com
     return compiled
 
 
-def rewrite_links(html: str, *, message_id: int, contact_id: int) -> str:
-    """Every http(s) link through the signed click redirect, except the opt-out links (they must work as they are
-    and must not count as clicks) and links already tracked."""
+def _untracked_prefixes() -> tuple[str, ...]:
+    # The opt-out links must work as they are and must not count as clicks; tracked links are not tracked twice.
     site = settings.SITE_URL.rstrip("/")
-    skip = (f"{site}/m/u/", f"{site}/m/p/", f"{site}{CLICK_PATH}")
+    return (f"{site}/m/u/", f"{site}/m/p/", f"{site}{CLICK_PATH}")
 
-    links = RecipientLinks(message_id=message_id, contact_id=contact_id)
+
+def prepare_tracking(source: str, *, version_id: int) -> tuple[str, bool]:
+    """The HTML source with every fixed http(s) link (one written in the HTML, not produced by Liquid) replaced by
+    ``LINK_SLOT`` + its signed address half, and ``PIXEL_SLOT`` before the last </body> when that is fixed text.
+    Links that Liquid writes (a cart item's address) are rewritten after rendering by ``rewrite_links``."""
+    source = source.replace("\x00", "")
+    skip = _untracked_prefixes()
+
+    def fixed(match: re.Match[str]) -> str:
+        url = html_lib.unescape(match.group(1))
+        if url.startswith(skip):
+            return match.group(0)
+        part = click_link_part(version_id=version_id, url=url)
+        return match.group(0) if part is None else f'href="{LINK_SLOT}{part}"'
+
+    pieces: list[str] = []
+    position = 0
+    for markup in _LIQUID.finditer(source):
+        pieces += [_HREF.sub(fixed, source[position : markup.start()]), markup.group(0)]
+        position = markup.end()
+    pieces.append(_HREF.sub(fixed, source[position:]))
+    # The pixel goes before the last </body> when it is in fixed text (not inside Liquid markup).
+    last_piece = max((index for index, piece in enumerate(pieces) if index % 2 == 0 and _BODY_END.search(piece)),
+                     default=None)  # fmt: skip
+    later_markup = last_piece is not None and any("</body" in p.lower() for p in pieces[last_piece + 1 :])
+    if last_piece is None or later_markup:
+        return "".join(pieces), False
+    piece = pieces[last_piece]
+    at = list(_BODY_END.finditer(piece))[-1].start()
+    pieces[last_piece] = piece[:at] + PIXEL_SLOT + piece[at:]
+    return "".join(pieces), True
+
+
+def rewrite_links(html: str, *, message_id: int, contact_id: int, version_id: int, prefix: str | None = None) -> str:
+    """Every http(s) link through the signed click redirect, except the opt-out links and links already tracked.
+    ``prefix`` is the mail's ``mail_click_prefix`` when the caller has it already."""
+    skip = _untracked_prefixes()
+    prefix = prefix or mail_click_prefix(message_id=message_id, contact_id=contact_id, version_id=version_id)
 
     def tracked(match: re.Match[str]) -> str:
         url = html_lib.unescape(match.group(1))
         if url.startswith(skip):
             return match.group(0)
-        click = links.click_url(url)
-        return match.group(0) if click is None else f'href="{click}"'
+        part = click_link_part(version_id=version_id, url=url)
+        return match.group(0) if part is None else f'href="{prefix}{part}"'
 
     return _HREF.sub(tracked, html)
 
 
-def add_open_pixel(html: str, *, message_id: int, contact_id: int) -> str:
-    pixel = (
+def _pixel(*, message_id: int, contact_id: int) -> str:
+    return (
         f'<img src="{mail_open_url(message_id=message_id, contact_id=contact_id)}" width="1" height="1" alt="" '
         'style="display:block;border:0;width:1px;height:1px;">'
     )
+
+
+def add_open_pixel(html: str, *, message_id: int, contact_id: int) -> str:
+    pixel = _pixel(message_id=message_id, contact_id=contact_id)
     ends = list(_BODY_END.finditer(html))
     if not ends:
         return html + pixel
@@ -217,14 +268,18 @@ def render_parts(compiled: CompiledVersion, *, context: dict[str, Any]) -> Rende
 def render_tracked(
     compiled: CompiledVersion, *, context: dict[str, Any], message_pk: int, contact_id: int
 ) -> RenderedMail:
-    """Subject, HTML and text of one mail with its links signed and the open pixel added."""
-    parts = render_parts(compiled, context=context)
-    html = add_open_pixel(
-        rewrite_links(parts.html, message_id=message_pk, contact_id=contact_id),
-        message_id=message_pk,
-        contact_id=contact_id,
-    )
-    return RenderedMail(subject=parts.subject, html=html, text=parts.text)
+    """Subject, HTML and text of one mail with its links signed and the open pixel added. The fixed links were
+    signed when the version was prepared: per mail only its own prefix is signed and put in front of them."""
+    prefix = mail_click_prefix(message_id=message_pk, contact_id=contact_id, version_id=compiled.version_id)
+    html = compiled.tracked_html.render(**context)
+    html = rewrite_links(
+        html, message_id=message_pk, contact_id=contact_id, version_id=compiled.version_id, prefix=prefix
+    ).replace(LINK_SLOT, prefix)
+    if compiled.has_pixel_slot and PIXEL_SLOT in html:
+        html = html.replace(PIXEL_SLOT, _pixel(message_id=message_pk, contact_id=contact_id), 1)
+    else:
+        html = add_open_pixel(html, message_id=message_pk, contact_id=contact_id)
+    return RenderedMail(subject=compiled.subject.render(**context), html=html, text=compiled.text.render(**context))
 
 
 def assemble_mail(

@@ -8,6 +8,7 @@ The result is plain RFC 5322 / 2045 / 2047 that Python's own ``email`` parser re
 from __future__ import annotations
 
 import base64
+import binascii
 import secrets
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -31,16 +32,20 @@ def encode_text(text: str, *, charset: str) -> bytes:
 
 
 def _utf8_chunks(text: str) -> list[bytes]:
+    # Greedy, as many whole characters as fit: cut the encoded bytes, stepping back off UTF-8 continuation bytes
+    # (one short loop per word instead of one per character).
+    data = text.encode("utf-8")
     chunks: list[bytes] = []
-    current = b""
-    for character in text:
-        encoded = character.encode("utf-8")
-        if len(current) + len(encoded) > _WORD_BYTES:
-            chunks.append(current)
-            current = b""
-        current += encoded
-    if current:
-        chunks.append(current)
+    start, size = 0, len(data)
+    while start < size:
+        end = start + _WORD_BYTES
+        if end >= size:
+            end = size
+        else:
+            while data[end] & 0xC0 == 0x80:
+                end -= 1
+        chunks.append(data[start:end])
+        start = end
     return chunks
 
 
@@ -88,10 +93,11 @@ def format_address(name: str, address: str, *, charset: str = MailCharset.UTF8) 
     return f"{encode_header_text(name, charset=charset)} <{address}>"
 
 
-def base64_body(data: bytes) -> str:
-    """Base64 in 76-character lines with CRLF ends (one C call, then slices: encodebytes loops per line)."""
-    encoded = base64.b64encode(data).decode("ascii")
-    return "".join(encoded[start : start + 76] + CRLF for start in range(0, len(encoded), 76))
+def base64_body(data: bytes) -> bytes:
+    """Base64 in 76-character lines with CRLF ends: one C call, then byte slices joined (``encodebytes`` loops per
+    line in Python, and staying in bytes saves decoding and re-encoding ~40 KB per mail)."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    return b"\r\n".join([encoded[start : start + 76] for start in range(0, len(encoded), 76)]) + b"\r\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,13 +161,14 @@ class MimeSkeleton:
                 headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
         headers.append(f'Content-Type: multipart/alternative; boundary="{self.boundary}"')
         head = CRLF.join(headers) + CRLF + extra_headers + CRLF
-        body = (
-            self.text_part_head
-            + base64_body(encode_text(text, charset=self.charset))
-            + CRLF
-            + self.html_part_head
-            + base64_body(encode_text(html, charset=self.charset))
-            + CRLF
-            + f"--{self.boundary}--{CRLF}"
+        return b"".join(
+            (
+                head.encode("ascii"),
+                self.text_part_head.encode("ascii"),
+                base64_body(encode_text(text, charset=self.charset)),
+                b"\r\n",
+                self.html_part_head.encode("ascii"),
+                base64_body(encode_text(html, charset=self.charset)),
+                f"\r\n--{self.boundary}--\r\n".encode("ascii"),
+            )
         )
-        return (head + body).encode("ascii")

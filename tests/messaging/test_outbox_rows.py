@@ -1,0 +1,53 @@
+"""The outbox's batch writes (COPY and array statements on PostgreSQL, the ORM elsewhere) keep the outbox's rules."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from tests.factories import ContactFactory
+from tokui.messaging.delivery import outbox_claim, outbox_deliver
+from tokui.messaging.enums import MailKind, OutboxOrigin, OutboxStatus
+from tokui.messaging.models import MailTemplateVersion, OutboxMessage
+from tokui.messaging.outbox_rows import NewRow, outbox_rows_store
+
+
+def _rows(version: MailTemplateVersion, contact_ids: list[int], *, prefix: str) -> list[NewRow]:
+    now = timezone.now()
+    return [
+        NewRow(
+            idempotency_key=f"{prefix}:{contact_id}", contact_id=contact_id, to_email=f"c{contact_id}@example.jp",
+            to_domain="example.jp", template_version_id=version.pk, kind=MailKind.MARKETING,
+            origin=OutboxOrigin.CONTACTS, campaign_id="spring", data={"coupon_code": "春10"},
+            message_id=f"<{prefix}-{contact_id}@tokui.example.jp>", next_attempt_at=now, created_by_id=None,
+        )
+        for contact_id in contact_ids
+    ]  # fmt: skip
+
+
+def test_stored_rows_keep_every_field_and_a_repeated_key_answers_the_existing_row(
+    cart_template: tuple[object, MailTemplateVersion],
+) -> None:
+    version = cart_template[1]
+    contacts = [ContactFactory().pk for _ in range(3)]
+    first = outbox_rows_store(_rows(version, contacts[:2], prefix="k"))
+    again = outbox_rows_store(_rows(version, contacts, prefix="k"))
+    assert len(first) == 2 and set(first) < set(again) and len(again) == 3
+    assert OutboxMessage.objects.count() == 3
+    row = OutboxMessage.objects.get(pk=first[0])
+    assert (row.status, row.attempts, row.data, row.campaign_id, row.kind, row.template_version_id) == (
+        OutboxStatus.QUEUED, 0, {"coupon_code": "春10"}, "spring", MailKind.MARKETING, version.pk,
+    )  # fmt: skip
+    assert row.created_at is not None and row.message_id == f"<k-{contacts[0]}@tokui.example.jp>"
+
+
+def test_a_claim_takes_only_the_rows_asked_for_and_each_row_once(
+    cart_template: tuple[object, MailTemplateVersion],
+) -> None:
+    version = cart_template[1]
+    ids = outbox_rows_store(_rows(version, [ContactFactory().pk for _ in range(4)], prefix="c"))
+    claimed = outbox_claim(outbox_ids=ids[:2])
+    assert [message.pk for message in claimed] == ids[:2]
+    assert all(message.status == OutboxStatus.SENDING and message.claimed_at for message in claimed)
+    assert outbox_claim(outbox_ids=ids[:2]) == []
+    assert [message.pk for message in outbox_claim(limit=1)] == [ids[2]]
+    assert outbox_deliver(outbox_ids=ids[:3]).claimed == 0
