@@ -121,15 +121,13 @@ def basket_pairs(
     ``min_support`` and ``min_orders_together`` both apply (the larger count wins); ``min_confidence`` applies to
     the stronger direction. ``order_by`` is one of orders_together, support, confidence, lift.
     """
-    scope, params = _scope_sql(
-        start=start, end=end, category_ids=category_subtree_ids(category_id=category_id) if category_id else None
-    )
+    category_ids = category_subtree_ids(category_id=category_id) if category_id else None
+    total = basket_orders_total(start=start, end=end, category_ids=category_ids)
+    if not total:
+        return BasketAnalysis(orders_total=0, min_orders_together=min_orders_together, pairs=[])
+    floor = max(min_orders_together, math.ceil(min_support * total - 1e-9), 1)
+    scope, params = _scope_sql(start=start, end=end, category_ids=category_ids)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(DISTINCT order_id) FROM ({scope}) s", params)
-        total = int(cursor.fetchone()[0])
-        if not total:
-            return BasketAnalysis(orders_total=0, min_orders_together=min_orders_together, pairs=[])
-        floor = max(min_orders_together, math.ceil(min_support * total - 1e-9), 1)
         cursor.execute(
             f"WITH scope AS ({scope}), "
             "items AS (SELECT product_id, COUNT(*) AS n FROM scope GROUP BY product_id), "
@@ -193,19 +191,25 @@ def products_bought_together(
 
 
 def basket_partners_insert_sql(
-    *, table: str, start: dt.datetime, end: dt.datetime, per_product: int, min_orders_together: int
+    *,
+    table: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    orders_total: int,
+    per_product: int,
+    min_orders_together: int,
 ) -> tuple[str, list[Any]]:
     """One statement writing every product's ``per_product`` most frequent partners in orders placed in [start, end).
 
     The same figures and the same order as ``products_bought_together`` over that window (most orders together
     first, then the lower product id), for every product at once: the pairs are counted once (a < b) and read in
-    both directions.
+    both directions. ``orders_total`` is ``basket_orders_total`` of the window (counted once by the caller, who
+    keeps it too).
     """
     scope, params = _scope_sql(start=start, end=end, category_ids=None)
     sql = (
         f"WITH scope AS ({scope}), "
         "items AS (SELECT product_id, COUNT(*) AS n FROM scope GROUP BY product_id), "
-        "total AS (SELECT COUNT(DISTINCT order_id) AS n FROM scope), "
         "pairs AS (SELECT a.product_id AS pa, b.product_id AS pb, COUNT(*) AS n FROM scope a "
         "JOIN scope b ON a.order_id = b.order_id AND a.product_id < b.product_id "
         "GROUP BY a.product_id, b.product_id HAVING COUNT(*) >= %s), "
@@ -213,16 +217,16 @@ def basket_partners_insert_sql(
         "ranked AS (SELECT p, q, n, ROW_NUMBER() OVER (PARTITION BY p ORDER BY n DESC, q) AS rn FROM directed) "
         f"INSERT INTO {connection.ops.quote_name(table)} "
         "(product_id, partner_id, rank, orders_together, confidence, lift) "
-        "SELECT r.p, r.q, r.rn, r.n, r.n * 1.0 / ip.n, r.n * 1.0 * t.n / (ip.n * iq.n) "
-        "FROM ranked r JOIN items ip ON ip.product_id = r.p JOIN items iq ON iq.product_id = r.q CROSS JOIN total t "
+        "SELECT r.p, r.q, r.rn, r.n, r.n * 1.0 / ip.n, r.n * %s / (ip.n * iq.n) "
+        "FROM ranked r JOIN items ip ON ip.product_id = r.p JOIN items iq ON iq.product_id = r.q "
         "WHERE r.rn <= %s"
     )
-    return sql, [*params, max(1, min_orders_together), per_product]
+    return sql, [*params, max(1, min_orders_together), float(orders_total), per_product]
 
 
-def basket_orders_total(*, start: dt.datetime, end: dt.datetime) -> int:
-    """The counted orders placed in [start, end) with at least one known product."""
-    scope, params = _scope_sql(start=start, end=end, category_ids=None)
+def basket_orders_total(*, start: dt.datetime, end: dt.datetime, category_ids: Sequence[int] | None = None) -> int:
+    """The counted orders placed in [start, end) with at least one known product (of ``category_ids`` if given)."""
+    scope, params = _scope_sql(start=start, end=end, category_ids=category_ids)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(DISTINCT order_id) FROM ({scope}) s", params)
         return int(cursor.fetchone()[0])

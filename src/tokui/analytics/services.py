@@ -407,10 +407,12 @@ def basket_partners_rebuild(
     """
     today = today or local_today()
     start, end = start_of_local_day(today - dt.timedelta(days=days)), start_of_local_day(today)
+    orders_total = basket_orders_total(start=start, end=end)
     sql, params = basket_partners_insert_sql(
         table=BasketPartner._meta.db_table,
         start=start,
         end=end,
+        orders_total=orders_total,
         per_product=per_product,
         min_orders_together=min_orders_together,
     )
@@ -419,10 +421,6 @@ def basket_partners_rebuild(
         cursor.execute(sql, params)
         rows = BasketPartner.objects.count()  # SQLite gives no row count for a statement that opens with WITH
         BasketPartnerBuild.objects.create(
-            built_at=timezone.now(),
-            window_start=start,
-            window_end=end,
-            orders_total=basket_orders_total(start=start, end=end),
-            partners=rows,
+            built_at=timezone.now(), window_start=start, window_end=end, orders_total=orders_total, partners=rows
         )
     return rows
