@@ -7,6 +7,7 @@ import json
 import uuid
 from typing import Any, cast
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -88,6 +89,11 @@ def _require_mail_staff(request: HttpRequest) -> None:
     """Administrators and marketers write and send mail; sales reps and viewers only look."""
     if request.method == "POST" and getattr(request.user, "role", "") not in (Role.ADMIN, Role.MARKETER):
         raise PermissionDenied
+
+
+def _form_errors_text(form: forms.Form) -> str:
+    """Every error of a form in one line, for the message shown after the redirect."""
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
 
 
 def _template_or_404(template_id: int) -> MailTemplate:
@@ -320,7 +326,7 @@ def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
         )
         messages.success(request, _("%(count)s test mails queued. See them in the Outbox.") % {"count": len(ids)})
     else:
-        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        messages.error(request, _form_errors_text(form))
     return redirect(
         reverse("mail:template_preview", args=[template.pk])
         + (f"?contact={_contact_id(request)}" if _contact_id(request) else "")
@@ -337,7 +343,7 @@ def template_send(request: HttpRequest, template_id: int) -> HttpResponse:
         raise Http404
     form = SendToContactsForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        messages.error(request, _form_errors_text(form))
         return redirect("mail:template_preview", template_id=template.pk)
     campaign = form.cleaned_data["campaign_id"] or f"send-{uuid.uuid4().hex[:12]}"
     batch = messages_send_to_contacts(
@@ -360,7 +366,7 @@ def template_send_segment(request: HttpRequest, template_id: int) -> HttpRespons
         raise Http404
     form = SendToSegmentForm(request.POST, prefix="segment")
     if not form.is_valid():
-        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        messages.error(request, _form_errors_text(form))
         return redirect("mail:template_preview", template_id=template.pk)
     try:
         send, batch = mail_send_to_segment(
