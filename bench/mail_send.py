@@ -131,7 +131,7 @@ async def _sink_session(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
             break
         command = line[:4].upper()
         if command in (b"EHLO", b"HELO"):
-            writer.write(b"250-sink\r\n250 8BITMIME\r\n")
+            writer.write(b"250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
         elif command == b"DATA":
             writer.write(b"354 go ahead\r\n")
             await writer.drain()

@@ -49,6 +49,16 @@ class RecordingHandler:
     rcpt_replies: dict[str, str] = field(default_factory=dict)
     data_reply: str = ""
     drop_after_data: bool = False
+    drop_at_message: int = 0  # the Nth message (1-based) loses the connection after its content arrived
+    pipelining: bool = True
+    messages_seen: int = 0
+
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        # aiosmtpd reads pipelined commands correctly but does not say so; real MTAs (Postfix, Exim) do.
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -59,7 +69,8 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        if self.drop_after_data:
+        self.messages_seen += 1
+        if self.drop_after_data or self.messages_seen == self.drop_at_message:
             # The message reached the server, then the connection dies before the reply: outcome unknown.
             assert server.transport is not None
             server.transport.close()
@@ -82,8 +93,9 @@ class SmtpServer:
         return self.handler.received
 
 
-@pytest.fixture
-def smtp_server(settings: SettingsWrapper) -> Iterator[SmtpServer]:
+@pytest.fixture(params=[True, False], ids=["pipelining", "one-command-at-a-time"])
+def smtp_server(settings: SettingsWrapper, request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
+    """A server that offers PIPELINING, and (the same tests again) one that does not."""
     port = free_port()
     settings.MAILERS = {
         "default": {
@@ -93,7 +105,7 @@ def smtp_server(settings: SettingsWrapper) -> Iterator[SmtpServer]:
     }
     settings.MAIL_CHANNEL = "smtp"
     settings.SITE_URL = "https://tokui.example.jp"
-    handler = RecordingHandler()
+    handler = RecordingHandler(pipelining=request.param)
     controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False)
     controller.start()
     try:

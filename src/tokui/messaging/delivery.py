@@ -407,7 +407,9 @@ def envelope_for(
         to_name=to_name,
         unsubscribe_url=unsubscribe,
     )
-    envelope = Envelope(outbox_id=message.pk, mail_from=compiled.sender.email, to=message.to_email, raw=raw)
+    envelope = Envelope(
+        outbox_id=message.pk, mail_from=compiled.sender.email, to=message.to_email, raw=raw, crlf_only=True
+    )
     if settings.MAIL_CHANNEL != "smtp":
         envelope.subject, envelope.html, envelope.text = parts.subject, parts.html, parts.text
         envelope.from_header = compiled.skeleton.from_header

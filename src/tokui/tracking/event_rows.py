@@ -45,20 +45,31 @@ def event_rows_insert(rows: Sequence[tuple[Any, ...]]) -> int:
     the Python time of one multi-row INSERT with the same rows); SQLite gets multi-row VALUES within its limit of
     parameters.
     """
+    _insert(rows, returning=False)
+    return len(rows)
+
+
+def event_rows_insert_returning_ids(rows: Sequence[tuple[Any, ...]]) -> list[int]:
+    """As ``event_rows_insert``, answering the ids of the rows written (not of duplicates skipped): for facts
+    that are dispatched to consumers by id."""
+    return _insert(rows, returning=True)
+
+
+def _insert(rows: Sequence[tuple[Any, ...]], *, returning: bool) -> list[int]:
     if not rows:
-        return 0
+        return []
     connection = connections[Event.objects.db]
     quote = connection.ops.quote_name
     table = quote(Event._meta.db_table)
     columns = ", ".join(quote(column) for column in EVENT_ROW_COLUMNS)
+    suffix = " RETURNING id" if returning else ""
     if connection.vendor == "postgresql":
         if len(rows) >= PG_COPY_MIN_ROWS:
-            _pg_copy_insert(connection, table=table, columns=columns, rows=rows)
-        else:
-            _pg_unnest_insert(connection, table=table, columns=columns, rows=rows)
-        return len(rows)
+            return _pg_copy_insert(connection, table=table, columns=columns, rows=rows, suffix=suffix)
+        return _pg_unnest_insert(connection, table=table, columns=columns, rows=rows, suffix=suffix)
     adapt = connection.ops.adapt_datetimefield_value
     placeholders = "(" + ", ".join(["%s"] * len(EVENT_ROW_COLUMNS)) + ")"
+    ids: list[int] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), SQLITE_ROWS_PER_STATEMENT):
             chunk = rows[start : start + SQLITE_ROWS_PER_STATEMENT]
@@ -67,13 +78,17 @@ def event_rows_insert(rows: Sequence[tuple[Any, ...]]) -> int:
                 params.extend(adapt(value) if isinstance(value, dt.datetime) else value for value in row)
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "
-                "ON CONFLICT DO NOTHING",
+                f"ON CONFLICT DO NOTHING{suffix}",
                 params,
             )
-    return len(rows)
+            if returning:
+                ids += [found[0] for found in cursor.fetchall()]
+    return ids
 
 
-def _pg_unnest_insert(connection: Any, *, table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> None:
+def _pg_unnest_insert(
+    connection: Any, *, table: str, columns: str, rows: Sequence[tuple[Any, ...]], suffix: str
+) -> list[int]:
     # One statement (no transaction of its own): each column as one array, unnested into rows. The arrays travel as
     # binary parameters of a server-side-binding cursor; Django's client-side cursor would spell them out as SQL
     # text, which costs more Python time than the whole write for a few rows.
@@ -88,13 +103,16 @@ def _pg_unnest_insert(connection: Any, *, table: str, columns: str, rows: Sequen
     with Cursor(connection.connection) as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {select} FROM unnest({arrays}) AS rows({names}) "
-            "ON CONFLICT DO NOTHING",
+            f"ON CONFLICT DO NOTHING{suffix}",
             [list(column) for column in zip(*rows, strict=True)],
             binary=True,
         )
+        return [found[0] for found in cursor.fetchall()] if suffix else []
 
 
-def _pg_copy_insert(connection: Any, *, table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> None:
+def _pg_copy_insert(
+    connection: Any, *, table: str, columns: str, rows: Sequence[tuple[Any, ...]], suffix: str
+) -> list[int]:
     # The staging table lives as long as the session and empties itself at every commit. It is created "if not
     # exists" on every write (one short statement): a transaction that rolls back takes a new table with it, so
     # remembering that it was made would be wrong exactly then.
@@ -109,4 +127,7 @@ def _pg_copy_insert(connection: Any, *, table: str, columns: str, rows: Sequence
             copy.set_types(list(_PG_COPY_TYPES))
             for row in rows:
                 copy.write_row(row)
-        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {select} FROM {_PG_STAGING} ON CONFLICT DO NOTHING")
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {select} FROM {_PG_STAGING} ON CONFLICT DO NOTHING{suffix}"
+        )
+        return [found[0] for found in cursor.fetchall()] if suffix else []

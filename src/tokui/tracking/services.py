@@ -27,7 +27,7 @@ from tokui.customers.selectors import (
     company_ids_by_external_id,
     contact_ids_by_external_id,
 )
-from tokui.tracking.event_rows import event_rows_insert
+from tokui.tracking.event_rows import event_rows_insert, event_rows_insert_returning_ids
 from tokui.tracking.models import Event, TrackingSite
 from tokui.tracking.selectors import event_ids_by_key, tracking_sites_forget
 from tokui.tracking.types import EventIn, EventRecordIn
@@ -108,36 +108,31 @@ def event_record(
 def events_record_batch(*, events: Iterable[EventIn], dispatch: bool = True) -> int:
     """Append many facts in batches; facts whose idempotency key is already stored are skipped. Returns rows sent.
 
-    Facts written already dispatched (history loads) go in as plain rows, without model instances.
+    The rows go in as plain tuples (no model instances); facts to dispatch are handed to their consumers by the ids
+    the insert answers, after commit. Facts written already dispatched (history loads) are not handed to anyone.
     """
     if not dispatch:
         return _rows_record(events)
     count = 0
-    batch: list[Event] = []
+    rows: list[tuple[Any, ...]] = []
+    now = timezone.now()
     for item in events:
-        batch.append(
-            Event(
-                type=item.type,
-                occurred_at=item.occurred_at,
-                contact_id=item.contact_id,
-                company_id=item.company_id,
-                anonymous_id=item.anonymous_id,
-                properties=item.properties,
-                source=item.source,
-                idempotency_key=item.idempotency_key,
-                dispatched_at=None if dispatch else timezone.now(),
-            )
-        )
-        if len(batch) >= BATCH_SIZE:
-            count += _insert(batch, dispatch=dispatch)
-            batch = []
-    if batch:
-        count += _insert(batch, dispatch=dispatch)
-    return count
+        rows.append(_event_row(item, now, dispatched=False))
+        if len(rows) >= BATCH_SIZE:
+            count += _insert_and_dispatch(rows)
+            rows = []
+    return count + _insert_and_dispatch(rows)
 
 
-def _event_row(event: EventIn, now: dt.datetime) -> tuple[Any, ...]:
-    """An event as a row in ``event_rows.EVENT_ROW_COLUMNS`` order, written already dispatched."""
+def _insert_and_dispatch(rows: list[tuple[Any, ...]]) -> int:
+    if rows:
+        events_dispatch_after_commit(event_rows_insert_returning_ids(rows))
+    return len(rows)
+
+
+def _event_row(event: EventIn, now: dt.datetime, *, dispatched: bool = True) -> tuple[Any, ...]:
+    """An event as a row in ``event_rows.EVENT_ROW_COLUMNS`` order, written already dispatched or waiting for its
+    consumers (``dispatched=False``)."""
     return (
         event.type,
         event.occurred_at,
@@ -148,7 +143,7 @@ def _event_row(event: EventIn, now: dt.datetime) -> tuple[Any, ...]:
         json.dumps(event.properties, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder),
         event.source,
         event.idempotency_key,
-        now,
+        now if dispatched else None,
     )
 
 
@@ -177,14 +172,6 @@ def events_append_rows(*, events: Sequence[EventIn]) -> int:
         (waiting if fact_consumers.consumers_for(event.type, identified=identified) else settled).append(event)
     sent = events_record_batch(events=waiting) if waiting else 0
     return sent + _rows_record(settled)
-
-
-def _insert(batch: list[Event], *, dispatch: bool) -> int:
-    created = Event.objects.bulk_create(batch, ignore_conflicts=True)
-    if dispatch:
-        # ignore_conflicts leaves pks unset on some databases; the sweeper picks those up by dispatched_at.
-        events_dispatch_after_commit([event.pk for event in created if event.pk is not None])
-    return len(batch)
 
 
 def events_dispatch(*, event_ids: Sequence[int]) -> int:

@@ -17,6 +17,8 @@ class Envelope:
     mail_from: str
     to: str
     raw: bytes
+    # ``raw`` has CRLF line ends only (Tokui's own MIME assembly guarantees it): SMTP need not check every byte.
+    crlf_only: bool = False
     subject: str = ""
     html: str = ""
     text: str = ""

@@ -22,6 +22,7 @@ import dkim  # type: ignore[import-untyped]
 from django.conf import settings
 
 from tokui.messaging.channels.base import Envelope, SendResult, mail_channels, outcome_of_code
+from tokui.messaging.channels.smtp_pipeline import send_pipelined
 from tokui.messaging.enums import AttemptOutcome
 
 logger = logging.getLogger(__name__)
@@ -109,11 +110,13 @@ class SmtpChannel:
         use_ssl: bool = False,
         timeout: float = 30,
         dkim_signer: DkimSigner | None = None,
+        pipelining: bool = True,
     ) -> None:
         self.host, self.port, self.timeout = host, port, timeout
         self.username, self.password = username, password
         self.use_tls, self.use_ssl = use_tls, use_ssl
         self.dkim = dkim_signer
+        self.pipelining = pipelining
         self.connection: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
@@ -186,8 +189,25 @@ class SmtpChannel:
             outcome = outcome_of_code(reply_code) if reply_code is not None else AttemptOutcome.TEMPORARY
             return SendResult(envelope.outbox_id, outcome, reply_code, f"{type(error).__name__}: {error}")
 
-    def send_many(self, envelopes: Sequence[Envelope]) -> list[SendResult]:
+    def _sign(self, raw: bytes) -> bytes:
+        return self.dkim.sign(raw) if self.dkim is not None else raw
+
+    def _one_at_a_time(self, envelopes: Sequence[Envelope]) -> list[SendResult]:
+        self._drop()
         return [self.send_one(envelope) for envelope in envelopes]
+
+    def send_many(self, envelopes: Sequence[Envelope]) -> list[SendResult]:
+        """A batch over one connection: pipelined when the server offers it (one round trip a mail), else one
+        command at a time."""
+        if not envelopes:
+            return []
+        try:
+            connection = self._connect()
+        except (smtplib.SMTPException, OSError):
+            connection = None  # each mail then records why (send_one tries to connect again)
+        if connection is None or not self.pipelining or not connection.has_extn("pipelining"):
+            return [self.send_one(envelope) for envelope in envelopes]
+        return send_pipelined(connection, envelopes, sign=self._sign, quote=_quoted, on_broken=self._one_at_a_time)
 
 
 @mail_channels.register("smtp")

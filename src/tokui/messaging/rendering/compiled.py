@@ -1,6 +1,7 @@
 """A template version prepared for sending: CSS inlined, Liquid parsed and the MIME skeleton built, once.
 
-Per recipient only the Liquid render, the link rewrite and the string assembly run (``render_mail``).
+Per recipient only the Liquid render (compiled to closures where it can be, ``templating.fast``), the link rewrite
+and the string assembly run.
 Versions never change after they are saved, so a prepared version is cached per process by its id.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 import css_inline
 from django.conf import settings
 from django.utils.translation import gettext as _
-from liquid import BoundTemplate, Environment
+from liquid import Environment
 
 from tokui.core.errors import DomainError
 from tokui.messaging.enums import MailKind
@@ -25,6 +26,7 @@ from tokui.messaging.links import CLICK_PATH, click_link_part, mail_click_prefix
 from tokui.messaging.models import MailTemplateVersion
 from tokui.messaging.rendering.mime import MimeSkeleton
 from tokui.messaging.templating.environment import RenderError, html_environment, text_environment
+from tokui.messaging.templating.fast import MailLiquid
 from tokui.messaging.types import SenderData
 
 _LIQUID = re.compile(r"\{%-?.*?-?%\}|\{\{-?.*?-?\}\}", re.S)
@@ -97,20 +99,20 @@ class CompiledVersion:
     topic: str
     charset: str
     sender: SenderData
-    subject: BoundTemplate
-    html: BoundTemplate
+    subject: MailLiquid
+    html: MailLiquid
     html_source: str
     # The HTML with its fixed links already signed (LINK_SLOT in front) and PIXEL_SLOT: what a send renders.
-    tracked_html: BoundTemplate
+    tracked_html: MailLiquid
     has_pixel_slot: bool
-    text: BoundTemplate
+    text: MailLiquid
     needed: frozenset[str]
     skeleton: MimeSkeleton
 
 
-def _parse(environment: Environment, source: str, part: str) -> BoundTemplate:
+def _parse(environment: Environment, source: str, part: str) -> MailLiquid:
     try:
-        return environment.from_string(source)
+        return MailLiquid(environment.from_string(source))
     except RenderError as error:
         raise DomainError(
             _("The %(part)s of this template has an error: %(error)s. Open the template and save it again.")
@@ -131,7 +133,7 @@ def compile_version(*, version: MailTemplateVersion, sender: SenderData) -> Comp
     tracked_html = _parse(html_environment(), tracked_source, "HTML")
     subject = _parse(text_environment(), version.subject, "subject")
     text = _parse(text_environment(), version.text, "text part")
-    needed = frozenset().union(*(part.analyze().globals.keys() for part in (html_template, subject, text)))
+    needed = frozenset().union(*(part.template.analyze().globals.keys() for part in (html_template, subject, text)))
     skeleton = MimeSkeleton.build(
         charset=template.charset,
         from_name=sender.name,

@@ -14,6 +14,8 @@ _WEEKDAYS = "月火水木金土日"
 
 def yen(value: Any) -> str:
     """``4900`` → ``4,900円``. Money is whole yen; anything that is not a number renders as nothing."""
+    if type(value) is int:  # the usual case (prices are whole yen), without a Decimal round trip
+        return f"{value:,}円"
     if is_undefined(value) or value is None or value == "":
         return ""
     try:

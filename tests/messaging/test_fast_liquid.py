@@ -1,0 +1,172 @@
+"""The compiled Liquid of a send gives exactly the engine's text, or hands the mail to the engine.
+
+Random templates of the compiled forms (text, outputs with filters, for loops with forloop, if / elsif / else /
+unless with comparisons) are rendered for random recipients both ways, in the HTML (escaping) and text environments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from liquid.exceptions import LiquidError
+
+from tokui.messaging.templating.environment import html_environment, text_environment
+from tokui.messaging.templating.fast import FastRenderError, MailLiquid, compile_fast
+
+pytestmark = pytest.mark.django_db(databases=[])
+
+NAMES = ["contact", "company", "items", "item", "name", "price", "flag", "count", "missing"]
+ROOTS = ["contact", "company", "items", "price", "flag", "count", "missing", "x"]
+SEGMENTS = [".name", ".items", ".size", ".first", ".last", "[0]", "[2]", "[-1]", ".price", ".flag", ".url"]
+FILTERS = [
+    "", " | default: 'なし'", " | default: count", " | yen", " | date_ja", " | date_ja: 'weekday'", " | upcase",
+    " | escape", " | size", " | append: '!'", " | prepend: name", " | downcase", " | strip", " | join: ', '",
+    " | default: false, allow_false: true", " | plus: 1", " | first",
+]  # fmt: skip
+TEXT = ["<p>", "</p>", " ", "\n", "a & b", '<a href="https://shop.example.jp/?a=1&b=2">', "様、", "  \n  ", "'\""]
+LITERALS = ["nil", "true", "false", "empty", "blank", "'a'", "'<b>'", "0", "2", "1.5", "''"]
+OPERATORS = ["==", "!=", ">", "<", ">=", "<=", "contains"]
+
+
+def paths(roots: list[str]) -> st.SearchStrategy[str]:
+    tails = st.lists(st.sampled_from(SEGMENTS), max_size=2)
+    return st.builds(lambda root, tail: root + "".join(tail), st.sampled_from(roots), tails)
+
+
+def outputs(roots: list[str]) -> st.SearchStrategy[str]:
+    left = st.one_of(paths(roots), st.sampled_from(["'文字'", "3", "nil", "true", "'<i>'"]))
+    return st.builds(lambda value, filters: "{{ " + value + "".join(filters) + " }}", left,
+                     st.lists(st.sampled_from(FILTERS), max_size=2))  # fmt: skip
+
+
+def conditions(roots: list[str]) -> st.SearchStrategy[str]:
+    operand = st.one_of(paths(roots), st.sampled_from(LITERALS))
+    simple = st.one_of(
+        paths(roots),
+        st.builds(lambda a, op, b: f"{a} {op} {b}", operand, st.sampled_from(OPERATORS), operand),
+    )
+    joined = st.builds(lambda a, op, b: f"{a} {op} {b}", simple, st.sampled_from(["and", "or"]), simple)
+    return st.one_of(simple, joined)
+
+
+def templates(roots: list[str], depth: int = 2) -> st.SearchStrategy[str]:
+    leaf = st.one_of(st.sampled_from(TEXT), outputs(roots))
+    if depth == 0:
+        return st.lists(leaf, max_size=4).map("".join)
+    inner_roots = [*roots, "forloop.index", "forloop.first", "forloop.last", "forloop.length", "forloop.rindex0", "v"]
+    body = templates(inner_roots, depth - 1)
+    same = templates(roots, depth - 1)
+    loop = st.builds(
+        lambda iterable, inside, other: "{% for v in " + iterable + " %}" + inside
+        + ("{% else %}" + other if other is not None else "") + "{% endfor %}",
+        st.sampled_from(["contact.items", "items", "v"]) | paths(roots), body, st.none() | same,
+    )  # fmt: skip
+    branch = st.builds(
+        lambda tag, test, inside, alternatives, other: "{% " + tag + " " + test + " %}" + inside
+        + "".join("{% elsif " + c + " %}" + b for c, b in alternatives)
+        + ("{% else %}" + other if other is not None else "") + "{% end" + tag + " %}",
+        st.sampled_from(["if", "unless"]), conditions(roots), same,
+        st.lists(st.tuples(conditions(roots), same), max_size=2), st.none() | same,
+    )  # fmt: skip
+    return st.lists(st.one_of(leaf, loop, branch), max_size=4).map("".join)
+
+
+markup_text = st.text(alphabet="ab<>&\"' 様日本", min_size=1, max_size=6)
+scalars = st.one_of(
+    markup_text,
+    st.integers(-3, 5000),
+    st.sampled_from([True, False, None, 1.5, Decimal("4900"), dt.date(2026, 4, 1), ""]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from([*NAMES, "url", "size"]), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+# Every recipient has some text at the top and one level down, where most outputs look.
+recipients = st.builds(
+    lambda text, nested, items, other: {
+        "x": text,
+        "contact": {"name": nested, "items": [nested, text]},
+        **other,
+        "items": items,
+    },
+    markup_text,
+    markup_text,
+    st.lists(values, max_size=3),
+    st.dictionaries(st.sampled_from(ROOTS), values, max_size=5),
+)
+
+
+def engine_text(template: Any, recipient: dict[str, Any]) -> str | type[LiquidError]:
+    try:
+        return str(template.render(**recipient))
+    except LiquidError:
+        return LiquidError
+
+
+@pytest.mark.parametrize("environment", [html_environment, text_environment], ids=["html", "text"])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=templates(ROOTS), recipient=recipients)
+def test_compiled_liquid_renders_what_the_engine_renders(
+    environment: Any, source: str, recipient: dict[str, Any]
+) -> None:
+    template = environment().from_string(source)
+    fast = compile_fast(template)
+    assert fast is not None, source  # every generated form is one the fast path compiles
+    expected = engine_text(template, recipient)
+    try:
+        got: str | type[LiquidError] = fast.render(recipient)
+    except FastRenderError:
+        got = "handed to the engine"
+    if got != "handed to the engine":
+        assert got == expected, source
+    assert engine_text(MailLiquid(template), recipient) == expected
+
+
+def test_a_loop_over_a_cart_renders_fast_with_escaping() -> None:
+    template = html_environment().from_string(
+        "{% for item in cart.items %}<li>{{ forloop.index }}. {{ item.name }} {{ item.price | yen }}</li>"
+        "{% else %}空{% endfor %}{{ contact.name | default: 'ご担当者' }}様"
+    )
+    fast = compile_fast(template)
+    assert fast is not None
+    recipient = {"cart": {"items": [{"name": "<シャツ>", "price": 4900}, {"name": "靴&", "price": 12000}]}}
+    assert fast.render(recipient) == "<li>1. &lt;シャツ&gt; 4,900円</li><li>2. 靴&amp; 12,000円</li>ご担当者様"
+    assert fast.render({}) == "空ご担当者様"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% assign a = 1 %}{{ a }}",
+        "{% capture c %}x{% endcapture %}{{ c }}",
+        "{% case x %}{% when 1 %}one{% endcase %}",
+        "{% for i in (1..3) %}{{ i }}{% endfor %}",
+        "{% for i in items limit: 2 %}{{ i }}{% endfor %}",
+        "{% for i in items %}{% break %}{% endfor %}",
+        "{{ now | date: '%Y' }}",
+        "{% cycle 'a', 'b' %}",
+    ],
+)
+def test_forms_outside_the_compiled_ones_are_left_to_the_engine(source: str) -> None:
+    template = html_environment().from_string(source)
+    assert compile_fast(template) is None
+    part = MailLiquid(template)
+    assert part.render(items=[1, 2, 3], x=1) == template.render(items=[1, 2, 3], x=1)
+
+
+def test_unusual_values_and_errors_are_rendered_by_the_engine() -> None:
+    template = html_environment().from_string("{% for k in data %}[{{ k }}]{% endfor %}{{ n | plus: 'x' }}")
+    fast = compile_fast(template)
+    assert fast is not None
+    with pytest.raises(FastRenderError):
+        fast.render({"data": {"a": 1}})  # a mapping: the engine iterates its pairs
+    part = MailLiquid(template)
+    assert part.render(data={"a": 1}, n=1) == template.render(data={"a": 1}, n=1)
