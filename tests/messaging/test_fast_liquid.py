@@ -170,3 +170,18 @@ def test_unusual_values_and_errors_are_rendered_by_the_engine() -> None:
         fast.render({"data": {"a": 1}})  # a mapping: the engine iterates its pairs
     part = MailLiquid(template)
     assert part.render(data={"a": 1}, n=1) == template.render(data={"a": 1}, n=1)
+
+
+def test_slots_are_filled_in_place_as_the_engine_path_replaces_them() -> None:
+    slots = ("\x00L\x01", "\x00P\x01")
+    source = (
+        '<a href="\x00L\x01abc">x</a>{% for i in items %}<a href="\x00L\x01{{ i }}">{{ i }}</a>{% endfor %}\x00P\x01'
+    )
+    part = MailLiquid(html_environment().from_string(source), slots=slots)
+    assert part.fast is not None
+    fills = {"\x00L\x01": "https://t.example.jp/m/c/tok.", "\x00P\x01": "<img>"}
+    expected = html_environment().from_string(source).render(items=["p1", "p2"])
+    for marker, fill in fills.items():
+        expected = expected.replace(marker, fill)
+    assert part.render_filled({"items": ["p1", "p2"]}, fills) == expected
+    assert expected.count("https://t.example.jp/m/c/tok.") == 3 and expected.endswith("<img>")

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 from django.test import Client
 from django.test.utils import override_settings
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.factories import CompanyFactory, ContactFactory
 from tokui.customers.models import Contact
 from tokui.messaging.enums import MailLinkKind
 from tokui.messaging.links import (
     click_link_part,
+    compact_json,
     mail_click_prefix,
     mail_click_url,
     mail_click_url_of_version,
@@ -140,3 +144,13 @@ def test_links_signed_before_a_key_rotation_still_work_and_unknown_keys_do_not()
         assert fresh != token and mail_link_read(token=fresh, kind=MailLinkKind.CLICK) is not None
     with override_settings(SECRET_KEY=new_key, SECRET_KEY_FALLBACKS=[]):
         assert mail_link_read(token=token, kind=MailLinkKind.CLICK) is None
+
+
+@given(
+    st.lists(
+        st.one_of(st.integers(), st.text(max_size=12), st.sampled_from(["c", "https://shop.example.jp/a?b=1&c=%20"])),
+        max_size=5,
+    )
+)
+def test_link_payloads_are_written_as_json_writes_them(payload: list[object]) -> None:
+    assert compact_json(payload) == json.dumps(payload, separators=(",", ":"))

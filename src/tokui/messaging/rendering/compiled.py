@@ -11,6 +11,7 @@ import html as html_lib
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from threading import Lock
 from typing import Any
 
@@ -110,9 +111,9 @@ class CompiledVersion:
     skeleton: MimeSkeleton
 
 
-def _parse(environment: Environment, source: str, part: str) -> MailLiquid:
+def _parse(environment: Environment, source: str, part: str, *, slots: tuple[str, ...] = ()) -> MailLiquid:
     try:
-        return MailLiquid(environment.from_string(source))
+        return MailLiquid(environment.from_string(source), slots=slots)
     except RenderError as error:
         raise DomainError(
             _("The %(part)s of this template has an error: %(error)s. Open the template and save it again.")
@@ -130,7 +131,7 @@ def compile_version(*, version: MailTemplateVersion, sender: SenderData) -> Comp
     )
     html_template = _parse(html_environment(), html_source, "HTML")
     tracked_source, has_pixel_slot = prepare_tracking(html_source, version_id=version.pk)
-    tracked_html = _parse(html_environment(), tracked_source, "HTML")
+    tracked_html = _parse(html_environment(), tracked_source, "HTML", slots=(LINK_SLOT, PIXEL_SLOT))
     subject = _parse(text_environment(), version.subject, "subject")
     text = _parse(text_environment(), version.text, "text part")
     needed = frozenset().union(*(part.template.analyze().globals.keys() for part in (html_template, subject, text)))
@@ -219,6 +220,13 @@ def prepare_tracking(source: str, *, version_id: int) -> tuple[str, bool]:
     return "".join(pieces), True
 
 
+@lru_cache(maxsize=4)
+def _untracked_href(skip: tuple[str, ...]) -> re.Pattern[str]:
+    # ``_HREF`` that passes over the links Tokui wrote itself (the fixed links are filled in before this runs):
+    # the regex engine skips them, instead of a Python call each.
+    return re.compile(r'href="((?!' + "|".join(map(re.escape, skip)) + r')https?://[^"]+)"')
+
+
 def rewrite_links(html: str, *, message_id: int, contact_id: int, version_id: int, prefix: str | None = None) -> str:
     """Every http(s) link through the signed click redirect, except the opt-out links and links already tracked.
     ``prefix`` is the mail's ``mail_click_prefix`` when the caller has it already."""
@@ -232,7 +240,7 @@ def rewrite_links(html: str, *, message_id: int, contact_id: int, version_id: in
         part = click_link_part(version_id=version_id, url=url)
         return match.group(0) if part is None else f'href="{prefix}{part}"'
 
-    return _HREF.sub(tracked, html)
+    return _untracked_href(skip).sub(tracked, html)
 
 
 def _pixel(*, message_id: int, contact_id: int) -> str:
@@ -273,13 +281,14 @@ def render_tracked(
     """Subject, HTML and text of one mail with its links signed and the open pixel added. The fixed links were
     signed when the version was prepared: per mail only its own prefix is signed and put in front of them."""
     prefix = mail_click_prefix(message_id=message_pk, contact_id=contact_id, version_id=compiled.version_id)
-    html = compiled.tracked_html.render(**context)
+    pixel = _pixel(message_id=message_pk, contact_id=contact_id)
+    # The slots are filled while rendering: a search of 20 KB of Japanese text costs ~12 µs, a replace ~24 µs.
+    fills = {LINK_SLOT: prefix, PIXEL_SLOT: pixel} if compiled.has_pixel_slot else {LINK_SLOT: prefix}
+    html = compiled.tracked_html.render_filled(context, fills)
     html = rewrite_links(
         html, message_id=message_pk, contact_id=contact_id, version_id=compiled.version_id, prefix=prefix
-    ).replace(LINK_SLOT, prefix)
-    if compiled.has_pixel_slot and PIXEL_SLOT in html:
-        html = html.replace(PIXEL_SLOT, _pixel(message_id=message_pk, contact_id=contact_id), 1)
-    else:
+    )
+    if not compiled.has_pixel_slot:
         html = add_open_pixel(html, message_id=message_pk, contact_id=contact_id)
     return RenderedMail(subject=compiled.subject.render(**context), html=html, text=compiled.text.render(**context))
 

@@ -81,6 +81,8 @@ _RESERVED_ROOTS = frozenset({"partial", "now", "today"})
 _SPECIAL_KEYS = frozenset({"size", "first", "last"})
 _NEEDS_ESCAPING = re.compile("[&<>'\"]")
 _MISSING = object()
+# Where a render's slot fills travel with the values: not a name a Liquid template can write.
+_FILLS = "\x00fills"
 _LITERALS = (StringLiteral, IntegerLiteral, FloatLiteral, TrueLiteral, FalseLiteral, Nil)
 _CONDITION_NODES = (
     BooleanExpression, LogicalNotExpression, LogicalAndExpression, LogicalOrExpression, EqExpression, NeExpression,
@@ -131,7 +133,9 @@ class _Scope:
 
 
 class _Compiler:
-    def __init__(self, template: BoundTemplate) -> None:
+    def __init__(self, template: BoundTemplate, slots: Sequence[str]) -> None:
+        self.slots = frozenset(slots)
+        self.slot_pattern = re.compile("(" + "|".join(map(re.escape, slots)) + ")") if slots else None
         self.env: Environment = template.env
         self.autoescape = bool(self.env.autoescape)
         self.resolver = _Resolver(template)
@@ -237,7 +241,7 @@ class _Compiler:
     def node(self, node: Node) -> list[str | Piece]:
         kind = type(node)
         if kind is ContentNode:
-            return [node.text]  # type: ignore[attr-defined]
+            return self.content(node.text)  # type: ignore[attr-defined]
         if kind is OutputNode:
             return [self.output(node)]  # type: ignore[arg-type]
         if isinstance(node, CommentNode):
@@ -249,6 +253,18 @@ class _Compiler:
         if kind is IfNode or kind is UnlessNode:
             return [self.branch(node, negate=kind is UnlessNode)]  # type: ignore[arg-type]
         raise _NotCompilableError
+
+    def content(self, text: str) -> list[str | Piece]:
+        if self.slot_pattern is None or not self.slot_pattern.search(text):
+            return [text]
+        return [self.slot(part) if part in self.slots else part for part in self.slot_pattern.split(text) if part]
+
+    @staticmethod
+    def slot(marker: str) -> Piece:
+        def fill(values: Values, out: Out, _loops: Loops) -> None:
+            out.append(values[_FILLS].get(marker, marker))
+
+        return fill
 
     def run(self, nodes: Sequence[Node]) -> Piece:
         pieces = self.nodes(nodes)
@@ -357,10 +373,10 @@ class FastTemplate:
     def __init__(self, render_nodes: Piece, output_limit: int | None) -> None:
         self.render_nodes, self.output_limit = render_nodes, output_limit
 
-    def render(self, values: Values) -> str:
+    def render(self, values: Values, fills: Mapping[str, str] | None = None) -> str:
         out: Out = []
         try:
-            self.render_nodes(values, out, [])
+            self.render_nodes({**values, _FILLS: fills or {}}, out, [])
         except FastRenderError:
             raise
         except Exception as error:  # the engine says what is wrong, in its own words
@@ -371,12 +387,13 @@ class FastTemplate:
         return text
 
 
-def compile_fast(template: BoundTemplate) -> FastTemplate | None:
-    """``template`` as a ``FastTemplate``, or ``None`` when it uses more than the compiled forms."""
+def compile_fast(template: BoundTemplate, *, slots: Sequence[str] = ()) -> FastTemplate | None:
+    """``template`` as a ``FastTemplate``, or ``None`` when it uses more than the compiled forms. Each of ``slots``
+    (markers in the template's text) is filled per render from ``fills`` without searching the output."""
     if template.globals or template.env.undefined is not Undefined:
         return None  # values bound to the template itself, strict undefined values: left to the engine
     try:
-        render = _Compiler(template).run(template.nodes)
+        render = _Compiler(template, slots).run(template.nodes)
     except _NotCompilableError:
         return None
     return FastTemplate(render, template.env.output_stream_limit)
@@ -387,14 +404,22 @@ class MailLiquid:
 
     __slots__ = ("fast", "template")
 
-    def __init__(self, template: BoundTemplate) -> None:
+    def __init__(self, template: BoundTemplate, *, slots: Sequence[str] = ()) -> None:
         self.template = template
-        self.fast = compile_fast(template)
+        self.fast = compile_fast(template, slots=slots)
 
     def render(self, **values: Any) -> str:
+        return self.render_filled(values, {})
+
+    def render_filled(self, values: Mapping[str, Any], fills: Mapping[str, str]) -> str:
+        """The text with every slot marker replaced by its fill (a search of the whole text only when the engine
+        rendered it)."""
         if self.fast is not None:
             try:
-                return self.fast.render(values)
+                return self.fast.render(values, fills)
             except FastRenderError:
                 pass
-        return self.template.render(**values)
+        text = self.template.render(**values)
+        for marker, fill in fills.items():
+            text = text.replace(marker, fill)
+        return text
