@@ -166,7 +166,7 @@ class _Compiler:
             return lambda values: resolve(values, segments, token)
         # ``name`` and ``contact.name``, the usual outputs: two dict look-ups inline; anything missing or not a
         # plain dict takes the resolver (and gets the engine's undefined value).
-        root, key = segments[0], segments[-1]
+        root, key = str(segments[0]), segments[-1]
         if len(segments) == 1:
 
             def variable(values: Values) -> Any:
@@ -176,7 +176,7 @@ class _Compiler:
             return variable
 
         def attribute(values: Values) -> Any:
-            parent = values.get(root, _MISSING)  # type: ignore[arg-type]
+            parent = values.get(root, _MISSING)
             if type(parent) is dict:
                 found = parent.get(key, _MISSING)
                 if found is not _MISSING:
