@@ -1,7 +1,8 @@
 """Basket analysis (併売分析): products bought in the same order, with support, confidence and lift.
 
-Computed in the database from order lines: each counted order's distinct products, joined with themselves on the
-order (pairs with a < b), grouped. For a pair A, B over N orders that contain any product in scope:
+The pairs of a period are counted in arrays (``basket_counts``) from the counted orders' lines; one product's
+partners and the nightly partner lists are counted in the database. For a pair A, B over N orders that contain any
+product in scope:
 
 - support    = orders with A and B / N
 - confidence = orders with A and B / orders with A      (A → B; and the same for B → A)
@@ -21,8 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from django.db import connection
 
+from tokui.analytics.basket_counts import pair_counts, ranked_pairs, scope_rows
 from tokui.catalog.models import Category, Product
 from tokui.commerce.enums import NON_REVENUE_STATUSES
 from tokui.commerce.models import Order, OrderLine
@@ -84,12 +87,15 @@ def category_subtree_ids(*, category_id: int) -> list[int]:
     return found
 
 
-def _scope_sql(*, start: dt.datetime, end: dt.datetime, category_ids: Sequence[int] | None) -> tuple[str, list[Any]]:
-    """SELECT DISTINCT order_id, product_id of the counted orders in [start, end), products in scope."""
+def _scope_sql(
+    *, start: dt.datetime, end: dt.datetime, category_ids: Sequence[int] | None, distinct: bool = True
+) -> tuple[str, list[Any]]:
+    """SELECT DISTINCT order_id, product_id of the counted orders in [start, end), products in scope (with
+    ``distinct=False`` an order's repeated product comes as often as its lines)."""
     line, order, product = (connection.ops.quote_name(m._meta.db_table) for m in (OrderLine, Order, Product))
     statuses = [str(status) for status in NON_REVENUE_STATUSES]
     sql = (
-        f"SELECT DISTINCT l.order_id AS order_id, l.product_id AS product_id FROM {line} l "
+        f"SELECT {'DISTINCT ' if distinct else ''}l.order_id AS order_id, l.product_id AS product_id FROM {line} l "
         f"JOIN {order} o ON o.id = l.order_id "
         f"WHERE l.product_id IS NOT NULL AND o.placed_at >= %s AND o.placed_at < %s "
         f"AND o.status NOT IN ({', '.join(['%s'] * len(statuses))})"
@@ -122,44 +128,26 @@ def basket_pairs(
     the stronger direction. ``order_by`` is one of orders_together, support, confidence, lift.
     """
     category_ids = category_subtree_ids(category_id=category_id) if category_id else None
-    total = basket_orders_total(start=start, end=end, category_ids=category_ids)
+    scope, params = _scope_sql(start=start, end=end, category_ids=category_ids, distinct=False)
+    orders, products = scope_rows(scope, params)
+    total = int(np.unique(orders).size)
     if not total:
         return BasketAnalysis(orders_total=0, min_orders_together=min_orders_together, pairs=[])
     floor = max(min_orders_together, math.ceil(min_support * total - 1e-9), 1)
-    scope, params = _scope_sql(start=start, end=end, category_ids=category_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH scope AS ({scope}), "
-            "items AS (SELECT product_id, COUNT(*) AS n FROM scope GROUP BY product_id), "
-            "pairs AS (SELECT a.product_id AS pa, b.product_id AS pb, COUNT(*) AS n FROM scope a "
-            "JOIN scope b ON a.order_id = b.order_id AND a.product_id < b.product_id "
-            "GROUP BY a.product_id, b.product_id HAVING COUNT(*) >= %s) "
-            "SELECT pairs.pa, pairs.pb, pairs.n, ia.n, ib.n FROM pairs "
-            "JOIN items ia ON ia.product_id = pairs.pa JOIN items ib ON ib.product_id = pairs.pb",
-            [*params, floor],
+    counts = pair_counts(orders, products, floor=floor)
+    best = ranked_pairs(counts, min_confidence=min_confidence, min_lift=min_lift, order_by=order_by, limit=limit)
+    pairs = [
+        BasketPair(
+            product_a_id=int(counts.product_a[index]),
+            product_b_id=int(counts.product_b[index]),
+            orders_together=int(counts.together[index]),
+            orders_a=int(counts.orders_a[index]),
+            orders_b=int(counts.orders_b[index]),
+            orders_total=total,
         )
-        rows = cursor.fetchall()
-    pairs = [
-        BasketPair(product_a_id=a, product_b_id=b, orders_together=n, orders_a=na, orders_b=nb, orders_total=total)
-        for a, b, n, na, nb in rows
+        for index in best
     ]
-    pairs = [
-        pair
-        for pair in pairs
-        if max(pair.confidence_ab, pair.confidence_ba) >= min_confidence and pair.lift >= min_lift
-    ]
-    pairs.sort(key=lambda pair: (*_sort_key(pair, order_by), -pair.product_a_id, -pair.product_b_id), reverse=True)
-    return BasketAnalysis(orders_total=total, min_orders_together=floor, pairs=pairs[:limit])
-
-
-def _sort_key(pair: BasketPair, order_by: str) -> tuple[float, float]:
-    if order_by == "support":
-        return (pair.support, pair.lift)
-    if order_by == "confidence":
-        return (max(pair.confidence_ab, pair.confidence_ba), pair.orders_together)
-    if order_by == "lift":
-        return (pair.lift, pair.orders_together)
-    return (pair.orders_together, pair.lift)
+    return BasketAnalysis(orders_total=total, min_orders_together=floor, pairs=pairs)
 
 
 def products_bought_together(
