@@ -14,6 +14,7 @@ from tokui.analytics.basket import basket_pairs, basket_sets, products_bought_to
 from tokui.catalog.models import Product
 from tokui.commerce.enums import NON_REVENUE_STATUSES, OrderStatus
 from tokui.commerce.models import OrderLine
+from tokui.core.time import start_of_local_day
 from tokui.demo.generator import load_demo_data
 
 pytestmark = pytest.mark.django_db
@@ -109,9 +110,12 @@ def test_bought_together_for_one_product() -> None:
     assert together[1].lift == pytest.approx(2 * 5 / (4 * 3))
 
 
-def test_pairs_on_the_demo_data_match_a_count_order_by_order() -> None:
+@pytest.mark.parametrize("whole_days", [False, True], ids=["any instants: order lines", "site days: sales facts"])
+def test_pairs_on_the_demo_data_match_a_count_order_by_order(whole_days: bool) -> None:
     load_demo_data(seed=7, scale=0.05)
     start, end = timezone.now() - dt.timedelta(days=730), timezone.now() + dt.timedelta(days=1)
+    if whole_days:  # as the screen asks: read from the sales facts
+        start, end = start_of_local_day(timezone.localdate(start)), start_of_local_day(timezone.localdate(end))
     total, items, pairs = reference(start, end)
 
     result = basket_pairs(start=start, end=end, min_orders_together=3, limit=10_000)

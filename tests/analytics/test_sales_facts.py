@@ -207,6 +207,33 @@ def test_a_report_page_reads_a_handful_of_statements(order_on: Callable[..., Ord
         assert len(statements) <= (4 if not breakdown else 5 if breakdown == Breakdown.CHANNEL else 7), statements
 
 
+def test_a_bulk_load_is_added_by_a_rebuild_in_the_worker_while_the_page_says_so(
+    order_on: Callable[..., Order],
+    admin: User,
+    client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    order_on(MAR, total=1000)
+    sales_facts_catch_up()
+    monkeypatch.setattr("tokui.analytics.sales_facts.CATCH_UP_LIMIT", 2)
+    for n in range(3):  # more orders without facts than a report catches up itself
+        order_on(MAR, total=100 + n)
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks() as queued:
+        page = client.get("/analysis/sales/", {"start": MAR.isoformat(), "end": MAR.isoformat()})
+    assert page.status_code == 200
+    assert "まとめて取り込まれた注文を集計に加えています" in page.content.decode()
+    assert len(queued) == 1 and SalesOrderFact.objects.count() == 1  # answered from the facts as they were
+    with django_capture_on_commit_callbacks() as again:
+        client.get("/analysis/rankings/")
+    assert again == []  # queued once
+    queued[0]()  # the worker runs the rebuild
+    assert SalesOrderFact.objects.count() == 4 and not SalesFactsState.objects.get().rebuild_queued_at
+    page = client.get("/analysis/sales/", {"start": MAR.isoformat(), "end": MAR.isoformat()})
+    assert "まとめて取り込まれた注文" not in page.content.decode()
+
+
 ORDER_KEYS: dict[str, Any] = {
     Breakdown.CHANNEL: lambda o: o["channel"],
     Breakdown.PREFECTURE: lambda o: o["company__prefecture"] if o["company_id"] else o["contact__prefecture"],

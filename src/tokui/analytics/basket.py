@@ -22,10 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from django.db import connection
+from django.utils import timezone
 
 from tokui.analytics.basket_counts import pair_counts, ranked_pairs, scope_rows
+from tokui.analytics.models import SalesLineFact
+from tokui.analytics.sales_facts import sales_facts_catch_up
 from tokui.catalog.models import Category, Product
 from tokui.commerce.enums import NON_REVENUE_STATUSES
 from tokui.commerce.models import Order, OrderLine
@@ -110,6 +112,35 @@ def _scope_sql(
     return sql, params
 
 
+def _site_days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date] | None:
+    """The site-zone days [first, after last) when ``start`` and ``end`` are both site-zone midnights (a period
+    of whole days, as the screens ask for), else ``None``."""
+    first, after = timezone.localtime(start), timezone.localtime(end)
+    if first.time() != dt.time(0) or after.time() != dt.time(0):
+        return None
+    return first.date(), after.date()
+
+
+def _facts_scope_sql(
+    *, start_day: dt.date, end_day: dt.date, category_ids: Sequence[int] | None
+) -> tuple[str, list[Any]]:
+    """The (order, product) rows of the counted orders of these site-zone days, from the sales line facts: the
+    order's status and day are already on each row, so no join with the orders (half the time of the raw lines)."""
+    sales_facts_catch_up()  # orders loaded without a fact are in the facts before they are read
+    facts, product = (connection.ops.quote_name(m._meta.db_table) for m in (SalesLineFact, Product))
+    adapt = connection.ops.adapt_datefield_value
+    sql = (
+        f"SELECT f.order_id AS order_id, f.product_id AS product_id FROM {facts} f "
+        "WHERE f.product_id IS NOT NULL AND f.day >= %s AND f.day < %s"
+    )
+    params: list[Any] = [adapt(start_day), adapt(end_day)]
+    if category_ids is not None:
+        ids = list(category_ids) or [0]
+        sql += f" AND f.product_id IN (SELECT id FROM {product} WHERE category_id IN ({', '.join(['%s'] * len(ids))}))"
+        params += ids
+    return sql, params
+
+
 def basket_pairs(
     *,
     start: dt.datetime,
@@ -128,13 +159,18 @@ def basket_pairs(
     the stronger direction. ``order_by`` is one of orders_together, support, confidence, lift.
     """
     category_ids = category_subtree_ids(category_id=category_id) if category_id else None
-    scope, params = _scope_sql(start=start, end=end, category_ids=category_ids, distinct=False)
+    days = _site_days(start, end)
+    if days is not None:
+        scope, params = _facts_scope_sql(start_day=days[0], end_day=days[1], category_ids=category_ids)
+    else:
+        scope, params = _scope_sql(start=start, end=end, category_ids=category_ids, distinct=False)
     orders, products = scope_rows(scope, params)
-    total = int(np.unique(orders).size)
+    counts = pair_counts(
+        orders, products, floor=lambda total: max(min_orders_together, math.ceil(min_support * total - 1e-9), 1)
+    )
+    total = counts.orders_total
     if not total:
         return BasketAnalysis(orders_total=0, min_orders_together=min_orders_together, pairs=[])
-    floor = max(min_orders_together, math.ceil(min_support * total - 1e-9), 1)
-    counts = pair_counts(orders, products, floor=floor)
     best = ranked_pairs(counts, min_confidence=min_confidence, min_lift=min_lift, order_by=order_by, limit=limit)
     pairs = [
         BasketPair(
@@ -147,7 +183,7 @@ def basket_pairs(
         )
         for index in best
     ]
-    return BasketAnalysis(orders_total=total, min_orders_together=floor, pairs=pairs)
+    return BasketAnalysis(orders_total=total, min_orders_together=counts.floor, pairs=pairs)
 
 
 def products_bought_together(

@@ -3,10 +3,10 @@
 The SQL way (each order's products joined with themselves, grouped) makes PostgreSQL hash tens of millions of
 joined rows: 45 s for the pairs of 1,000,000 orders here. The same count over arrays: the scope's (order,
 product) rows leave the database once — by a binary ``COPY`` on PostgreSQL, whose fixed-width rows NumPy reads
-without a Python loop — are sorted and made distinct in one ``np.unique`` of a combined key, and each order's
-pairs are generated position by position (all orders at once for the 1st partner, then the 2nd, …, so the work
-is the number of pairs, not orders × the largest order). Pairs are then counted by ``np.bincount`` (few products)
-or ``np.unique``. Thresholds, ratios and the ranking run on arrays too; only the pairs shown become objects.
+without a Python loop — are sorted and made distinct in one sort of a combined key, and each order's pairs are
+generated position by position (all orders at once for the 1st partner, then the 2nd, …, so the work is the
+number of pairs, not orders × the largest order). Pairs are then counted by ``np.bincount`` (few products) or by
+sorting. Thresholds, ratios and the ranking run on arrays too; only the pairs shown become objects.
 
 Figures are integers until the last division, which divides the exact products (``t × N`` and ``a × b``) as
 floats, correctly rounded as Python's own ``int / int`` (below 2**53): a threshold at exactly 1.0 holds the same.
@@ -14,6 +14,7 @@ floats, correctly rounded as Python's own ``int / int`` (below 2**53): a thresho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ class PairCounts:
     """Every pair of products in scope bought together in at least ``floor`` orders, with the item counts."""
 
     orders_total: int
+    floor: int
     product_a: np.ndarray  # product ids, a < b
     product_b: np.ndarray
     together: np.ndarray  # orders with both
@@ -66,18 +68,46 @@ def scope_rows(sql: str, params: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     return _rows_generic(sql, params)
 
 
-def pair_counts(orders: np.ndarray, products: np.ndarray, *, floor: int, dense_cells: int = _DENSE_CELLS) -> PairCounts:
-    """Count the pairs of the order lines given as (order id, product id) arrays."""
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    # ``np.unique`` of NumPy 2 hashes and then sorts: ten times slower here than one sort and a comparison.
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if ordered.size else ordered
+
+
+def _dense(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ids (ascending) and each value's position among them: by a table over the id range when it is
+    not much larger than the data (no sort), else by sorting."""
+    low, high = int(values.min()), int(values.max())
+    span = high - low + 1
+    if span <= 4 * values.size + 1_000_000:
+        present = np.zeros(span, dtype=bool)
+        present[values - low] = True
+        position = np.cumsum(present, dtype=np.int64) - 1
+        return np.flatnonzero(present).astype(np.int64) + low, position[values - low]
+    ids = _distinct_sorted(values)
+    return ids, np.searchsorted(ids, values).astype(np.int64)
+
+
+def pair_counts(
+    orders: np.ndarray,
+    products: np.ndarray,
+    *,
+    floor: int | Callable[[int], int],
+    dense_cells: int = _DENSE_CELLS,
+) -> PairCounts:
+    """Count the pairs of the order lines given as (order id, product id) arrays, keeping those bought together in
+    at least ``floor`` orders (or ``floor(orders in scope)``, for a floor set by a share of the orders)."""
+    empty = np.empty(0, np.int64)
     if orders.size == 0:
-        empty = np.empty(0, np.int64)
-        return PairCounts(0, empty, empty, empty, empty, empty)
-    product_ids, product_index = np.unique(products, return_inverse=True)
+        return PairCounts(0, floor(0) if callable(floor) else floor, empty, empty, empty, empty, empty)
+    product_ids, product_index = _dense(products)
     width = np.int64(product_ids.size)
     # One sort makes the rows distinct and groups them by order, products ascending inside each order.
-    order_ids, order_index = np.unique(orders, return_inverse=True)
-    keys = np.unique(order_index.astype(np.int64) * width + product_index)
+    order_ids, order_index = _dense(orders)
+    keys = _distinct_sorted(order_index * width + product_index)
     line_order, line_product = keys // width, keys % width
     orders_total = int(order_ids.size)
+    floor = int(floor(orders_total)) if callable(floor) else floor
     items = np.bincount(line_product, minlength=int(width)).astype(np.int64)
     starts = np.flatnonzero(np.r_[True, line_order[1:] != line_order[:-1]])
     sizes = np.diff(np.r_[starts, line_order.size])
@@ -91,20 +121,22 @@ def pair_counts(orders: np.ndarray, products: np.ndarray, *, floor: int, dense_c
         step += 1
         positions = positions[after[positions] >= step]
     if not firsts:
-        empty = np.empty(0, np.int64)
-        return PairCounts(orders_total, empty, empty, empty, empty, empty)
+        return PairCounts(orders_total, floor, empty, empty, empty, empty, empty)
     pair_keys = np.concatenate(firsts) * width + np.concatenate(seconds)
     if int(width) ** 2 <= dense_cells:
         table = np.bincount(pair_keys, minlength=int(width) ** 2)
         found = np.flatnonzero(table >= floor)
         together = table[found]
     else:
-        found, together = np.unique(pair_keys, return_counts=True)
+        ordered = np.sort(pair_keys)
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        found, together = ordered[starts], np.diff(np.r_[starts, ordered.size])
         kept = together >= floor
         found, together = found[kept], together[kept]
     index_a, index_b = found // width, found % width
     return PairCounts(
         orders_total=orders_total,
+        floor=floor,
         product_a=product_ids[index_a],
         product_b=product_ids[index_b],
         together=together.astype(np.int64),

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tokui.analytics.basket import BasketAnalysis, basket_pairs, basket_sets, products_bought_together
 from tokui.analytics.report_exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, Table, csv_bytes, download, xlsx_bytes
+from tokui.analytics.report_views import notice_facts_pending
 from tokui.catalog.models import Category, Product
 from tokui.core.time import local_today, start_of_local_day
 
@@ -133,6 +134,7 @@ def basket_analysis(request: HttpRequest) -> HttpResponse:
                 together=[(row, partners.get(row.product_id), f"{row.confidence * 100:.1f}") for row in together],
             )
     status = 200 if form.is_valid() else 400
+    notice_facts_pending(request)
     return render(request, "analytics/basket.html", context, status=status)
 
 

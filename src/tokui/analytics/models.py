@@ -466,6 +466,8 @@ class SalesFactsState(models.Model):
     last_order_id = models.BigIntegerField(_("last order read"), default=0)
     rebuilt_at = models.DateTimeField(_("rebuilt at"), null=True, blank=True)
     rebuild_seconds = models.FloatField(_("rebuild time (s)"), null=True, blank=True)
+    # Set when a report found a bulk load without facts and queued a rebuild; cleared by the rebuild.
+    rebuild_queued_at = models.DateTimeField(_("rebuild queued at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("sales facts state")

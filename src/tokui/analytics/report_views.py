@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
@@ -28,6 +29,7 @@ from tokui.analytics.report_exports import (
 from tokui.analytics.report_forms import RankingForm, SalesReportForm, rankings_defaults, sales_defaults
 from tokui.analytics.report_types import Breakdown, Change, Compared, Granularity, RankingRow, SalesReport
 from tokui.analytics.sales import sales_report
+from tokui.analytics.sales_facts import sales_facts_pending
 from tokui.core.money import default_currency, format_money, quantize
 
 BREAKDOWN_ROWS_SHOWN = 100
@@ -161,6 +163,15 @@ def _breakdown_chart(report: SalesReport) -> dict[str, Any]:
     }
 
 
+def notice_facts_pending(request: HttpRequest) -> None:
+    """Say so when a bulk load's orders are still being added to the figures (a rebuild queued in the worker)."""
+    if sales_facts_pending():
+        messages.info(
+            request,
+            _("Many orders were loaded at once: they are being added to the analysis and will show in a few minutes."),
+        )
+
+
 @login_required
 def sales_analysis(request: HttpRequest) -> HttpResponse:
     """Revenue, orders, AOV, units and buyers by period with a comparison, and one breakdown; CSV and Excel."""
@@ -208,6 +219,7 @@ def sales_analysis(request: HttpRequest) -> HttpResponse:
         "currency": report.currency,
         "scoped": not user_sees_all_accounts(user=user),
     }
+    notice_facts_pending(request)
     return render(request, "analytics/sales.html", context)
 
 
@@ -285,4 +297,5 @@ def rankings(request: HttpRequest) -> HttpResponse:
         "total_units": sum(row.units for row in rows),
         "total_revenue_text": format_money(sum((row.revenue for row in rows), start=0)),
     }
+    notice_facts_pending(request)
     return render(request, "analytics/rankings.html", context)

@@ -16,6 +16,7 @@ They are kept current three ways, all writing the same rows with the same SQL:
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,14 +28,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from tokui.analytics.models import SalesFactsState, SalesLineFact, SalesOrderFact
+from tokui.analytics.table_swap import rebuild_beside
 from tokui.commerce.enums import NON_REVENUE_STATUSES
 from tokui.commerce.models import Order, OrderLine
 
 # Ids named per statement: well under SQLite's limit of bound parameters.
 _CHUNK = 500
 _ATTEMPTS = 3
-# More new orders than this (a bulk load without facts) are read by a full rebuild instead.
+# More new orders than this (a bulk load without facts) are read by a full rebuild instead, in the background.
 CATCH_UP_LIMIT = 50_000
+# A queued rebuild that has not finished after this long (a worker was stopped) may be queued again.
+REBUILD_QUEUE_STALE = dt.timedelta(hours=2)
 
 
 def _day_sql() -> tuple[str, list[Any]]:
@@ -54,7 +58,7 @@ def _statuses() -> tuple[str, list[Any]]:
     return _placeholders(NON_REVENUE_STATUSES), [str(status) for status in NON_REVENUE_STATUSES]
 
 
-def _orders_insert(where: str, params: Sequence[Any]) -> tuple[str, list[Any]]:
+def _orders_insert(where: str, params: Sequence[Any], *, table: str | None = None) -> tuple[str, list[Any]]:
     """INSERT ... SELECT of the order facts of the counted orders matching ``where`` (a condition on ``o``).
 
     ``where`` must hold every order of each buyer it names: a buyer's previous-order days are worked out over the
@@ -70,7 +74,7 @@ def _orders_insert(where: str, params: Sequence[Any]) -> tuple[str, list[Any]]:
         " ELSE LAG(b.day) OVER (PARTITION BY b.currency, b.buyer{} ORDER BY b.day, b.id) END"
     )
     sql = (
-        f"INSERT INTO {quote(SalesOrderFact._meta.db_table)}"
+        f"INSERT INTO {quote(table or SalesOrderFact._meta.db_table)}"
         " (order_id, day, channel, currency, company_id, contact_id, buyer, total, units, prev_day, prev_channel_day)"
         " SELECT b.id, b.day, b.channel, b.currency, b.company_id, b.contact_id, b.buyer, b.total, b.units,"
         f" {previous.format('')}, {previous.format(', b.channel')}"
@@ -84,13 +88,13 @@ def _orders_insert(where: str, params: Sequence[Any]) -> tuple[str, list[Any]]:
     return sql, [*day_params, *status_params, *params, *status_params, *params]
 
 
-def _lines_insert(where: str, params: Sequence[Any]) -> tuple[str, list[Any]]:
+def _lines_insert(where: str, params: Sequence[Any], *, table: str | None = None) -> tuple[str, list[Any]]:
     """INSERT ... SELECT of the line facts of the counted orders matching ``where`` (a condition on ``o``)."""
     quote = connection.ops.quote_name
     day, day_params = _day_sql()
     statuses, status_params = _statuses()
     sql = (
-        f"INSERT INTO {quote(SalesLineFact._meta.db_table)}"
+        f"INSERT INTO {quote(table or SalesLineFact._meta.db_table)}"
         " (line_id, order_id, day, channel, currency, company_id, contact_id, buyer, product_id, sku, product_name,"
         " quantity, amount)"
         f" SELECT l.id, o.id, {day}, o.channel, o.currency, o.company_id, o.contact_id, {_BUYER}, l.product_id,"
@@ -211,46 +215,94 @@ def sales_facts_catch_up() -> int:
             .values_list("id", flat=True)
         )
         if len(missing) > CATCH_UP_LIMIT:
-            # A bulk load: rebuilding everything is faster than following each buyer's chain.
-            return sales_facts_rebuild()
+            # A bulk load: rebuilding everything is faster than following each buyer's chain. It runs in the
+            # worker; the page that noticed answers now, from the facts as they are, and says so.
+            _queue_rebuild(state)
+            return 0
         count = sales_facts_refresh(order_ids=missing)
         state.last_order_id = latest
         state.save(update_fields=["last_order_id"])
     return count
 
 
+def _queue_rebuild(state: SalesFactsState) -> None:
+    now = timezone.now()
+    if state.rebuild_queued_at is not None and now - state.rebuild_queued_at < REBUILD_QUEUE_STALE:
+        return
+    state.rebuild_queued_at = now
+    state.save(update_fields=["rebuild_queued_at"])
+    from tokui.analytics.tasks import sales_facts_rebuild_task  # the task module imports this one, not the reverse
+
+    transaction.on_commit(sales_facts_rebuild_task.enqueue)
+
+
+def sales_facts_pending() -> bool:
+    """Whether a rebuild queued for a bulk load is still to come (reports miss those orders until then)."""
+    return SalesFactsState.objects.filter(pk=1, rebuild_queued_at__isnull=False).exists()
+
+
 def sales_facts_rebuild() -> int:
     """Rebuild both fact tables from every order (the nightly run); returns the order facts written.
 
-    Gives the same rows as the incremental writes (the same SQL over every order). Reports wait while it runs.
+    Gives the same rows as the incremental writes (the same SQL over every order). On PostgreSQL the new tables are
+    built beside the live ones and swapped in (``table_swap``): reports read the old facts meanwhile, and the order
+    facts that arrived during the build are applied again after the swap. Elsewhere (SQLite, or inside a caller's
+    transaction) the tables are emptied and refilled in one transaction.
     """
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), timezone.now()
+    latest = _latest_order_id()
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        written = _rebuild_beside(latest)
+    else:
+        written = _rebuild_in_place(latest)
     with transaction.atomic():
         state = _state()
-        latest = _latest_order_id()
-        with connection.cursor() as cursor:
-            tables = [connection.ops.quote_name(m._meta.db_table) for m in (SalesOrderFact, SalesLineFact)]
-            if connection.vendor == "postgresql":
-                # TRUNCATE writes no dead row per fact; its lock holds the reports until the new facts are in.
-                cursor.execute(f"TRUNCATE {', '.join(tables)}")
-                # The join and the per-order sums hash millions of rows: keep that off the disk.
-                cursor.execute("SET LOCAL work_mem = '256MB'")
-            else:
-                for table in tables:
-                    cursor.execute(f"DELETE FROM {table}")
-            cursor.execute(*_lines_insert("o.id <= %s", [latest]))
-            cursor.execute(*_orders_insert("o.id <= %s", [latest]))
-            written = max(int(cursor.rowcount), 0)
         state.last_order_id = latest
         state.rebuilt_at = timezone.now()
         state.rebuild_seconds = time.perf_counter() - started
+        state.rebuild_queued_at = None
         state.save()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # Fresh statistics, so the first reports after the rebuild get good plans.
-            cursor.execute(f"ANALYZE {tables[0]}")
-            cursor.execute(f"ANALYZE {tables[1]}")
+    _apply_facts_since(started_at)
+    sales_facts_catch_up()  # orders newer than ``latest`` that came without a fact
     return written
+
+
+def _rebuild_in_place(latest: int) -> int:
+    with transaction.atomic():
+        _state()  # one rebuild at a time
+        with connection.cursor() as cursor:
+            for table in (SalesOrderFact._meta.db_table, SalesLineFact._meta.db_table):
+                cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
+            cursor.execute(*_lines_insert("o.id <= %s", [latest]))
+            cursor.execute(*_orders_insert("o.id <= %s", [latest]))
+            return max(int(cursor.rowcount), 0)
+
+
+def _rebuild_beside(latest: int) -> int:
+    orders_table, lines_table = SalesOrderFact._meta.db_table, SalesLineFact._meta.db_table
+    written = 0
+
+    def fill(twins: dict[str, str]) -> None:
+        nonlocal written
+        with connection.cursor() as cursor:
+            # The join and the per-order sums hash millions of rows: keep that off the disk.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute(*_lines_insert("o.id <= %s", [latest], table=twins[lines_table]))
+            cursor.execute(*_orders_insert("o.id <= %s", [latest], table=twins[orders_table]))
+            written = max(int(cursor.rowcount), 0)
+
+    rebuild_beside([orders_table, lines_table], fill)
+    return written
+
+
+def _apply_facts_since(started_at: dt.datetime) -> int:
+    """Refresh the orders named by order facts received since ``started_at``: written meanwhile into the tables
+    the swap replaced."""
+    from tokui.tracking.enums import EventType
+    from tokui.tracking.selectors import event_ids_received_since
+
+    ids = event_ids_received_since(types=[EventType.ORDER_PLACED, EventType.ORDER_CANCELLED], since=started_at)
+    return sales_facts_refresh_for_facts(event_ids=ids) if ids else 0
 
 
 @contextmanager

@@ -232,3 +232,8 @@ def tracking_site_snippet(*, site: TrackingSite) -> str:
     return (
         f'<script async src="{base}{static("tokui/tracker/tokui.js")}" data-key="{site.write_key}"{consent}></script>'
     )
+
+
+def event_ids_received_since(*, types: Sequence[str], since: dt.datetime) -> list[int]:
+    """Ids of the facts of ``types`` stored since ``since`` (by arrival, not by when they happened)."""
+    return list(Event.objects.filter(type__in=list(types), received_at__gte=since).values_list("pk", flat=True))
