@@ -122,3 +122,27 @@ def test_a_marketer_previews_a_template_as_a_contact_test_sends_it_and_sees_it_i
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     html = message.get_body(("html",))
     assert html is not None and "/m/c/" in html.get_content() and "得意アパレル株式会社" in html.get_content()
+
+
+def test_a_template_saved_without_an_editor_project_opens_with_its_css(
+    live_server: LiveServer, page: Page, screenshots: Path
+) -> None:
+    sender = sender_identity_save(
+        name="得意アパレル", email="shop@tokui.example.jp", company_name="得意アパレル株式会社",
+        postal_address="東京都渋谷区神南1-2-3", is_default=True,
+    )  # fmt: skip
+    template = mail_template_create(name="コードで作ったお知らせ", subject="お知らせ", sender=sender)
+    # Saved from code (the demo's templates, the API): HTML and CSS, no editor project.
+    mail_template_save(template=template, html='<p class="lead">新作のご案内</p>', css=".lead { color: #8a1c1c; }")
+    user_create(username="hanako", password="tokui-e2e-pass", role=Role.MARKETER, display_name="鈴木 花子")
+
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("ユーザー名").fill("hanako")
+    page.get_by_label("パスワード").fill("tokui-e2e-pass")
+    page.get_by_role("button", name="ログイン").click()
+    page.goto(f"{live_server.url}/mail/{template.pk}/")
+
+    lead = page.frame_locator(".gjs-frame").locator("p.lead")
+    expect(lead).to_have_text("新作のご案内")
+    expect(lead).to_have_css("color", "rgb(138, 28, 28)")
+    page.screenshot(path=screenshots / "05-editor-code-template.png", full_page=True)
