@@ -102,14 +102,20 @@ class TestSendForm(_Styled):
         return emails
 
 
-class SendToContactsForm(_Styled):
+class _SendForm(_Styled):
+    """What every send asks besides its recipients: a campaign label and the confirmation."""
+
+    campaign_id = forms.SlugField(label=_("Campaign label"), required=False, max_length=64)
+    confirm = forms.BooleanField(label=_("I checked the preview and the checklist"), required=True)
+
+
+class SendToContactsForm(_SendForm):
+    field_order = ["contact_ids", "campaign_id", "confirm"]
     contact_ids = forms.CharField(
         label=_("Contact ids"),
         help_text=_("Tokui ids of the contacts, separated by commas or new lines."),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-    campaign_id = forms.SlugField(label=_("Campaign label"), required=False, max_length=64)
-    confirm = forms.BooleanField(label=_("I checked the preview and the checklist"), required=True)
 
     def clean_contact_ids(self) -> list[int]:
         ids: list[int] = []
@@ -133,7 +139,8 @@ class SegmentChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
         }
 
 
-class SendToSegmentForm(_Styled):
+class SendToSegmentForm(_SendForm):
+    field_order = ["segment", "campaign_id", "confirm"]
     segment = SegmentChoiceField(
         label=_("Segment"),
         queryset=Segment.objects.none(),
@@ -143,8 +150,6 @@ class SendToSegmentForm(_Styled):
             "contacts without mail consent are skipped when sent."
         ),
     )
-    campaign_id = forms.SlugField(label=_("Campaign label"), required=False, max_length=64)
-    confirm = forms.BooleanField(label=_("I checked the preview and the checklist"), required=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
