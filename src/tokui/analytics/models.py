@@ -337,21 +337,9 @@ class PredictionCalibration(models.Model):
 # are not copied: reports join them from their tables, so a reassigned rep shows at once.
 
 
-class SalesOrderFact(models.Model):
-    """One counted order (not cancelled or refunded, any currency) with its site-zone day and its units.
+class _SalesFactColumns(models.Model):
+    """What every sales fact copies from its order: the site-zone day, channel, currency and customer."""
 
-    ``buyer`` is the company id of a B2B order and minus the contact id of a B2C order, so one distinct count
-    gives the buyers (distinct companies plus distinct B2C contacts).
-    """
-
-    order = models.OneToOneField(
-        "commerce.Order",
-        models.DO_NOTHING,
-        primary_key=True,
-        db_constraint=False,
-        related_name="+",
-        verbose_name=_("order"),
-    )
     day = models.DateField(_("day"))
     channel = models.CharField(_("channel"), max_length=16)
     currency = models.CharField(_("currency"), max_length=3)
@@ -374,6 +362,26 @@ class SalesOrderFact(models.Model):
         verbose_name=_("contact"),
     )
     buyer = models.BigIntegerField(_("buyer"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class SalesOrderFact(_SalesFactColumns):
+    """One counted order (not cancelled or refunded, any currency) with its site-zone day and its units.
+
+    ``buyer`` is the company id of a B2B order and minus the contact id of a B2C order, so one distinct count
+    gives the buyers (distinct companies plus distinct B2C contacts).
+    """
+
+    order = models.OneToOneField(
+        "commerce.Order",
+        models.DO_NOTHING,
+        primary_key=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("order"),
+    )
     total = MoneyField(_("total"))
     units = models.IntegerField(_("units"))
     # The day of the buyer's previous counted order in the same currency (ties on a day broken by order id), and
@@ -395,7 +403,7 @@ class SalesOrderFact(models.Model):
         return f"{self.order_id} {self.day}"
 
 
-class SalesLineFact(models.Model):
+class SalesLineFact(_SalesFactColumns):
     """One line of a counted order, with its order's day, channel, currency and customer copied beside it."""
 
     line = models.OneToOneField(
@@ -409,28 +417,6 @@ class SalesLineFact(models.Model):
     order = models.ForeignKey(
         "commerce.Order", models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("order")
     )
-    day = models.DateField(_("day"))
-    channel = models.CharField(_("channel"), max_length=16)
-    currency = models.CharField(_("currency"), max_length=3)
-    company = models.ForeignKey(
-        "customers.Company",
-        models.DO_NOTHING,
-        null=True,
-        blank=True,
-        db_constraint=False,
-        related_name="+",
-        verbose_name=_("company"),
-    )
-    contact = models.ForeignKey(
-        "customers.Contact",
-        models.DO_NOTHING,
-        null=True,
-        blank=True,
-        db_constraint=False,
-        related_name="+",
-        verbose_name=_("contact"),
-    )
-    buyer = models.BigIntegerField(_("buyer"), null=True, blank=True)
     product = models.ForeignKey(
         "catalog.Product",
         models.DO_NOTHING,
