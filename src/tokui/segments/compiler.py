@@ -18,6 +18,7 @@ from tokui.customers.models import Company, Contact
 from tokui.customers.selectors import companies_visible_to, contacts_visible_to
 from tokui.segments.enums import Subject
 from tokui.segments.rules import GroupNode, RuleContext, rule_parse, rule_q
+from tokui.segments.rules.base import ids_q
 
 
 def subject_rows(subject: Subject, *, user: User | None = None) -> QuerySet[Any]:
@@ -46,6 +47,6 @@ def rule_matches(
     ctx = RuleContext(subject=subject, now=now or timezone.now(), customer_ids=ids)
     rows = subject_rows(subject, user=user)
     if ids is not None:
-        rows = rows.filter(pk__in=ids)
+        rows = rows.filter(ids_q("pk", ids))
     # Unordered: counts and set differences must not sort a million rows; callers that show rows order them.
     return rows.filter(rule_q(root, ctx)).order_by()

@@ -9,9 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, TextField
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from pydantic import Field, model_validator
@@ -27,11 +25,12 @@ from tokui.segments.rules.base import (
     RuleContext,
     RuleError,
     condition_types,
+    ids_q,
     options,
 )
 from tokui.segments.rules.values import Period
 from tokui.tracking.enums import EventType
-from tokui.tracking.models import Event
+from tokui.tracking.models import Event, property_text
 
 DID_OPERATORS = {"did": gettext_lazy("did"), "did_not": gettext_lazy("did not")}
 
@@ -91,15 +90,19 @@ def _at_least(
     GROUP BY ... HAVING ...)``, uncorrelated, so the database aggregates the matching rows once instead of once
     per customer; refreshing a few customers restricts it to them.
     """
+    # Rows without a customer never count: NOT IN over a NULL would be NULL for everyone, and the stated condition
+    # lets PostgreSQL use the partial indexes of known customers' facts (implied by it, not by a join clause).
+    rows = rows.filter(**{f"{group}__isnull": False})
     if min_count <= 1 and not min_amount:
         return Q(Exists(rows.filter(**{group: OuterRef("pk")})))
-    # NOT IN over a NULL would be NULL for everyone: rows without a customer never count.
-    grouped = rows.filter(**{f"{group}__isnull": False})
+    grouped = rows
     if ctx.customer_ids is not None:
-        grouped = grouped.filter(**{f"{group}__in": ctx.customer_ids})
-    # Distinct only where rows repeat what is counted (lines of one order); ids are unique, and a plain count lets
-    # PostgreSQL hash-aggregate instead of sorting.
-    grouped = grouped.order_by().values(group).annotate(_n=Count(count, distinct=count != "id"))
+        grouped = grouped.filter(ids_q(group, ctx.customer_ids))
+    # Distinct only where rows repeat what is counted (lines of one order). Ids are unique and never NULL, so they
+    # are counted as COUNT(*): a plain count lets PostgreSQL hash-aggregate instead of sorting, and needs no id
+    # column, so the covering indexes of orders and views answer it alone.
+    counted = Count("*") if count == "id" else Count(count, distinct=True)
+    grouped = grouped.order_by().values(group).annotate(_n=counted)
     having = Q(_n__gte=min_count)
     if min_amount:
         grouped = grouped.annotate(_amount=Sum(amount))
@@ -226,8 +229,9 @@ PAGE_TYPES = (EventType.PAGE_VIEWED, EventType.PRODUCT_VIEWED, EventType.CATEGOR
 
 
 def event_text(key: str) -> Any:
-    """A property of the fact as text on both databases (SQLite's json_extract returns numbers as numbers)."""
-    return Cast(KeyTextTransform(key, "properties"), output_field=TextField())
+    """A property of the fact as text on both databases (SQLite's json_extract returns numbers as numbers); the
+    same expression as the event indexes of the view conditions, so PostgreSQL uses them."""
+    return property_text(key)
 
 
 class ViewedConfig(ConditionConfig):
