@@ -11,6 +11,7 @@ from django.utils import timezone
 from tokui.analytics.selectors import product_partners
 from tokui.catalog.models import Product
 from tokui.commerce.selectors import current_cart_of_contact, orders_of_contact
+from tokui.core.lookups import ids_q
 from tokui.customers.enums import Channel, ConsentStatus, PointLotState
 from tokui.customers.models import Consent, Contact, PointLot
 from tokui.messaging.enums import MailKind, OutboxStatus
@@ -107,7 +108,7 @@ def contacts_for_mail(*, contact_ids: Iterable[int]) -> dict[int, Contact]:
 
 def contact_addresses(*, contact_ids: Iterable[int]) -> dict[int, str]:
     """Contact id → email address (possibly empty) of the contacts that exist."""
-    return dict(Contact.objects.filter(pk__in=list(contact_ids)).values_list("pk", "email"))
+    return dict(Contact.objects.filter(ids_q("pk", contact_ids)).values_list("pk", "email"))
 
 
 def suppressed_addresses(*, emails: Iterable[str]) -> set[str]:
@@ -127,12 +128,12 @@ def address_suppressed(*, email: str) -> bool:
 
 def contacts_with_mail_consent(*, contact_ids: Iterable[int]) -> set[int]:
     """Contacts who opted in to marketing mail (and did not withdraw since)."""
-    consents = Consent.objects.filter(contact_id__in=list(contact_ids), channel=Channel.EMAIL)
+    consents = Consent.objects.filter(ids_q("contact_id", contact_ids), channel=Channel.EMAIL)
     return set(consents.filter(status=ConsentStatus.GRANTED).values_list("contact_id", flat=True))
 
 
 def contacts_opted_out_of(*, contact_ids: Iterable[int], topic: str) -> set[int]:
-    opt_outs = TopicOptOut.objects.filter(contact_id__in=list(contact_ids), topic=topic)
+    opt_outs = TopicOptOut.objects.filter(ids_q("contact_id", contact_ids), topic=topic)
     return set(opt_outs.values_list("contact_id", flat=True))
 
 
@@ -143,7 +144,7 @@ def topic_opt_outs(*, contact_id: int) -> set[str]:
 def marketing_sent_counts(*, contact_ids: Iterable[int], since: dt.datetime) -> dict[int, int]:
     rows = (
         OutboxMessage.objects.filter(
-            contact_id__in=list(contact_ids), kind=MailKind.MARKETING, status=OutboxStatus.SENT, sent_at__gte=since
+            ids_q("contact_id", contact_ids), kind=MailKind.MARKETING, status=OutboxStatus.SENT, sent_at__gte=since
         )
         .values("contact_id")
         .annotate(n=Count("id"))

@@ -14,11 +14,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from tokui.accounts.models import User
+from tokui.core.lookups import ids_q
 from tokui.customers.models import Company, Contact
 from tokui.customers.selectors import companies_visible_to, contacts_visible_to
 from tokui.segments.enums import Subject
 from tokui.segments.rules import GroupNode, RuleContext, rule_parse, rule_q
-from tokui.segments.rules.base import ids_q
 
 
 def subject_rows(subject: Subject, *, user: User | None = None) -> QuerySet[Any]:

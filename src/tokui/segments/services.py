@@ -277,7 +277,7 @@ AFFECTED_BY: dict[str, set[str]] = {
 }
 FACT_BATCH = 10_000
 """Customers re-evaluated per statement by the fact consumer. Large: a view condition's index scan costs about the
-same for 2,000 customers as for 10,000, and the ids are one parameter (``rules.base.InIds``) however many."""
+same for 2,000 customers as for 10,000, and the ids are one parameter (``core.lookups.InIds``) however many."""
 
 
 def segments_refresh_for_customers(

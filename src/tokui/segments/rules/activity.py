@@ -18,6 +18,7 @@ from tokui.catalog.models import Category, Product
 from tokui.catalog.selectors import category_parent_ids
 from tokui.commerce.enums import NON_REVENUE_STATUSES, CartState
 from tokui.commerce.models import CartLine, Favorite, Order, OrderLine
+from tokui.core.lookups import ids_q
 from tokui.segments.enums import PeriodKind, Subject, ValueKind
 from tokui.segments.rules.base import (
     ConditionConfig,
@@ -25,7 +26,6 @@ from tokui.segments.rules.base import (
     RuleContext,
     RuleError,
     condition_types,
-    ids_q,
     options,
 )
 from tokui.segments.rules.values import Period

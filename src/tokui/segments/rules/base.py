@@ -9,12 +9,11 @@ plain-language Japanese summary).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from django.db.models import F, Lookup, Q
+from django.db.models import Q
 from django.utils.functional import Promise
 from pydantic import BaseModel, ConfigDict
 
@@ -32,31 +31,6 @@ class RuleError(ValueError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
-
-
-class InIds(Lookup):
-    """``column IN ids`` as one parameter whatever the number of ids: ``= ANY(array)`` on PostgreSQL, ``IN (SELECT
-    value FROM json_each(...))`` on SQLite.
-
-    A refresh for new facts names the same batch of customers in the outer query and in every "at least N"
-    subquery; as separate parameters, a batch of 10,000 customers and two such conditions would pass SQLite's
-    32,766 and soon PostgreSQL's 65,535. PostgreSQL plans ``IN (a, b, ...)`` as ``= ANY(array)`` anyway.
-    """
-
-    lookup_name = "segment_in_ids"
-    prepare_rhs = False
-
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        ids = [int(pk) for pk in self.rhs]
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, ids)
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*lhs_params, json.dumps(ids))
-
-
-def ids_q(field: str, ids: tuple[int, ...]) -> Q:
-    """``field`` is one of ``ids`` (see ``InIds``)."""
-    return Q(InIds(F(field), ids))
 
 
 class ConditionConfig(BaseModel):
