@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokui.analytics.basket_counts import _DENSE_CELLS, pair_counts, ranked_pairs
+from tokui.analytics.basket_counts import (
+    _DENSE_CELLS,
+    basket_lines,
+    pair_counts,
+    pair_counts_of,
+    ranked_pairs,
+    triple_counts,
+)
 
 lines = st.lists(st.tuples(st.integers(1, 40), st.integers(1, 12)), max_size=120)
 
@@ -81,3 +88,24 @@ def test_no_lines_and_single_product_orders_give_no_pairs() -> None:
     assert pair_counts(empty, empty, floor=1).orders_total == 0
     single = pair_counts(np.array([1, 2, 2]), np.array([5, 6, 6]), floor=1)
     assert single.orders_total == 2 and single.together.size == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=lines, floor=st.integers(1, 3), limit=st.integers(1, 8))
+def test_sets_of_three_match_a_plain_count(rows: list[tuple[int, int]], floor: int, limit: int) -> None:
+    orders = np.array([order for order, _ in rows], dtype=np.int64)
+    products = np.array([product for _, product in rows], dtype=np.int64)
+    found_lines = basket_lines(orders, products)
+    found = triple_counts(found_lines, pair_counts_of(found_lines, floor=floor), floor=floor, limit=limit)
+    baskets: dict[int, set[int]] = {}
+    for order, product in rows:
+        baskets.setdefault(order, set()).add(product)
+    triples = Counter(t for products_ in baskets.values() for t in itertools.combinations(sorted(products_), 3))
+    items = Counter(product for products_ in baskets.values() for product in products_)
+    expected = sorted(((n, t) for t, n in triples.items() if n >= floor), key=lambda item: (-item[0], item[1]))
+    assert [(int(n), tuple(int(p) for p in ids)) for ids, n in zip(found.products, found.together, strict=True)] == [
+        (n, t) for n, t in expected[:limit]
+    ]
+    assert [tuple(int(x) for x in each) for each in found.orders_each] == [
+        tuple(items[p] for p in t) for _, t in expected[:limit]
+    ]

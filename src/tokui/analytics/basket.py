@@ -16,7 +16,6 @@ products in scope (the category and its subcategories), so N is the orders with 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +24,14 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from tokui.analytics.basket_counts import pair_counts, ranked_pairs, scope_rows
+from tokui.analytics.basket_counts import (
+    BasketLines,
+    basket_lines,
+    pair_counts_of,
+    ranked_pairs,
+    scope_rows,
+    triple_counts,
+)
 from tokui.analytics.models import SalesLineFact
 from tokui.analytics.sales_facts import sales_facts_catch_up
 from tokui.catalog.models import Category, Product
@@ -141,6 +147,38 @@ def _facts_scope_sql(
     return sql, params
 
 
+@dataclass(frozen=True, slots=True)
+class BasketScope:
+    """The order lines of one period (and category) read once, for the pairs and the sets of one page."""
+
+    start: dt.datetime
+    end: dt.datetime
+    category_id: int | None
+    lines: BasketLines
+
+
+def basket_scope(*, start: dt.datetime, end: dt.datetime, category_id: int | None = None) -> BasketScope:
+    """The counted orders' (order, product) lines placed in [start, end), products of ``category_id`` if given."""
+    category_ids = category_subtree_ids(category_id=category_id) if category_id else None
+    days = _site_days(start, end)
+    if days is not None:
+        scope, params = _facts_scope_sql(start_day=days[0], end_day=days[1], category_ids=category_ids)
+    else:
+        scope, params = _scope_sql(start=start, end=end, category_ids=category_ids, distinct=False)
+    orders, products = scope_rows(scope, params)
+    return BasketScope(start=start, end=end, category_id=category_id, lines=basket_lines(orders, products))
+
+
+def _scope_for(
+    scope: BasketScope | None, *, start: dt.datetime, end: dt.datetime, category_id: int | None
+) -> BasketScope:
+    if scope is None:
+        return basket_scope(start=start, end=end, category_id=category_id)
+    if (scope.start, scope.end, scope.category_id) != (start, end, category_id):
+        raise ValueError("the scope read is of another period or category")
+    return scope
+
+
 def basket_pairs(
     *,
     start: dt.datetime,
@@ -152,21 +190,16 @@ def basket_pairs(
     category_id: int | None = None,
     order_by: str = "orders_together",
     limit: int = 100,
+    scope: BasketScope | None = None,
 ) -> BasketAnalysis:
     """Pairs bought together in orders placed in [start, end) that pass every threshold, best first.
 
     ``min_support`` and ``min_orders_together`` both apply (the larger count wins); ``min_confidence`` applies to
     the stronger direction. ``order_by`` is one of orders_together, support, confidence, lift.
     """
-    category_ids = category_subtree_ids(category_id=category_id) if category_id else None
-    days = _site_days(start, end)
-    if days is not None:
-        scope, params = _facts_scope_sql(start_day=days[0], end_day=days[1], category_ids=category_ids)
-    else:
-        scope, params = _scope_sql(start=start, end=end, category_ids=category_ids, distinct=False)
-    orders, products = scope_rows(scope, params)
-    counts = pair_counts(
-        orders, products, floor=lambda total: max(min_orders_together, math.ceil(min_support * total - 1e-9), 1)
+    lines = _scope_for(scope, start=start, end=end, category_id=category_id).lines
+    counts = pair_counts_of(
+        lines, floor=lambda total: max(min_orders_together, math.ceil(min_support * total - 1e-9), 1)
     )
     total = counts.orders_total
     if not total:
@@ -283,47 +316,23 @@ def basket_sets(
     min_orders_together: int = 3,
     category_id: int | None = None,
     limit: int = 20,
+    scope: BasketScope | None = None,
 ) -> list[BasketSet]:
     """Sets of three products bought together in at least ``min_orders_together`` orders, most often first.
 
     Only sets whose three pairs each pass the threshold are counted (a set cannot be more frequent than any of its
-    pairs): the frequent pairs come from the database, then the orders' lines of their products are counted here
-    (a three-way self-join in SQL is planned badly on PostgreSQL).
+    pairs), in arrays over the same lines as the pairs (``basket_counts.triple_counts``).
     """
     floor = max(1, min_orders_together)
-    pairs = basket_pairs(start=start, end=end, min_orders_together=floor, category_id=category_id, limit=10**9)
-    if not pairs.pairs:
-        return []
-    frequent = {(pair.product_a_id, pair.product_b_id) for pair in pairs.pairs}
-    items = {pair.product_a_id: pair.orders_a for pair in pairs.pairs} | {
-        pair.product_b_id: pair.orders_b for pair in pairs.pairs
-    }
-    scope, params = _scope_sql(start=start, end=end, category_ids=None)
-    wanted = sorted(items)
-    products_of: dict[int, list[int]] = {}
-    with connection.cursor() as cursor:
-        for chunk_start in range(0, len(wanted), 500):
-            chunk = wanted[chunk_start : chunk_start + 500]
-            cursor.execute(
-                f"SELECT order_id, product_id FROM ({scope}) s WHERE product_id IN ({', '.join(['%s'] * len(chunk))})",
-                [*params, *chunk],
-            )
-            for order_id, product_id in cursor.fetchall():
-                products_of.setdefault(order_id, []).append(product_id)
-    counts: dict[tuple[int, int, int], int] = {}
-    for products in products_of.values():
-        if len(products) < 3:
-            continue
-        for a, b, c in itertools.combinations(sorted(products), 3):
-            if (a, b) in frequent and (b, c) in frequent and (a, c) in frequent:
-                counts[(a, b, c)] = counts.get((a, b, c), 0) + 1
-    ranked = sorted(((key, n) for key, n in counts.items() if n >= floor), key=lambda item: (-item[1], item[0]))
+    lines = _scope_for(scope, start=start, end=end, category_id=category_id).lines
+    pairs = pair_counts_of(lines, floor=floor)
+    found = triple_counts(lines, pairs, floor=floor, limit=limit)
     return [
         BasketSet(
-            product_ids=key,
-            orders_together=n,
-            orders_each=(items[key[0]], items[key[1]], items[key[2]]),
+            product_ids=(int(ids[0]), int(ids[1]), int(ids[2])),
+            orders_together=int(together),
+            orders_each=(int(each[0]), int(each[1]), int(each[2])),
             orders_total=pairs.orders_total,
         )
-        for key, n in ranked[:limit]
+        for ids, together, each in zip(found.products, found.together, found.orders_each, strict=True)
     ]

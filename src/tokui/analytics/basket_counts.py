@@ -88,6 +88,45 @@ def _dense(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ids, np.searchsorted(ids, values).astype(np.int64)
 
 
+@dataclass(frozen=True, slots=True)
+class BasketLines:
+    """The scope's distinct (order, product) lines as dense positions, grouped by order, products ascending."""
+
+    orders_total: int
+    product_ids: np.ndarray  # position → product id (ascending)
+    line_order: np.ndarray
+    line_product: np.ndarray
+    items: np.ndarray  # orders with each product, by position
+
+
+def basket_lines(orders: np.ndarray, products: np.ndarray) -> BasketLines:
+    """Read once, shared by the pairs and the sets of a page."""
+    empty = np.empty(0, np.int64)
+    if orders.size == 0:
+        return BasketLines(0, empty, empty, empty, empty)
+    product_ids, product_index = _dense(products)
+    width = np.int64(product_ids.size)
+    order_ids, order_index = _dense(orders)
+    # One sort makes the rows distinct and groups them by order, products ascending inside each order.
+    keys = _distinct_sorted(order_index * width + product_index)
+    line_product = keys % width
+    items = np.bincount(line_product, minlength=int(width)).astype(np.int64)
+    return BasketLines(int(order_ids.size), product_ids, keys // width, line_product, items)
+
+
+def _after(line_order: np.ndarray) -> np.ndarray:
+    """For each line: how many lines of the same order come after it."""
+    starts = np.flatnonzero(np.r_[True, line_order[1:] != line_order[:-1]])
+    sizes = np.diff(np.r_[starts, line_order.size])
+    return np.repeat(starts + sizes, sizes) - np.arange(line_order.size) - 1
+
+
+def _run_lengths(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ordered = np.sort(keys)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return ordered[starts], np.diff(np.r_[starts, ordered.size])
+
+
 def pair_counts(
     orders: np.ndarray,
     products: np.ndarray,
@@ -97,22 +136,19 @@ def pair_counts(
 ) -> PairCounts:
     """Count the pairs of the order lines given as (order id, product id) arrays, keeping those bought together in
     at least ``floor`` orders (or ``floor(orders in scope)``, for a floor set by a share of the orders)."""
+    return pair_counts_of(basket_lines(orders, products), floor=floor, dense_cells=dense_cells)
+
+
+def pair_counts_of(
+    lines: BasketLines, *, floor: int | Callable[[int], int], dense_cells: int = _DENSE_CELLS
+) -> PairCounts:
     empty = np.empty(0, np.int64)
-    if orders.size == 0:
-        return PairCounts(0, floor(0) if callable(floor) else floor, empty, empty, empty, empty, empty)
-    product_ids, product_index = _dense(products)
-    width = np.int64(product_ids.size)
-    # One sort makes the rows distinct and groups them by order, products ascending inside each order.
-    order_ids, order_index = _dense(orders)
-    keys = _distinct_sorted(order_index * width + product_index)
-    line_order, line_product = keys // width, keys % width
-    orders_total = int(order_ids.size)
+    orders_total = lines.orders_total
     floor = int(floor(orders_total)) if callable(floor) else floor
-    items = np.bincount(line_product, minlength=int(width)).astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, line_order[1:] != line_order[:-1]])
-    sizes = np.diff(np.r_[starts, line_order.size])
-    # For each line: how many lines of the same order come after it.
-    after = np.repeat(starts + sizes, sizes) - np.arange(line_order.size) - 1
+    if not orders_total:
+        return PairCounts(0, floor, empty, empty, empty, empty, empty)
+    width = np.int64(lines.product_ids.size)
+    line_product, after = lines.line_product, _after(lines.line_order)
     firsts, seconds = [], []
     positions, step = np.flatnonzero(after >= 1), 1
     while positions.size:
@@ -128,21 +164,73 @@ def pair_counts(
         found = np.flatnonzero(table >= floor)
         together = table[found]
     else:
-        ordered = np.sort(pair_keys)
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        found, together = ordered[starts], np.diff(np.r_[starts, ordered.size])
+        found, together = _run_lengths(pair_keys)
         kept = together >= floor
         found, together = found[kept], together[kept]
     index_a, index_b = found // width, found % width
     return PairCounts(
         orders_total=orders_total,
         floor=floor,
-        product_a=product_ids[index_a],
-        product_b=product_ids[index_b],
+        product_a=lines.product_ids[index_a],
+        product_b=lines.product_ids[index_b],
         together=together.astype(np.int64),
-        orders_a=items[index_a],
-        orders_b=items[index_b],
+        orders_a=lines.items[index_a],
+        orders_b=lines.items[index_b],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TripleCounts:
+    products: np.ndarray  # (n, 3) product ids, ascending in each row
+    together: np.ndarray  # orders with all three
+    orders_each: np.ndarray  # (n, 3) orders with each product
+
+
+def triple_counts(lines: BasketLines, pairs: PairCounts, *, floor: int, limit: int) -> TripleCounts:
+    """Sets of three products bought together in at least ``floor`` orders whose three pairs are each in
+    ``pairs`` (a set cannot be more frequent than its pairs), most often first, then by product ids."""
+    none = TripleCounts(np.empty((0, 3), np.int64), np.empty(0, np.int64), np.empty((0, 3), np.int64))
+    if pairs.together.size == 0:
+        return none
+    # Only the lines of products in a frequent pair can make a frequent set.
+    frequent = np.union1d(pairs.product_a, pairs.product_b)
+    line_ids = lines.product_ids[lines.line_product]
+    kept = np.isin(line_ids, frequent)
+    line_order, position = lines.line_order[kept], np.searchsorted(frequent, line_ids[kept])
+    width = np.int64(frequent.size)
+    frequent_pairs = np.sort(
+        np.searchsorted(frequent, pairs.product_a) * width + np.searchsorted(frequent, pairs.product_b)
+    )
+    after = _after(line_order)
+    chunks = []
+    first, step_b = np.flatnonzero(after >= 2), 1
+    while first.size:
+        second, step_c = first, step_b + 1
+        while second.size:
+            chunks.append((position[second], position[second + step_b], position[second + step_c]))
+            step_c += 1
+            second = second[after[second] >= step_c]
+        step_b += 1
+        first = first[after[first] >= step_b + 1]
+    if not chunks:
+        return none
+    a, b, c = (np.concatenate([chunk[n] for chunk in chunks]) for n in range(3))
+    allowed = np.isin(a * width + b, frequent_pairs) & np.isin(b * width + c, frequent_pairs)
+    allowed &= np.isin(a * width + c, frequent_pairs)
+    a, b, c = a[allowed], b[allowed], c[allowed]
+    # Rows of three positions, counted by sorting them (a key of width**3 could overflow for large catalogues).
+    rows = np.stack([a, b, c], axis=1)
+    if rows.shape[0] == 0:
+        return none
+    ordered = rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]
+    starts = np.flatnonzero(np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)])
+    distinct, together = ordered[starts], np.diff(np.r_[starts, ordered.shape[0]])
+    keep = together >= floor
+    distinct, together = distinct[keep], together[keep]
+    best = np.lexsort((distinct[:, 2], distinct[:, 1], distinct[:, 0], -together))[:limit]
+    chosen = frequent[distinct[best]]
+    items = lines.items[np.searchsorted(lines.product_ids, chosen)]
+    return TripleCounts(products=chosen, together=together[best].astype(np.int64), orders_each=items)
 
 
 def ranked_pairs(

@@ -13,7 +13,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from tokui.analytics.basket import BasketAnalysis, basket_pairs, basket_sets, products_bought_together
+from tokui.analytics.basket import (
+    BasketAnalysis,
+    basket_pairs,
+    basket_scope,
+    basket_sets,
+    products_bought_together,
+)
 from tokui.analytics.report_exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, Table, csv_bytes, download, xlsx_bytes
 from tokui.analytics.report_views import notice_facts_pending
 from tokui.catalog.models import Category, Product
@@ -94,7 +100,10 @@ def basket_analysis(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         start = start_of_local_day(data["start"])
         end = start_of_local_day(data["end"] + dt.timedelta(days=1))
+        # The period's lines are read once, for the pairs and the sets.
+        scope = basket_scope(start=start, end=end, category_id=data["category"].pk if data["category"] else None)
         analysis = basket_pairs(
+            scope=scope,
             limit=PAIRS_SHOWN,
             start=start,
             end=end,
@@ -110,6 +119,7 @@ def basket_analysis(request: HttpRequest) -> HttpResponse:
         if export in ("csv", "xlsx"):
             return _export(rows, export=export, name=f"basket_{data['start']:%Y%m%d}-{data['end']:%Y%m%d}")
         sets = basket_sets(
+            scope=scope,
             start=start,
             end=end,
             min_orders_together=data["min_orders"],
