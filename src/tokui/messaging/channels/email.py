@@ -22,7 +22,7 @@ import dkim  # type: ignore[import-untyped]
 from django.conf import settings
 
 from tokui.messaging.channels.base import Envelope, SendResult, mail_channels, outcome_of_code
-from tokui.messaging.channels.smtp_pipeline import send_pipelined
+from tokui.messaging.channels.smtp_pipeline import send_pipelined, wire_content
 from tokui.messaging.enums import AttemptOutcome
 
 logger = logging.getLogger(__name__)
@@ -70,17 +70,14 @@ def _reply_text(reply: Any) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
-def _data(connection: smtplib.SMTP, raw: bytes) -> tuple[int, bytes]:
-    """DATA for a message built by Tokui: CRLF line ends already and no line starting with a dot (headers and base64
-    parts), so it is sent as it is instead of through ``smtplib``'s line-fixing and dot-stuffing passes over the
-    whole message. Anything else goes through ``smtplib``."""
-    if raw.startswith(b".") or b"\n." in raw or b"\r\n" not in raw:
-        return connection.data(raw)
+def _data(connection: smtplib.SMTP, raw: bytes, *, crlf_only: bool) -> tuple[int, bytes]:
+    """DATA, then the message in its wire form (``smtp_pipeline.wire_content``: line ends and leading dots fixed
+    only when needed) in one write: the terminating dot sent on its own waits for the peer's delayed ACK (Nagle),
+    ~40 ms a mail."""
     code, reply = connection.docmd("data")
     if code != 354:
         raise smtplib.SMTPDataError(code, reply)
-    # One write: the terminating dot sent on its own waits for the peer's delayed ACK (Nagle), ~40 ms a mail.
-    connection.send((raw if raw.endswith(b"\r\n") else raw + b"\r\n") + b".\r\n")
+    connection.send(wire_content(raw, crlf_only=crlf_only))
     return connection.getreply()
 
 
@@ -159,7 +156,7 @@ class SmtpChannel:
             self._drop()
 
     def send_one(self, envelope: Envelope) -> SendResult:
-        raw = self.dkim.sign(envelope.raw) if self.dkim is not None else envelope.raw
+        raw = self._sign(envelope.raw)
         handed_over = False
         try:
             connection = self._connect()
@@ -172,7 +169,7 @@ class SmtpChannel:
                 self._reset(connection)
                 return SendResult(envelope.outbox_id, outcome_of_code(code), code, _reply_text(reply))
             handed_over = True
-            code, reply = _data(connection, raw)
+            code, reply = _data(connection, raw, crlf_only=envelope.crlf_only)
             return SendResult(envelope.outbox_id, outcome_of_code(code), code, _reply_text(reply))
         except smtplib.SMTPDataError as error:
             # DATA itself was refused (no 354): the message never left.
