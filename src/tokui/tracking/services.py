@@ -9,6 +9,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import partial
+from itertools import batched
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -111,23 +112,7 @@ def events_record_batch(*, events: Iterable[EventIn], dispatch: bool = True) -> 
     The rows go in as plain tuples (no model instances); facts to dispatch are handed to their consumers by the ids
     the insert answers, after commit. Facts written already dispatched (history loads) are not handed to anyone.
     """
-    if not dispatch:
-        return _rows_record(events)
-    count = 0
-    rows: list[tuple[Any, ...]] = []
-    now = timezone.now()
-    for item in events:
-        rows.append(_event_row(item, now, dispatched=False))
-        if len(rows) >= BATCH_SIZE:
-            count += _insert_and_dispatch(rows)
-            rows = []
-    return count + _insert_and_dispatch(rows)
-
-
-def _insert_and_dispatch(rows: list[tuple[Any, ...]]) -> int:
-    if rows:
-        events_dispatch_after_commit(event_rows_insert_returning_ids(rows))
-    return len(rows)
+    return _rows_record(events, dispatch=dispatch)
 
 
 def _event_row(event: EventIn, now: dt.datetime, *, dispatched: bool = True) -> tuple[Any, ...]:
@@ -147,16 +132,18 @@ def _event_row(event: EventIn, now: dt.datetime, *, dispatched: bool = True) -> 
     )
 
 
-def _rows_record(events: Iterable[EventIn]) -> int:
+def _rows_record(events: Iterable[EventIn], *, dispatch: bool) -> int:
     now = timezone.now()
     count = 0
-    rows: list[tuple[Any, ...]] = []
-    for event in events:
-        rows.append(_event_row(event, now))
-        if len(rows) >= BATCH_SIZE:
-            count += event_rows_insert(rows)
-            rows = []
-    return count + event_rows_insert(rows)
+    rows_of = (_event_row(event, now, dispatched=not dispatch) for event in events)
+    for chunk in batched(rows_of, BATCH_SIZE, strict=False):
+        rows = list(chunk)
+        if dispatch:
+            events_dispatch_after_commit(event_rows_insert_returning_ids(rows))
+        else:
+            event_rows_insert(rows)
+        count += len(rows)
+    return count
 
 
 def events_append_rows(*, events: Sequence[EventIn]) -> int:
@@ -171,7 +158,7 @@ def events_append_rows(*, events: Sequence[EventIn]) -> int:
         identified = event.contact_id is not None or event.company_id is not None
         (waiting if fact_consumers.consumers_for(event.type, identified=identified) else settled).append(event)
     sent = events_record_batch(events=waiting) if waiting else 0
-    return sent + _rows_record(settled)
+    return sent + _rows_record(settled, dispatch=False)
 
 
 def events_dispatch(*, event_ids: Sequence[int]) -> int:
