@@ -14,7 +14,6 @@ from tokui.analytics.basket_counts import (
     _DENSE_CELLS,
     basket_lines,
     pair_counts,
-    pair_counts_of,
     ranked_pairs,
     triple_counts,
 )
@@ -39,7 +38,7 @@ def test_pair_counts_match_a_plain_count(
 ) -> None:
     orders = np.array([order for order, _ in rows], dtype=np.int64)
     products = np.array([product + product_offset for _, product in rows], dtype=np.int64)
-    counts = pair_counts(orders, products, floor=floor, dense_cells=_DENSE_CELLS if dense else 0)
+    counts = pair_counts(basket_lines(orders, products), floor=floor, dense_cells=_DENSE_CELLS if dense else 0)
     found = {
         (int(a), int(b)): (int(n), int(na), int(nb))
         for a, b, n, na, nb in zip(
@@ -64,7 +63,7 @@ def test_ranking_matches_sorting_the_plain_figures(
 ) -> None:
     orders = np.array([order for order, _ in rows], dtype=np.int64)
     products = np.array([product for _, product in rows], dtype=np.int64)
-    counts = pair_counts(orders, products, floor=1)
+    counts = pair_counts(basket_lines(orders, products), floor=1)
     total = counts.orders_total
     expected = []
     for (a, b), (n, na, nb) in plain_pairs(rows, 1).items():
@@ -85,8 +84,8 @@ def test_ranking_matches_sorting_the_plain_figures(
 
 def test_no_lines_and_single_product_orders_give_no_pairs() -> None:
     empty = np.empty(0, np.int64)
-    assert pair_counts(empty, empty, floor=1).orders_total == 0
-    single = pair_counts(np.array([1, 2, 2]), np.array([5, 6, 6]), floor=1)
+    assert pair_counts(basket_lines(empty, empty), floor=1).orders_total == 0
+    single = pair_counts(basket_lines(np.array([1, 2, 2]), np.array([5, 6, 6])), floor=1)
     assert single.orders_total == 2 and single.together.size == 0
 
 
@@ -96,7 +95,7 @@ def test_sets_of_three_match_a_plain_count(rows: list[tuple[int, int]], floor: i
     orders = np.array([order for order, _ in rows], dtype=np.int64)
     products = np.array([product for _, product in rows], dtype=np.int64)
     found_lines = basket_lines(orders, products)
-    found = triple_counts(found_lines, pair_counts_of(found_lines, floor=floor), floor=floor, limit=limit)
+    found = triple_counts(found_lines, pair_counts(found_lines, floor=floor), floor=floor, limit=limit)
     baskets: dict[int, set[int]] = {}
     for order, product in rows:
         baskets.setdefault(order, set()).add(product)

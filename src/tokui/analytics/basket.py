@@ -27,7 +27,7 @@ from django.utils import timezone
 from tokui.analytics.basket_counts import (
     BasketLines,
     basket_lines,
-    pair_counts_of,
+    pair_counts,
     ranked_pairs,
     scope_rows,
     triple_counts,
@@ -198,9 +198,7 @@ def basket_pairs(
     the stronger direction. ``order_by`` is one of orders_together, support, confidence, lift.
     """
     lines = _scope_for(scope, start=start, end=end, category_id=category_id).lines
-    counts = pair_counts_of(
-        lines, floor=lambda total: max(min_orders_together, math.ceil(min_support * total - 1e-9), 1)
-    )
+    counts = pair_counts(lines, floor=lambda total: max(min_orders_together, math.ceil(min_support * total - 1e-9), 1))
     total = counts.orders_total
     if not total:
         return BasketAnalysis(orders_total=0, min_orders_together=min_orders_together, pairs=[])
@@ -325,7 +323,7 @@ def basket_sets(
     """
     floor = max(1, min_orders_together)
     lines = _scope_for(scope, start=start, end=end, category_id=category_id).lines
-    pairs = pair_counts_of(lines, floor=floor)
+    pairs = pair_counts(lines, floor=floor)
     found = triple_counts(lines, pairs, floor=floor, limit=limit)
     return [
         BasketSet(

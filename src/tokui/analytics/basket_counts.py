@@ -128,20 +128,10 @@ def _run_lengths(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pair_counts(
-    orders: np.ndarray,
-    products: np.ndarray,
-    *,
-    floor: int | Callable[[int], int],
-    dense_cells: int = _DENSE_CELLS,
-) -> PairCounts:
-    """Count the pairs of the order lines given as (order id, product id) arrays, keeping those bought together in
-    at least ``floor`` orders (or ``floor(orders in scope)``, for a floor set by a share of the orders)."""
-    return pair_counts_of(basket_lines(orders, products), floor=floor, dense_cells=dense_cells)
-
-
-def pair_counts_of(
     lines: BasketLines, *, floor: int | Callable[[int], int], dense_cells: int = _DENSE_CELLS
 ) -> PairCounts:
+    """The pairs of ``lines`` bought together in at least ``floor`` orders (or ``floor(orders in scope)``, for a
+    floor set by a share of the orders)."""
     empty = np.empty(0, np.int64)
     orders_total = lines.orders_total
     floor = int(floor(orders_total)) if callable(floor) else floor
