@@ -34,7 +34,8 @@ from tokui.analytics.basket_counts import (
 )
 from tokui.analytics.models import SalesLineFact
 from tokui.analytics.sales_facts import sales_facts_catch_up
-from tokui.catalog.models import Category, Product
+from tokui.catalog.models import Product
+from tokui.catalog.selectors import category_with_descendants
 from tokui.commerce.enums import NON_REVENUE_STATUSES
 from tokui.commerce.models import Order, OrderLine
 
@@ -80,19 +81,6 @@ class BoughtTogether:
     orders_together: int
     confidence: float
     lift: float
-
-
-def category_subtree_ids(*, category_id: int) -> list[int]:
-    """The category and every category below it (the tree is small: read once, walked in memory)."""
-    children: dict[int | None, list[int]] = {}
-    for pk, parent_id in Category.objects.values_list("pk", "parent_id"):
-        children.setdefault(parent_id, []).append(pk)
-    found, todo = [], [category_id]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
 
 
 def _scope_sql(
@@ -159,7 +147,7 @@ class BasketScope:
 
 def basket_scope(*, start: dt.datetime, end: dt.datetime, category_id: int | None = None) -> BasketScope:
     """The counted orders' (order, product) lines placed in [start, end), products of ``category_id`` if given."""
-    category_ids = category_subtree_ids(category_id=category_id) if category_id else None
+    category_ids = sorted(category_with_descendants(category_id)) if category_id else None
     days = _site_days(start, end)
     if days is not None:
         scope, params = _facts_scope_sql(start_day=days[0], end_day=days[1], category_ids=category_ids)

@@ -22,9 +22,9 @@ from django.db.models import Max, Sum
 
 from tokui.analytics.models import SalesLineFact
 from tokui.analytics.report_types import Granularity, Movement, RankingBy, RankingRow
-from tokui.analytics.sales import category_with_descendants
 from tokui.analytics.sales_facts import report_reads, sales_facts_catch_up
 from tokui.catalog.models import Product
+from tokui.catalog.selectors import category_with_descendants
 from tokui.core.money import default_currency
 from tokui.core.time import add_months
 

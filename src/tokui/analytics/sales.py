@@ -47,7 +47,7 @@ from tokui.analytics.report_types import (
     SalesReport,
 )
 from tokui.analytics.sales_facts import report_reads, sales_facts_catch_up
-from tokui.catalog.selectors import categories, category_parent_ids
+from tokui.catalog.selectors import categories, category_with_descendants
 from tokui.core.money import default_currency
 from tokui.core.time import add_months
 from tokui.customers.selectors import companies_visible_to
@@ -80,20 +80,6 @@ def period_starts(*, start: dt.date, end: dt.date, granularity: str) -> list[dt.
         days.append(day)
         day = step(day)
     return days
-
-
-def category_with_descendants(category_id: int) -> set[int]:
-    """The category and everything below it (the tree is small: read it whole)."""
-    children: dict[int | None, list[int]] = {}
-    for pk, parent in category_parent_ids().items():
-        children.setdefault(parent, []).append(pk)
-    found, todo = {category_id}, [category_id]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 class _Scope:

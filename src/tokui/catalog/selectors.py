@@ -42,6 +42,26 @@ def category_parent_ids() -> dict[int, int | None]:
     return dict(Category.objects.values_list("id", "parent_id"))
 
 
+def category_with_descendants(category_id: int) -> set[int]:
+    """The category and everything below it."""
+    return categories_with_descendants([category_id])
+
+
+def categories_with_descendants(category_ids: Iterable[int]) -> set[int]:
+    """The categories and every category below them (the tree is small: read it whole)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in category_parent_ids().items():
+        children.setdefault(parent, []).append(pk)
+    found = set(category_ids)
+    todo = list(found)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
 def category_keys_by_slug(*, slugs: Iterable[str]) -> dict[str, tuple[str, str | None]]:
     """``{slug: (source, external id)}`` of the categories that hold ``slugs`` (slugs are unique)."""
     wanted = sorted(set(slugs))

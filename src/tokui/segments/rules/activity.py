@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from pydantic import Field, model_validator
 
 from tokui.catalog.models import Category, Product
-from tokui.catalog.selectors import category_parent_ids
+from tokui.catalog.selectors import categories_with_descendants
 from tokui.commerce.enums import NON_REVENUE_STATUSES, CartState
 from tokui.commerce.models import CartLine, Favorite, Order, OrderLine
 from tokui.core.lookups import ids_q
@@ -42,19 +42,7 @@ def operator_check(op: str, operators: dict[str, Any]) -> None:
 
 def category_ids_with_descendants(category_ids: list[int]) -> list[int]:
     """The chosen categories and every category under them (buying a T-shirt is buying トップス)."""
-    parents = category_parent_ids()
-    chosen = set(category_ids)
-    result = set(chosen)
-    for category_id in parents:
-        seen: set[int] = set()
-        node: int | None = category_id
-        while node is not None and node not in seen:
-            if node in chosen:
-                result.add(category_id)
-                break
-            seen.add(node)
-            node = parents.get(node)
-    return sorted(result)
+    return sorted(categories_with_descendants(category_ids))
 
 
 def _check_products(products: list[int]) -> None:
