@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 _SUFFIX = "__rb"
 _INDEX_DEF = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (?:ONLY )?(\S+) (USING .+)$", re.S)
@@ -35,20 +36,20 @@ class _Definitions:
     indexes: list[tuple[str, str]]  # name, CREATE INDEX statement
 
 
-def _definitions(cursor: object, table: str) -> _Definitions:
-    cursor.execute(  # type: ignore[attr-defined]
+def _definitions(cursor: CursorWrapper, table: str) -> _Definitions:
+    cursor.execute(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname",
         [table],
     )
-    constraints = [(str(name), str(definition)) for name, definition in cursor.fetchall()]  # type: ignore[attr-defined]
+    constraints = [(str(name), str(definition)) for name, definition in cursor.fetchall()]
     backing = {name for name, _ in constraints}
-    cursor.execute(  # type: ignore[attr-defined]
+    cursor.execute(
         "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s "
         "ORDER BY indexname",
         [table],
     )
-    indexes = [(str(n), str(d)) for n, d in cursor.fetchall() if n not in backing]  # type: ignore[attr-defined]
+    indexes = [(str(n), str(d)) for n, d in cursor.fetchall() if n not in backing]
     return _Definitions(constraints=constraints, indexes=indexes)
 
 
