@@ -5,7 +5,9 @@ each, 3.5 on average, over 5,000 products; written by PostgreSQL itself and dele
 lines: the data size, basket_pairs_seconds (every pair of two years of whole days bought together in at least
 TOKUI_BENCH_BASKET_MIN orders, 2 by default, read from the sales facts as the screen does; the facts are built first
 and their build time printed), basket_pairs_from_order_lines_seconds (the same over two instants, from the order lines),
-bought_together_ms (one product's partners counted from the orders), basket_partners_rebuild_seconds (the nightly
+bought_together_ms (one product's partners counted from the orders; and from the lines the screen has read already),
+basket_page_seconds (what the screen computes: one read of the period, its pairs, sets and one product's partners),
+basket_partners_rebuild_seconds (the nightly
 build of every product's 20 partners over the last year) and product_partners_ms (one product's partners read from
 that build, as mails and product pages read them).
 """
@@ -22,7 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from analytics_reports import PRODUCTS, SOURCE, best, clean, generate, scalar  # the same data and timing
-from tokui.analytics.basket import basket_pairs, products_bought_together
+from tokui.analytics.basket import basket_pairs, basket_scope, basket_sets, products_bought_together
 from tokui.analytics.sales_facts import sales_facts_rebuild
 from tokui.analytics.selectors import product_partners
 from tokui.analytics.services import basket_partners_rebuild
@@ -66,7 +68,17 @@ def main() -> None:
     print(f"basket_pairs_from_order_lines_seconds={raw:.2f}")
     product = found.pairs[0].product_a_id if found.pairs else scalar("SELECT MIN(id) FROM catalog_product")
     together = best(lambda: products_bought_together(product_id=product, start=start, end=end, limit=5))
-    print(f"bought_together_ms={together * 1000:.1f}")
+    scope = basket_scope(start=start, end=end)
+    on_page = best(lambda: products_bought_together(product_id=product, start=start, end=end, limit=10, scope=scope))
+    print(f"bought_together_ms={together * 1000:.1f} bought_together_from_page_scope_ms={on_page * 1000:.1f}")
+
+    def page() -> None:  # what the screen computes: one read of the period, its pairs, its sets, one product
+        read = basket_scope(start=start, end=end)
+        basket_pairs(scope=read, start=start, end=end, min_orders_together=MIN_TOGETHER, limit=100)
+        basket_sets(scope=read, start=start, end=end, min_orders_together=MIN_TOGETHER, limit=20)
+        products_bought_together(product_id=product, start=start, end=end, limit=10, scope=read)
+
+    print(f"basket_page_seconds={best(page):.2f}")
     rebuild = timed_once(basket_partners_rebuild)
     partner_rows = scalar("SELECT COUNT(*) FROM analytics_basketpartner")
     print(f"basket_partners_rebuild_seconds={rebuild:.2f} basket_partner_rows={partner_rows}")

@@ -110,6 +110,37 @@ def test_bought_together_for_one_product() -> None:
     assert together[1].lift == pytest.approx(2 * 5 / (4 * 3))
 
 
+def test_bought_together_ties_go_to_the_lower_product_id_and_an_unsold_product_has_none() -> None:
+    shirt, first, second, third = (ProductFactory() for _ in range(4))
+    basket(shirt, second)
+    basket(shirt, first, third)
+    basket(shirt, first, second)
+
+    together = products_bought_together(product_id=shirt.pk, start=START, end=END, limit=2, min_orders_together=1)
+
+    assert [(row.product_id, row.orders_together) for row in together] == [(first.pk, 2), (second.pk, 2)]
+    assert products_bought_together(product_id=ProductFactory().pk, start=START, end=END) == []
+
+
+def test_bought_together_within_a_category_counts_only_its_products_and_orders() -> None:
+    tops, bottoms = CategoryFactory(name="トップス"), CategoryFactory(name="ボトムス")
+    shirt, tee = ProductFactory(category=tops), ProductFactory(category=tops)
+    pants = ProductFactory(category=bottoms)
+    basket(shirt, tee, pants)
+    basket(shirt, pants)
+    basket(shirt, pants)
+    basket(tee)
+
+    whole = products_bought_together(product_id=shirt.pk, start=START, end=END, min_orders_together=1)
+    within = products_bought_together(
+        product_id=shirt.pk, start=START, end=END, min_orders_together=1, category_id=tops.pk
+    )
+
+    assert [row.product_id for row in whole] == [pants.pk, tee.pk]
+    assert [(row.product_id, row.orders_together, row.confidence) for row in within] == [(tee.pk, 1, 1 / 3)]
+    assert within[0].lift == pytest.approx(1 * 4 / (3 * 2))  # 4 orders hold a top; 3 the shirt, 2 the tee
+
+
 @pytest.mark.parametrize("whole_days", [False, True], ids=["any instants: order lines", "site days: sales facts"])
 def test_pairs_on_the_demo_data_match_a_count_order_by_order(whole_days: bool) -> None:
     load_demo_data(seed=7, scale=0.05)

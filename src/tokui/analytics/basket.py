@@ -1,8 +1,8 @@
 """Basket analysis (併売分析): products bought in the same order, with support, confidence and lift.
 
-The pairs of a period are counted in arrays (``basket_counts``) from the counted orders' lines; one product's
-partners and the nightly partner lists are counted in the database. For a pair A, B over N orders that contain any
-product in scope:
+The pairs of a period and one product's partners are counted in arrays (``basket_counts``) from the counted
+orders' lines; the nightly partner lists of every product are counted in the database. For a pair A, B over N
+orders that contain any product in scope:
 
 - support    = orders with A and B / N
 - confidence = orders with A and B / orders with A      (A → B; and the same for B → A)
@@ -28,6 +28,7 @@ from tokui.analytics.basket_counts import (
     BasketLines,
     basket_lines,
     pair_counts,
+    partner_counts,
     ranked_pairs,
     scope_rows,
     triple_counts,
@@ -206,30 +207,29 @@ def basket_pairs(
 
 
 def products_bought_together(
-    *, product_id: int, start: dt.datetime, end: dt.datetime, limit: int = 5, min_orders_together: int = 2
+    *,
+    product_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    limit: int = 5,
+    min_orders_together: int = 2,
+    category_id: int | None = None,
+    scope: BasketScope | None = None,
 ) -> list[BoughtTogether]:
     """「よく一緒に購入されている商品」: what else the orders containing ``product_id`` held, most often first.
 
-    Reads only the orders with the product (through the product index), so it stays fast on a large shop.
+    Counted over the period's lines in arrays — the screen passes the ``scope`` it has read for its pairs, so one
+    product's partners cost milliseconds there. With a category, the partners and the orders counted are those of
+    the category, like the pairs beside them.
     """
-    scope, params = _scope_sql(start=start, end=end, category_ids=None)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH scope AS ({scope}), "
-            "target AS (SELECT order_id FROM scope WHERE product_id = %s), "
-            "together AS (SELECT s.product_id, COUNT(*) AS n FROM scope s JOIN target t ON t.order_id = s.order_id "
-            "WHERE s.product_id <> %s GROUP BY s.product_id HAVING COUNT(*) >= %s) "
-            "SELECT together.product_id, together.n, "
-            "(SELECT COUNT(*) FROM target), "
-            "(SELECT COUNT(*) FROM scope i WHERE i.product_id = together.product_id), "
-            "(SELECT COUNT(DISTINCT order_id) FROM scope) "
-            "FROM together ORDER BY together.n DESC, together.product_id LIMIT %s",
-            [*params, product_id, product_id, max(1, min_orders_together), limit],
-        )
-        rows = cursor.fetchall()
+    lines = _scope_for(scope, start=start, end=end, category_id=category_id).lines
+    found = partner_counts(lines, product_id=product_id, floor=min_orders_together, limit=limit)
+    total, n_a = found.orders_total, found.orders_target
     return [
-        BoughtTogether(product_id=pid, orders_together=n, confidence=n / n_a, lift=n * total / (n_a * n_b))
-        for pid, n, n_a, n_b, total in rows
+        BoughtTogether(
+            product_id=int(pid), orders_together=int(n), confidence=int(n) / n_a, lift=int(n) * total / (n_a * int(n_b))
+        )
+        for pid, n, n_b in zip(found.product_ids, found.together, found.orders_each, strict=True)
     ]
 
 

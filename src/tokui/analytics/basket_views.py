@@ -137,7 +137,14 @@ def basket_analysis(request: HttpRequest) -> HttpResponse:
         )
         product = _focus_product(request.GET.get("product"))
         if product is not None:
-            together = products_bought_together(product_id=product.pk, start=start, end=end, limit=10)
+            together = products_bought_together(
+                product_id=product.pk,
+                start=start,
+                end=end,
+                limit=10,
+                category_id=data["category"].pk if data["category"] else None,
+                scope=scope,
+            )
             partners = Product.objects.in_bulk([row.product_id for row in together])
             context.update(
                 focus=product,
