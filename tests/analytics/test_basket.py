@@ -10,7 +10,13 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import CategoryFactory, OrderFactory, OrderLineFactory, ProductFactory
-from tokui.analytics.basket import basket_pairs, basket_sets, products_bought_together
+from tokui.analytics.basket import (
+    BasketAnalysis,
+    basket_pairs,
+    basket_scope,
+    basket_sets,
+    products_bought_together,
+)
 from tokui.catalog.models import Product
 from tokui.commerce.enums import NON_REVENUE_STATUSES, OrderStatus
 from tokui.commerce.models import OrderLine
@@ -108,6 +114,27 @@ def test_bought_together_for_one_product() -> None:
     assert [(row.product_id, row.orders_together) for row in together] == [(pants.pk, 3), (socks.pk, 2)]
     assert together[0].confidence == 3 / 4
     assert together[1].lift == pytest.approx(2 * 5 / (4 * 3))
+
+
+def test_one_read_serves_pairs_and_sets_at_different_floors_as_separate_counts_would() -> None:
+    shirt, pants, belt, hat = (ProductFactory() for _ in range(4))
+    for _ in range(2):
+        basket(shirt, pants, belt)
+    basket(shirt, pants, hat)
+    basket(belt, hat)
+
+    def as_rows(pairs: BasketAnalysis) -> list[tuple[int, int, int]]:
+        return [(p.product_a_id, p.product_b_id, p.orders_together) for p in pairs.pairs]
+
+    fresh_pairs = as_rows(basket_pairs(start=START, end=END, min_orders_together=3))
+    fresh_sets = basket_sets(start=START, end=END, min_orders_together=1)
+    for first in ("pairs", "sets"):
+        scope = basket_scope(start=START, end=END)
+        if first == "sets":
+            assert basket_sets(start=START, end=END, min_orders_together=1, scope=scope) == fresh_sets
+        assert as_rows(basket_pairs(start=START, end=END, min_orders_together=3, scope=scope)) == fresh_pairs
+        assert basket_sets(start=START, end=END, min_orders_together=1, scope=scope) == fresh_sets
+    assert fresh_pairs == [(shirt.pk, pants.pk, 3)] and len(fresh_sets) == 2
 
 
 def test_bought_together_ties_go_to_the_lower_product_id_and_an_unsold_product_has_none() -> None:

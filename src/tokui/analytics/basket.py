@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
@@ -26,8 +26,10 @@ from django.utils import timezone
 
 from tokui.analytics.basket_counts import (
     BasketLines,
+    PairCounts,
     basket_lines,
     pair_counts,
+    pairs_at_least,
     partner_counts,
     ranked_pairs,
     scope_rows,
@@ -144,6 +146,17 @@ class BasketScope:
     end: dt.datetime
     category_id: int | None
     lines: BasketLines
+    # The pairs counted at the lowest floor asked so far: a higher floor is a filter of them, not a new count.
+    _pairs: list[PairCounts] = field(default_factory=list, compare=False, repr=False)
+
+    def pairs(self, floor: int | Callable[[int], int]) -> PairCounts:
+        """The pairs of these lines bought together in at least ``floor`` orders (or ``floor(orders in scope)``)."""
+        floor = int(floor(self.lines.orders_total)) if callable(floor) else floor
+        if self._pairs and self._pairs[0].floor <= floor:
+            return pairs_at_least(self._pairs[0], floor)
+        counts = pair_counts(self.lines, floor=floor)
+        self._pairs[:] = [counts]
+        return counts
 
 
 def basket_scope(*, start: dt.datetime, end: dt.datetime, category_id: int | None = None) -> BasketScope:
@@ -186,8 +199,8 @@ def basket_pairs(
     ``min_support`` and ``min_orders_together`` both apply (the larger count wins); ``min_confidence`` applies to
     the stronger direction. ``order_by`` is one of orders_together, support, confidence, lift.
     """
-    lines = _scope_for(scope, start=start, end=end, category_id=category_id).lines
-    counts = pair_counts(lines, floor=lambda total: max(min_orders_together, math.ceil(min_support * total - 1e-9), 1))
+    read = _scope_for(scope, start=start, end=end, category_id=category_id)
+    counts = read.pairs(lambda total: max(min_orders_together, math.ceil(min_support * total - 1e-9), 1))
     total = counts.orders_total
     if not total:
         return BasketAnalysis(orders_total=0, min_orders_together=min_orders_together, pairs=[])
@@ -310,9 +323,9 @@ def basket_sets(
     pairs), in arrays over the same lines as the pairs (``basket_counts.triple_counts``).
     """
     floor = max(1, min_orders_together)
-    lines = _scope_for(scope, start=start, end=end, category_id=category_id).lines
-    pairs = pair_counts(lines, floor=floor)
-    found = triple_counts(lines, pairs, floor=floor, limit=limit)
+    read = _scope_for(scope, start=start, end=end, category_id=category_id)
+    pairs = read.pairs(floor)
+    found = triple_counts(read.lines, pairs, floor=floor, limit=limit)
     return [
         BasketSet(
             product_ids=(int(ids[0]), int(ids[1]), int(ids[2])),

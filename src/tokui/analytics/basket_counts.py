@@ -169,6 +169,22 @@ def pair_counts(
     )
 
 
+def pairs_at_least(counts: PairCounts, floor: int) -> PairCounts:
+    """The pairs of ``counts`` bought together in at least ``floor`` orders (``floor`` not below theirs)."""
+    if floor < counts.floor:
+        raise ValueError("pairs under the floor they were counted with are not in them")
+    kept = counts.together >= floor
+    return PairCounts(
+        orders_total=counts.orders_total,
+        floor=floor,
+        product_a=counts.product_a[kept],
+        product_b=counts.product_b[kept],
+        together=counts.together[kept],
+        orders_a=counts.orders_a[kept],
+        orders_b=counts.orders_b[kept],
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PartnerCounts:
     """The products bought in the same orders as one product, most orders together first (ties: lower id)."""

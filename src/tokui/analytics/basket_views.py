@@ -102,6 +102,8 @@ def basket_analysis(request: HttpRequest) -> HttpResponse:
         end = start_of_local_day(data["end"] + dt.timedelta(days=1))
         # The period's lines are read once, for the pairs and the sets.
         scope = basket_scope(start=start, end=end, category_id=data["category"].pk if data["category"] else None)
+        # Counted once at the sets' floor (the lower one): the pairs' floor, raised by a minimum support, filters it.
+        scope.pairs(max(1, data["min_orders"]))
         analysis = basket_pairs(
             scope=scope,
             limit=PAIRS_SHOWN,
