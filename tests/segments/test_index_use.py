@@ -75,3 +75,25 @@ def test_orders_of_a_period_are_read_from_the_covering_index() -> None:
     product = ProductFactory()
     lines = rule("purchased", products=[product.pk], period={"kind": "last_days", "days": 90})
     assert "order_line_product_covering" in plan(lines, keep="order_line_product_covering")
+
+
+@pytest.mark.parametrize(
+    ("subject", "index"),
+    [(Subject.COMPANY, "order_company_revenue_time"), (Subject.CONTACT, "order_contact_revenue_time")],
+)
+def test_at_least_two_orders_are_grouped_from_the_customers_counted_orders_index(subject: Subject, index: str) -> None:
+    # Partial on "has this customer and is not cancelled or refunded": usable only while the compiled subquery
+    # states both (ADR 22).
+    CompanyFactory()
+    data = rule("purchased", period={"kind": "last_days", "days": 180}, min_count=2, min_amount=20000)
+    assert index in plan(data, keep=index, subject=subject)
+
+
+@pytest.mark.parametrize(
+    ("subject", "index"), [(Subject.COMPANY, "company_live_id"), (Subject.CONTACT, "contact_live_id")]
+)
+def test_live_customers_are_read_from_their_partial_id_index(subject: Subject, index: str) -> None:
+    # Partial on "not archived": the compiled rule states it for every subject, so the ids come from this index.
+    CompanyFactory()
+    data = rule("purchased", period={"kind": "last_days", "days": 180}, min_count=2, min_amount=20000)
+    assert index in plan(data, keep=index, subject=subject)

@@ -131,6 +131,9 @@ class Company(ExternalKeyed):
         indexes = [
             models.Index(fields=["assigned_rep", "name_kana"]),
             models.Index(fields=["prefecture"]),
+            # Segments count live companies: with this index their ids are read in order beside an ordered
+            # subquery (a merge join of two index-only scans) instead of hashing the whole table (ADR 22).
+            models.Index(fields=["id"], condition=Q(archived_at__isnull=True), name="company_live_id"),
         ]
 
     def __str__(self) -> str:
@@ -195,6 +198,7 @@ class Contact(ExternalKeyed):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["name_kana", "name"]
+        indexes = [models.Index(fields=["id"], condition=Q(archived_at__isnull=True), name="contact_live_id")]
         constraints = [external_key_constraint("contact_source_external_id")]
 
     def __str__(self) -> str:
