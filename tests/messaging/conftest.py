@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -35,6 +36,7 @@ class Received:
     mail_from: str
     recipients: list[str]
     raw: bytes
+    mail_options: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> EmailMessage:
@@ -51,6 +53,7 @@ class RecordingHandler:
     drop_after_data: bool = False
     drop_at_message: int = 0  # the Nth message (1-based) loses the connection after its content arrived
     pipelining: bool = True
+    eight_bit_mime: bool = True
     messages_seen: int = 0
 
     async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
@@ -58,6 +61,8 @@ class RecordingHandler:
     ) -> list[str]:
         # aiosmtpd reads pipelined commands correctly but does not say so; real MTAs (Postfix, Exim) do.
         session.host_name = hostname
+        if not self.eight_bit_mime:  # aiosmtpd offers 8BITMIME; older or stricter servers do not
+            responses = [response for response in responses if response[4:].upper() != "8BITMIME"]
         return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
@@ -78,7 +83,12 @@ class RecordingHandler:
         if self.data_reply:
             return self.data_reply
         self.received.append(
-            Received(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], envelope.original_content or b"")
+            Received(
+                str(envelope.mail_from),
+                [str(r) for r in envelope.rcpt_tos],
+                envelope.original_content or b"",
+                list(envelope.mail_options),
+            )
         )
         return "250 Message accepted for delivery"
 
@@ -93,9 +103,8 @@ class SmtpServer:
         return self.handler.received
 
 
-@pytest.fixture(params=[True, False], ids=["pipelining", "one-command-at-a-time"])
-def smtp_server(settings: SettingsWrapper, request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
-    """A server that offers PIPELINING, and (the same tests again) one that does not."""
+@contextmanager
+def running_smtp_server(settings: SettingsWrapper, *, pipelining: bool, eight_bit_mime: bool) -> Iterator[SmtpServer]:
     port = free_port()
     settings.MAILERS = {
         "default": {
@@ -105,13 +114,21 @@ def smtp_server(settings: SettingsWrapper, request: pytest.FixtureRequest) -> It
     }
     settings.MAIL_CHANNEL = "smtp"
     settings.SITE_URL = "https://tokui.example.jp"
-    handler = RecordingHandler(pipelining=request.param)
+    handler = RecordingHandler(pipelining=pipelining, eight_bit_mime=eight_bit_mime)
     controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False)
     controller.start()
     try:
         yield SmtpServer(handler=handler, port=port)
     finally:
         controller.stop()
+
+
+@pytest.fixture(params=[True, False], ids=["pipelining-8bitmime", "one-command-at-a-time-7bit"])
+def smtp_server(settings: SettingsWrapper, request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
+    """A server that offers PIPELINING and 8BITMIME (mail parts go as 8bit), and (the same tests again) one that
+    offers neither (base64 parts, one command at a time). ``test_8bitmime`` covers the other two combinations."""
+    with running_smtp_server(settings, pipelining=request.param, eight_bit_mime=request.param) as server:
+        yield server
 
 
 def opted_in(contact: Contact) -> Contact:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from markupsafe import escape
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from tests.factories import ContactFactory, ProductFactory
+from tests.factories import CompanyFactory, ContactFactory, ProductFactory
 from tests.messaging.conftest import SmtpServer, make_template, opted_in
 from tokui.commerce.models import Cart, CartLine
 from tokui.customers.models import Contact
@@ -272,3 +276,58 @@ def test_a_worker_killed_mid_batch_leaves_rows_that_go_back_to_the_queue(
 
     assert outbox_requeue_stale() == 1
     assert OutboxMessage.objects.get().status == OutboxStatus.QUEUED
+
+
+def test_a_batch_reads_its_contacts_in_one_go_however_many_mails_it_holds(
+    smtp_server: SmtpServer, sender: SenderIdentity
+) -> None:
+    # Only a few columns of each contact and company are read when a batch is claimed: a mail that needed another
+    # one would read it per contact, and the number of statements would grow with the batch.
+    _template, version = make_template(sender=sender, html="<p>{{ contact.name }} / {{ company.name }}</p>")
+    company = CompanyFactory(name="得意先商事")
+    counts, everyone = [], []
+    for size in (1, 4):
+        contacts = [opted_in(ContactFactory(company=company)) for _ in range(size)]
+        everyone += contacts
+        with CaptureQueriesContext(connection) as queries:
+            messages_send_to_contacts(template_version=version, contact_ids=[c.pk for c in contacts])
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1]
+    bodies = [received.message.get_body(("html",)).get_content() for received in smtp_server.received]
+    assert len(bodies) == 5
+    assert all(any(f"{escape(c.name)} / 得意先商事" in body for body in bodies) for c in everyone)
+
+
+def test_a_channel_failing_mid_batch_leaves_its_slice_unknown_and_the_mails_not_handed_over_queued(
+    sender: SenderIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tokui.messaging import delivery, hand_over
+    from tokui.messaging.channels.base import SendResult
+
+    class BreaksOnSecondSlice:
+        name = "smtp"
+        calls = 0
+
+        def send_many(self, envelopes: list[Any]) -> list[SendResult]:
+            self.calls += 1
+            if self.calls == 2:
+                raise RuntimeError("connection reset")
+            return [SendResult(e.outbox_id, AttemptOutcome.SENT, 250, "OK") for e in envelopes]
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(hand_over, "HAND_OVER_SLICE", 2)
+    monkeypatch.setattr(delivery, "_deliver_after_commit", lambda ids: None)
+    _template, version = make_template(sender=sender, html="<p>{{ contact.name }}</p>")
+    ids = messages_send_to_contacts(
+        template_version=version, contact_ids=[opted_in(ContactFactory()).pk for _ in range(5)]
+    ).outbox_ids
+    report = outbox_deliver(outbox_ids=ids, channel=BreaksOnSecondSlice())
+
+    statuses = dict(OutboxMessage.objects.values_list("pk", "status"))
+    assert [statuses[pk] for pk in sorted(ids)] == [
+        OutboxStatus.SENT, OutboxStatus.SENT, OutboxStatus.UNKNOWN, OutboxStatus.UNKNOWN, OutboxStatus.QUEUED,
+    ]  # fmt: skip
+    assert (report.sent, report.unknown, report.retried) == (2, 2, 1)

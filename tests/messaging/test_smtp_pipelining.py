@@ -6,10 +6,12 @@ import smtplib
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.messaging.conftest import SmtpServer
 from tokui.messaging.channels.base import Envelope
-from tokui.messaging.channels.email import SmtpChannel
+from tokui.messaging.channels.email import SmtpChannel, _quoted
 from tokui.messaging.channels.smtp_pipeline import wire_content
 from tokui.messaging.enums import AttemptOutcome
 
@@ -95,3 +97,14 @@ def test_with_pipelining_a_mail_costs_one_write(smtp_server: SmtpServer, monkeyp
 )
 def test_message_content_is_sent_with_crlf_lines_and_dots_doubled(raw: bytes, wire: bytes) -> None:
     assert wire_content(raw) == wire
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.emails(),
+        st.text(alphabet=st.sampled_from('aZ0.-_+@"<> ()!#~'), max_size=16),
+    )
+)
+def test_addresses_are_quoted_for_smtp_as_smtplib_quotes_them(address: str) -> None:
+    assert _quoted(address) == smtplib.quoteaddr(address)

@@ -30,11 +30,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
-from liquid.exceptions import LiquidError
 
-from tokui.core.errors import DomainError
 from tokui.customers.models import Contact
-from tokui.messaging.channels.base import Envelope, MailChannel, SendResult, mail_channels
+from tokui.messaging.channels.base import MailChannel, SendResult
 from tokui.messaging.enums import (
     AttemptOutcome,
     MailKind,
@@ -43,8 +41,8 @@ from tokui.messaging.enums import (
     SkipReason,
     SuppressionReason,
 )
-from tokui.messaging.links import preferences_url, unsubscribe_url
-from tokui.messaging.models import DeliveryAttempt, MailTemplateVersion, OutboxMessage, SenderIdentity
+from tokui.messaging.hand_over import render_and_hand_over
+from tokui.messaging.models import DeliveryAttempt, MailTemplateVersion, OutboxMessage
 from tokui.messaging.outbox_rows import (
     NewRow,
     delivery_attempts_insert,
@@ -52,21 +50,15 @@ from tokui.messaging.outbox_rows import (
     outbox_mark_sent,
     outbox_rows_store,
 )
-from tokui.messaging.rendering.compiled import CompiledVersion, assemble_mail, compiled_version, render_tracked
 from tokui.messaging.selectors import (
     contact_addresses,
-    contacts_for_mail,
     contacts_opted_out_of,
     contacts_with_mail_consent,
     domain_sent_counts,
     marketing_sent_counts,
-    sender_default,
     suppressed_reasons,
 )
 from tokui.messaging.suppression import mail_bounce_record
-from tokui.messaging.templating.context import SharedParts, mail_context
-from tokui.messaging.templating.variables import sample_context
-from tokui.messaging.types import SenderData
 from tokui.tracking.enums import EventSource, EventType
 from tokui.tracking.services import events_append_rows
 from tokui.tracking.types import EventIn
@@ -235,6 +227,10 @@ class DeliveryReport:
     deferred: int = 0
 
 
+_OUTBOX_FIELDS = tuple(field.name for field in OutboxMessage._meta.concrete_fields)
+_CONTACT_FIELDS = ("contact__name", "contact__email", "contact__company__name")
+
+
 def outbox_claim(*, outbox_ids: Sequence[int] | None = None, limit: int | None = None) -> list[OutboxMessage]:
     """Take due queued rows for this worker: ``sending`` from now on, invisible to other workers."""
     now = timezone.now()
@@ -255,7 +251,14 @@ def outbox_claim(*, outbox_ids: Sequence[int] | None = None, limit: int | None =
     wanted: Any = ids
     if connection.vendor == "postgresql":  # one array parameter instead of a thousand placeholders
         wanted = RawSQL("SELECT unnest(%s::bigint[])", [ids])
-    messages = list(OutboxMessage.objects.filter(pk__in=wanted).select_related("contact__company").order_by("id"))
+    # Of the contact and its company only what a mail uses (``mail_context``, the facts): the other thirty-odd
+    # columns cost more to transfer and turn into attributes than the rest of the claim.
+    messages = list(
+        OutboxMessage.objects.filter(pk__in=wanted)
+        .select_related("contact__company")
+        .only(*_OUTBOX_FIELDS, *_CONTACT_FIELDS)
+        .order_by("id")
+    )
     # A batch shares a few versions: read each once instead of joining its 20 KB of HTML onto every row.
     versions = MailTemplateVersion.objects.select_related("template__sender").in_bulk(
         {message.template_version_id for message in messages}
@@ -269,20 +272,6 @@ def outbox_requeue_stale(*, lease: dt.timedelta = LEASE) -> int:
     """Rows a killed worker left in ``sending`` go back to the queue (they keep their Message-ID)."""
     return OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claimed_at__lt=timezone.now() - lease).update(
         status=OutboxStatus.QUEUED, claimed_at=None
-    )
-
-
-def sender_data(identity: SenderIdentity | None) -> SenderData:
-    identity = identity or sender_default()
-    if identity is None:
-        name, email = parseaddr(settings.DEFAULT_FROM_EMAIL)
-        return SenderData(name=name, email=email, company=name, address="")
-    return SenderData(
-        name=identity.name,
-        email=identity.email,
-        company=identity.company_name,
-        address=identity.postal_address,
-        reply_to=identity.reply_to,
     )
 
 
@@ -366,111 +355,6 @@ def _decide(messages: list[OutboxMessage], *, now: dt.datetime) -> _Decisions:
     return decisions
 
 
-def _context_for(
-    message: OutboxMessage, compiled: CompiledVersion, shared: SharedParts
-) -> tuple[dict[str, Any], int, str]:
-    """The Liquid context, the contact id the links carry, and the recipient's display name."""
-    contact = message.contact
-    if contact is None and message.origin == OutboxOrigin.TEST and message.data.get("preview_contact_id"):
-        contact = contacts_for_mail(contact_ids=[int(message.data["preview_contact_id"])]).get(
-            int(message.data["preview_contact_id"])
-        )
-    if contact is None:
-        context = sample_context(site_url=settings.SITE_URL.rstrip("/"))
-        context["sender"] = shared.sender.as_context()
-        context["unsubscribe_url"] = unsubscribe_url(message_id=message.pk, contact_id=0)
-        context["preferences_url"] = preferences_url(message_id=message.pk, contact_id=0)
-        return context, 0, ""
-    link_contact = contact.pk if message.origin != OutboxOrigin.TEST else 0
-    context = mail_context(
-        contact=contact,
-        needed=compiled.needed,
-        shared=shared,
-        unsubscribe_url=unsubscribe_url(message_id=message.pk, contact_id=link_contact),
-        preferences_url=preferences_url(message_id=message.pk, contact_id=link_contact),
-        data=message.data,
-    )
-    return context, link_contact, contact.name if message.origin != OutboxOrigin.TEST else ""
-
-
-def envelope_for(
-    message: OutboxMessage, compiled: CompiledVersion, *, context: dict[str, Any], contact_id: int, to_name: str
-) -> Envelope:
-    """Render one mail into what a channel needs (raw MIME for SMTP, parts and headers for an ESP)."""
-    unsubscribe = str(context.get("unsubscribe_url", ""))
-    parts = render_tracked(compiled, context=context, message_pk=message.pk, contact_id=contact_id)
-    raw = assemble_mail(
-        compiled,
-        parts=parts,
-        rfc_message_id=message.message_id,
-        to_email=message.to_email,
-        to_name=to_name,
-        unsubscribe_url=unsubscribe,
-    )
-    envelope = Envelope(
-        outbox_id=message.pk, mail_from=compiled.sender.email, to=message.to_email, raw=raw, crlf_only=True
-    )
-    if settings.MAIL_CHANNEL != "smtp":
-        envelope.subject, envelope.html, envelope.text = parts.subject, parts.html, parts.text
-        envelope.from_header = compiled.skeleton.from_header
-        envelope.headers = {"Message-ID": message.message_id}
-        if compiled.kind == MailKind.MARKETING and unsubscribe:
-            envelope.headers["List-Unsubscribe"] = f"<{unsubscribe}>"
-            envelope.headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    return envelope
-
-
-def _render(messages: list[OutboxMessage]) -> tuple[list[Envelope], dict[int, str]]:
-    envelopes: list[Envelope] = []
-    errors: dict[int, str] = {}
-    shared_by_version: dict[tuple[int, int | None], SharedParts] = {}
-    for message in messages:
-        version = message.template_version
-        sender = sender_data(version.template.sender)
-        try:
-            compiled = compiled_version(version=version, sender=sender)
-            shared = shared_by_version.setdefault((version.pk, version.template.sender_id), SharedParts(sender=sender))
-            context, contact_id, to_name = _context_for(message, compiled, shared)
-            envelopes.append(envelope_for(message, compiled, context=context, contact_id=contact_id, to_name=to_name))
-        except (LiquidError, DomainError) as error:
-            errors[message.pk] = str(error)[:2000]
-        except Exception as error:
-            # One broken mail must not hold the batch in "sending": it fails, with the reason in the log.
-            logger.exception("could not render outbox message %s", message.pk)
-            errors[message.pk] = f"{type(error).__name__}: {error}"[:2000]
-    return envelopes, errors
-
-
-def _open_channel() -> MailChannel:
-    return mail_channels.open(settings.MAIL_CHANNEL)
-
-
-def _hand_over(envelopes: list[Envelope], channel: MailChannel | None) -> list[SendResult]:
-    """Send through ``channel`` (or the configured one). A channel that cannot even open is a temporary failure
-    for all; one that breaks in the middle of a batch leaves every outcome unknown (none is resent)."""
-    try:
-        active = channel or _open_channel()
-    except Exception as error:
-        logger.exception("could not open the mail channel")
-        return [
-            SendResult(e.outbox_id, AttemptOutcome.TEMPORARY, None, f"{type(error).__name__}: {error}")
-            for e in envelopes
-        ]
-    try:
-        return active.send_many(envelopes)
-    except Exception as error:
-        logger.exception("the mail channel failed in the middle of a batch")
-        return [
-            SendResult(e.outbox_id, AttemptOutcome.UNKNOWN, None, f"{type(error).__name__}: {error}") for e in envelopes
-        ]
-    finally:
-        if channel is None:
-            try:
-                active.close()
-            except Exception:
-                logger.exception("could not close the mail channel")
-
-
 def outbox_deliver(
     *, outbox_ids: Sequence[int] | None = None, limit: int | None = None, channel: MailChannel | None = None
 ) -> DeliveryReport:
@@ -481,10 +365,7 @@ def outbox_deliver(
         return report
     now = timezone.now()
     decisions = _decide(messages, now=now)
-    envelopes, render_errors = _render(decisions.send)
-    results: list[SendResult] = []
-    if envelopes:
-        results = _hand_over(envelopes, channel)
+    results, render_errors = render_and_hand_over(decisions.send, channel)
     by_id = {message.pk: message for message in messages}
     outbox_record(
         results=results, messages=by_id, decisions=decisions, render_errors=render_errors, now=now, report=report

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from tokui.messaging.delivery import sender_data
 from tokui.messaging.enums import MailKind
+from tokui.messaging.hand_over import sender_data
 from tokui.messaging.links import preferences_url, unsubscribe_url
 from tokui.messaging.models import MailTemplateVersion
 from tokui.messaging.rendering.compiled import RenderedMail, compiled_version, render_parts

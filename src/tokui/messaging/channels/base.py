@@ -19,6 +19,12 @@ class Envelope:
     raw: bytes
     # ``raw`` has CRLF line ends only (Tokui's own MIME assembly guarantees it): SMTP need not check every byte.
     crlf_only: bool = False
+    # Also from Tokui's assembly (``rendering.mime.AssembledMail``): a part of ``raw`` is 8bit (MAIL FROM must say
+    # BODY=8BITMIME), no line of ``raw`` starts with a dot (DATA has nothing to stuff), and ``seven_bit`` builds the
+    # same mail with every part in base64, for a server that does not offer 8BITMIME.
+    eight_bit: bool = False
+    dot_free: bool = False
+    seven_bit: Callable[[], bytes] | None = None
     subject: str = ""
     html: str = ""
     text: str = ""

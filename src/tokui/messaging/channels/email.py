@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import smtplib
 import socket
 import ssl
@@ -70,26 +71,36 @@ def _reply_text(reply: Any) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
-def _data(connection: smtplib.SMTP, raw: bytes, *, crlf_only: bool) -> tuple[int, bytes]:
+def _data(connection: smtplib.SMTP, content: bytes) -> tuple[int, bytes]:
     """DATA, then the message in its wire form (``smtp_pipeline.wire_content``: line ends and leading dots fixed
     only when needed) in one write: the terminating dot sent on its own waits for the peer's delayed ACK (Nagle),
     ~40 ms a mail."""
     code, reply = connection.docmd("data")
     if code != 354:
         raise smtplib.SMTPDataError(code, reply)
-    connection.send(wire_content(raw, crlf_only=crlf_only))
+    connection.send(content)
     return connection.getreply()
 
 
+# A plain address (dot-atom local part and domain): ``smtplib.quoteaddr`` gives it back in angle brackets.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
 @lru_cache(maxsize=1024)
-def _quoted(address: str) -> str:
-    # ``smtplib.quoteaddr`` parses the address (≈ 25 µs); the sender is the same for a whole batch.
+def _parsed_quote(address: str) -> str:
     return str(smtplib.quoteaddr(address))
 
 
-def _mail_from(connection: smtplib.SMTP, address: str) -> tuple[int, bytes]:
-    """``connection.mail(address)`` (no options), with the sender's quoting cached."""
-    connection.putcmd("mail", f"from:{_quoted(address)}")
+def _quoted(address: str) -> str:
+    """``smtplib.quoteaddr(address)``: it parses the address (≈ 25 µs), which a plain one (nearly every recipient,
+    each different) does not need; others are parsed, cached (the sender is the same for a whole batch)."""
+    return f"<{address}>" if _PLAIN_ADDRESS.fullmatch(address) else _parsed_quote(address)
+
+
+def _mail_from(connection: smtplib.SMTP, address: str, options: str = "") -> tuple[int, bytes]:
+    """``connection.mail(address)`` (``options`` such as " BODY=8BITMIME"), with the sender's quoting cached."""
+    connection.putcmd("mail", f"from:{_quoted(address)}{options}")
     return connection.getreply()
 
 
@@ -108,12 +119,14 @@ class SmtpChannel:
         timeout: float = 30,
         dkim_signer: DkimSigner | None = None,
         pipelining: bool = True,
+        eight_bit_mime: bool = True,
     ) -> None:
         self.host, self.port, self.timeout = host, port, timeout
         self.username, self.password = username, password
         self.use_tls, self.use_ssl = use_tls, use_ssl
         self.dkim = dkim_signer
         self.pipelining = pipelining
+        self.eight_bit_mime = eight_bit_mime
         self.connection: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
@@ -155,12 +168,26 @@ class SmtpChannel:
         except (smtplib.SMTPException, OSError):
             self._drop()
 
+    def _takes_8bit(self, connection: smtplib.SMTP) -> bool:
+        return self.eight_bit_mime and connection.has_extn("8bitmime")
+
+    def _prepare(self, envelope: Envelope, *, takes_8bit: bool) -> tuple[bytes, str]:
+        """The content in its wire form (signed) and the MAIL FROM parameters: an 8bit mail says BODY=8BITMIME, or
+        goes all in base64 to a server that does not offer 8BITMIME (RFC 6152)."""
+        raw, options, dot_free = envelope.raw, "", envelope.dot_free
+        if envelope.eight_bit:
+            if takes_8bit:
+                options = " BODY=8BITMIME"
+            elif envelope.seven_bit is not None:
+                raw, dot_free = envelope.seven_bit(), True
+        return wire_content(self._sign(raw), crlf_only=envelope.crlf_only, dot_free=dot_free), options
+
     def send_one(self, envelope: Envelope) -> SendResult:
-        raw = self._sign(envelope.raw)
         handed_over = False
         try:
             connection = self._connect()
-            code, reply = _mail_from(connection, envelope.mail_from)
+            content, options = self._prepare(envelope, takes_8bit=self._takes_8bit(connection))
+            code, reply = _mail_from(connection, envelope.mail_from, options)
             if code != 250:
                 self._reset(connection)
                 return SendResult(envelope.outbox_id, outcome_of_code(code), code, _reply_text(reply))
@@ -169,7 +196,7 @@ class SmtpChannel:
                 self._reset(connection)
                 return SendResult(envelope.outbox_id, outcome_of_code(code), code, _reply_text(reply))
             handed_over = True
-            code, reply = _data(connection, raw, crlf_only=envelope.crlf_only)
+            code, reply = _data(connection, content)
             return SendResult(envelope.outbox_id, outcome_of_code(code), code, _reply_text(reply))
         except smtplib.SMTPDataError as error:
             # DATA itself was refused (no 354): the message never left.
@@ -204,7 +231,14 @@ class SmtpChannel:
             connection = None  # each mail then records why (send_one tries to connect again)
         if connection is None or not self.pipelining or not connection.has_extn("pipelining"):
             return [self.send_one(envelope) for envelope in envelopes]
-        return send_pipelined(connection, envelopes, sign=self._sign, quote=_quoted, on_broken=self._one_at_a_time)
+        takes_8bit = self._takes_8bit(connection)
+        return send_pipelined(
+            connection,
+            envelopes,
+            prepare=lambda envelope: self._prepare(envelope, takes_8bit=takes_8bit),
+            quote=_quoted,
+            on_broken=self._one_at_a_time,
+        )
 
 
 @mail_channels.register("smtp")

@@ -31,10 +31,11 @@ def _bare_line_ends(raw: bytes) -> bool:
     return raw.count(b"\n") != crlf or raw.count(b"\r") != crlf
 
 
-def wire_content(raw: bytes, *, crlf_only: bool = False) -> bytes:
+def wire_content(raw: bytes, *, crlf_only: bool = False, dot_free: bool = False) -> bytes:
     """The message as DATA sends it: CRLF line ends, leading dots doubled, closed by a lone dot. Tokui's own
-    messages (headers and base64 parts, ``crlf_only``) need neither fix: one search and one concatenation."""
-    if raw.startswith(b".") or b"\n." in raw or (not crlf_only and _bare_line_ends(raw)):
+    messages need neither fix (``crlf_only``, ``dot_free``: their assembly knows), so no search of the whole
+    message (a search for "\\n." in a 66 KB base64 message costs ~50 µs, with a line end every 78 bytes)."""
+    if (not dot_free and (raw.startswith(b".") or b"\n." in raw)) or (not crlf_only and _bare_line_ends(raw)):
         raw = _LEADING_DOT.sub(b"..", _BARE_LINE_END.sub(b"\r\n", raw))
     return (raw if raw.endswith(b"\r\n") else raw + b"\r\n") + b".\r\n"
 
@@ -53,12 +54,13 @@ def send_pipelined(
     connection: smtplib.SMTP,
     envelopes: Sequence[Envelope],
     *,
-    sign: Callable[[bytes], bytes],
+    prepare: Callable[[Envelope], tuple[bytes, str]],
     quote: Callable[[str], str],
     on_broken: Callable[[Sequence[Envelope]], list[SendResult]],
 ) -> list[SendResult]:
-    """Send ``envelopes`` over ``connection`` (which advertised PIPELINING). ``on_broken`` sends what is left
-    after the connection fails (one at a time, reconnecting)."""
+    """Send ``envelopes`` over ``connection`` (which advertised PIPELINING). ``prepare`` gives a mail's content in
+    its wire form (signed) and the MAIL FROM parameters; ``on_broken`` sends what is left after the connection
+    fails (one at a time, reconnecting)."""
     results: list[SendResult] = []
     sent_content: _InFlight | None = None  # written, reply not read: unknown if the connection dies now
     asked: Envelope | None = None  # MAIL/RCPT/DATA written, no 354 yet: not handed over
@@ -72,11 +74,12 @@ def send_pipelined(
             if envelope is not None:
                 position += 1
                 try:
-                    next_content = wire_content(sign(envelope.raw), crlf_only=envelope.crlf_only)
+                    next_content, options = prepare(envelope)
                     group.append(
                         (
                             ("RSET\r\n" if needs_reset else "")
-                            + f"MAIL FROM:{quote(envelope.mail_from)}\r\nRCPT TO:{quote(envelope.to)}\r\nDATA\r\n"
+                            + f"MAIL FROM:{quote(envelope.mail_from)}{options}\r\n"
+                            + f"RCPT TO:{quote(envelope.to)}\r\nDATA\r\n"
                         ).encode(connection.command_encoding)
                     )
                     asked = envelope

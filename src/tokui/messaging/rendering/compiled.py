@@ -10,6 +10,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from threading import Lock
@@ -25,9 +26,10 @@ from tokui.messaging.enums import MailKind
 from tokui.messaging.html_clean import mail_html_clean
 from tokui.messaging.links import CLICK_PATH, click_link_part, mail_click_prefix, mail_open_url
 from tokui.messaging.models import MailTemplateVersion
-from tokui.messaging.rendering.mime import MimeSkeleton
+from tokui.messaging.rendering.lines import break_long_lines
+from tokui.messaging.rendering.mime import AssembledMail, MimeSkeleton
 from tokui.messaging.templating.environment import RenderError, html_environment, text_environment
-from tokui.messaging.templating.fast import MailLiquid
+from tokui.messaging.templating.fast import LinkRewrite, MailLiquid
 from tokui.messaging.types import SenderData
 
 _LIQUID = re.compile(r"\{%-?.*?-?%\}|\{\{-?.*?-?\}\}", re.S)
@@ -111,9 +113,11 @@ class CompiledVersion:
     skeleton: MimeSkeleton
 
 
-def _parse(environment: Environment, source: str, part: str, *, slots: tuple[str, ...] = ()) -> MailLiquid:
+def _parse(
+    environment: Environment, source: str, part: str, *, slots: tuple[str, ...] = (), link: LinkRewrite | None = None
+) -> MailLiquid:
     try:
-        return MailLiquid(environment.from_string(source), slots=slots)
+        return MailLiquid(environment.from_string(source), slots=slots, link=link)
     except RenderError as error:
         raise DomainError(
             _("The %(part)s of this template has an error: %(error)s. Open the template and save it again.")
@@ -130,8 +134,11 @@ def compile_version(*, version: MailTemplateVersion, sender: SenderData) -> Comp
         html=document(body=body, subject=version.subject, preheader=version.preheader), css=version.css
     )
     html_template = _parse(html_environment(), html_source, "HTML")
-    tracked_source, has_pixel_slot = prepare_tracking(html_source, version_id=version.pk)
-    tracked_html = _parse(html_environment(), tracked_source, "HTML", slots=(LINK_SLOT, PIXEL_SLOT))
+    # Sends get short lines (so the part can go as 8bit); previews keep the HTML as css-inline wrote it.
+    tracked_source, has_pixel_slot = prepare_tracking(break_long_lines(html_source), version_id=version.pk)
+    tracked_html = _parse(
+        html_environment(), tracked_source, "HTML", slots=(LINK_SLOT, PIXEL_SLOT), link=_link_rewrite(version.pk)
+    )
     subject = _parse(text_environment(), version.subject, "subject")
     text = _parse(text_environment(), version.text, "text part")
     needed = frozenset().union(*(part.template.analyze().globals.keys() for part in (html_template, subject, text)))
@@ -227,6 +234,24 @@ def _untracked_href(skip: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r'href="((?!' + "|".join(map(re.escape, skip)) + r')https?://[^"]+)"')
 
 
+def _link_rewrite(version_id: int) -> LinkRewrite:
+    """``rewrite_links`` for one value written as a whole href while rendering (``templating.fast_links``): the
+    same rule as the regex, applied to the value alone."""
+    skip = _untracked_prefixes()
+    address = re.compile(r"(?!" + "|".join(map(re.escape, skip)) + r')https?://[^"]+')
+
+    def rewrite(value: str, fills: Mapping[str, str]) -> str:
+        if address.fullmatch(value) is None:
+            return value
+        url = html_lib.unescape(value)
+        if url.startswith(skip):
+            return value
+        part = click_link_part(version_id=version_id, url=url)
+        return value if part is None else fills[LINK_SLOT] + part
+
+    return rewrite
+
+
 def rewrite_links(html: str, *, message_id: int, contact_id: int, version_id: int, prefix: str | None = None) -> str:
     """Every http(s) link through the signed click redirect, except the opt-out links and links already tracked.
     ``prefix`` is the mail's ``mail_click_prefix`` when the caller has it already."""
@@ -284,10 +309,11 @@ def render_tracked(
     pixel = _pixel(message_id=message_pk, contact_id=contact_id)
     # The slots are filled while rendering: a search of 20 KB of Japanese text costs ~12 µs, a replace ~24 µs.
     fills = {LINK_SLOT: prefix, PIXEL_SLOT: pixel} if compiled.has_pixel_slot else {LINK_SLOT: prefix}
-    html = compiled.tracked_html.render_filled(context, fills)
-    html = rewrite_links(
-        html, message_id=message_pk, contact_id=contact_id, version_id=compiled.version_id, prefix=prefix
-    )
+    html, linked = compiled.tracked_html.render_linked(context, fills)
+    if not linked:  # links written by Liquid that were not rewritten while rendering
+        html = rewrite_links(
+            html, message_id=message_pk, contact_id=contact_id, version_id=compiled.version_id, prefix=prefix
+        )
     if not compiled.has_pixel_slot:
         html = add_open_pixel(html, message_id=message_pk, contact_id=contact_id)
     return RenderedMail(subject=compiled.subject.render(**context), html=html, text=compiled.text.render(**context))
@@ -301,8 +327,10 @@ def assemble_mail(
     to_email: str,
     to_name: str,
     unsubscribe_url: str,
-) -> bytes:
-    """The finished message for one recipient as bytes ready for SMTP."""
+    eight_bit: bool = False,
+) -> AssembledMail:
+    """The finished message for one recipient, ready for SMTP; with ``eight_bit`` its UTF-8 parts go as 8bit where
+    they allow it (for a server that offers 8BITMIME)."""
     return compiled.skeleton.assemble(
         to_name=to_name,
         to_email=to_email,
@@ -311,4 +339,5 @@ def assemble_mail(
         text=parts.text,
         html=parts.html,
         unsubscribe_url=unsubscribe_url if compiled.kind == MailKind.MARKETING else "",
+        eight_bit=eight_bit,
     )

@@ -3,6 +3,10 @@
 ``email.message`` builds about 900 messages/s per core; a mail here differs between recipients only in a few
 headers and the two bodies, so the rest is prepared once and the message is joined from strings (~100× faster).
 The result is plain RFC 5322 / 2045 / 2047 that Python's own ``email`` parser reads back (the tests do).
+
+A UTF-8 part goes as ``8bit`` (RFC 6152) when the caller may send it so (the server offers 8BITMIME) and the part
+allows it: CRLF line ends, no line over 998 octets, no NUL, not the boundary. That skips base64 (a quarter fewer
+bytes on the wire, no encoding work); any other part is base64 as before.
 """
 
 from __future__ import annotations
@@ -112,6 +116,49 @@ def base64_body(data: bytes) -> bytes:
     return lines.tobytes() + (rest + b"\r\n" if rest or not full else b"")
 
 
+# RFC 5322 2.1.1: at most 998 octets a line, CRLF excluded.
+_MAX_LINE = 998
+
+
+def eight_bit_body(data: bytes, *, boundary: bytes) -> tuple[bytes, bool] | None:
+    """``data`` (UTF-8, LF or CRLF line ends) as an 8bit part body with CRLF line ends, and whether no line of it
+    starts with a dot; or ``None`` when it cannot go as 8bit (a bare CR or NUL, a line longer than 998 octets, the
+    boundary inside): the caller then uses base64."""
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")  # a text part typed in a browser has CRLF line ends already
+        if b"\r" in data:
+            return None
+    if b"\x00" in data or boundary in data:
+        return None
+    # Line lengths and first bytes from the positions of the line ends, as arrays: splitting into a bytes object
+    # per line, or a search for b"\\n." (slow with a dot in every address), costs several times more.
+    size = len(data)
+    array = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(array == 10)
+    if ends.size:
+        longest = max(int(ends[0]), int(np.diff(ends).max(initial=1)) - 1, size - 1 - int(ends[-1]))
+        starts = ends[:-1] + 1 if ends[-1] == size - 1 else ends + 1
+        dot_free = data[:1] != b"." and not bool((array[starts] == 46).any())
+    else:
+        longest, dot_free = size, data[:1] != b"."
+    if longest > _MAX_LINE:
+        return None
+    # The templates' HTML is broken into short lines when a version is prepared (``lines.break_long_lines``).
+    body = data.replace(b"\n", b"\r\n")
+    return (body if body.endswith(b"\r\n") else body + b"\r\n"), dot_free
+
+
+@dataclass(frozen=True, slots=True)
+class AssembledMail:
+    """A finished message and what SMTP needs to know about it."""
+
+    raw: bytes
+    # A part went as 8bit: MAIL FROM must say BODY=8BITMIME (and a server without it gets ``seven_bit`` instead).
+    eight_bit: bool
+    # No line starts with a dot (headers and base64 never do; 8bit parts are checked): DATA has nothing to stuff.
+    dot_free: bool
+
+
 @dataclass(frozen=True, slots=True)
 class MimeSkeleton:
     """The parts of a mail that are the same for every recipient of a template version."""
@@ -123,6 +170,8 @@ class MimeSkeleton:
     text_part_head: str
     html_part_head: str
     list_unsubscribe_post: bool
+    text_part_head_8bit: bytes = b""
+    html_part_head_8bit: bytes = b""
 
     @classmethod
     def build(
@@ -130,17 +179,17 @@ class MimeSkeleton:
     ) -> MimeSkeleton:
         label = "ISO-2022-JP" if charset == MailCharset.ISO2022JP else "UTF-8"
         boundary = f"=_tokui_{secrets.token_hex(12)}"
-        part = (
-            f'--{boundary}{CRLF}Content-Type: %s; charset="{label}"{CRLF}Content-Transfer-Encoding: base64{CRLF}{CRLF}'
-        )
+        part = f'--{boundary}{CRLF}Content-Type: %s; charset="{label}"{CRLF}Content-Transfer-Encoding: %s{CRLF}{CRLF}'
         return cls(
             charset=charset,
             from_header=format_address(from_name, from_email, charset=charset),
             reply_to=reply_to,
             boundary=boundary,
-            text_part_head=part % "text/plain",
-            html_part_head=part % "text/html",
+            text_part_head=part % ("text/plain", "base64"),
+            html_part_head=part % ("text/html", "base64"),
             list_unsubscribe_post=list_unsubscribe_post,
+            text_part_head_8bit=(part % ("text/plain", "8bit")).encode("ascii"),
+            html_part_head_8bit=(part % ("text/html", "8bit")).encode("ascii"),
         )
 
     def assemble(
@@ -155,8 +204,10 @@ class MimeSkeleton:
         unsubscribe_url: str = "",
         extra_headers: str = "",
         date: str | None = None,
-    ) -> bytes:
-        """The whole message for one recipient, as bytes ready for SMTP (CRLF line ends, 7-bit clean)."""
+        eight_bit: bool = False,
+    ) -> AssembledMail:
+        """The whole message for one recipient, as bytes ready for SMTP (CRLF line ends). With ``eight_bit`` a
+        UTF-8 part that allows it goes as 8bit; otherwise (and always for ISO-2022-JP) the message is 7-bit clean."""
         headers = [
             f"From: {self.from_header}",
             f"To: {format_address(to_name, to_email, charset=self.charset)}",
@@ -173,14 +224,24 @@ class MimeSkeleton:
                 headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
         headers.append(f'Content-Type: multipart/alternative; boundary="{self.boundary}"')
         head = CRLF.join(headers) + CRLF + extra_headers + CRLF
-        return b"".join(
-            (
-                head.encode("ascii"),
-                self.text_part_head.encode("ascii"),
-                base64_body(encode_text(text, charset=self.charset)),
-                b"\r\n",
-                self.html_part_head.encode("ascii"),
-                base64_body(encode_text(html, charset=self.charset)),
-                f"\r\n--{self.boundary}--\r\n".encode("ascii"),
+        pieces = [head.encode("ascii")]
+        sent_8bit, dot_free = False, True
+        boundary = f"--{self.boundary}".encode("ascii")
+        for content, head_7bit, head_8bit in (
+            (text, self.text_part_head, self.text_part_head_8bit),
+            (html, self.html_part_head, self.html_part_head_8bit),
+        ):
+            data = encode_text(content, charset=self.charset)
+            body = (
+                eight_bit_body(data, boundary=boundary)
+                if eight_bit and self.charset != MailCharset.ISO2022JP and head_8bit
+                else None
             )
-        )
+            if body is None:
+                pieces += [head_7bit.encode("ascii"), base64_body(data), b"\r\n"]
+            else:
+                # The part's last line end is the delimiter's CRLF (RFC 2046 5.1.1), as after a base64 body.
+                pieces += [head_8bit, body[0]]
+                sent_8bit, dot_free = True, dot_free and body[1]
+        pieces.append(f"--{self.boundary}--\r\n".encode("ascii"))
+        return AssembledMail(raw=b"".join(pieces), eight_bit=sent_8bit, dot_free=dot_free)

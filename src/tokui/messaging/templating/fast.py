@@ -62,6 +62,8 @@ from liquid.expression import Expression
 from liquid.stringify import to_liquid_string
 from markupsafe import escape
 
+from tokui.messaging.templating.fast_links import LINKS_UNSURE, tracked_outputs
+
 
 class FastRenderError(Exception):
     """This mail is not for the fast path: render it with the engine."""
@@ -132,8 +134,15 @@ class _Scope:
         return self.resolver.resolve(self.values, path, token)
 
 
+LinkRewrite = Callable[[str, Mapping[str, str]], str]
+
+
 class _Compiler:
-    def __init__(self, template: BoundTemplate, slots: Sequence[str]) -> None:
+    def __init__(self, template: BoundTemplate, slots: Sequence[str], link: LinkRewrite | None = None) -> None:
+        # ``link`` rewrites a value written as a whole href (``fast_links``); ``links_complete`` stays true while
+        # every link of the template is accounted for that way or is fixed text.
+        self.link = link if template.env.autoescape else None
+        self.links_complete = self.link is not None
         self.slots = frozenset(slots)
         self.slot_pattern = re.compile("(" + "|".join(map(re.escape, slots)) + ")") if slots else None
         self.env: Environment = template.env
@@ -230,8 +239,13 @@ class _Compiler:
 
     def nodes(self, nodes: Sequence[Node]) -> list[str | Piece]:
         pieces: list[str | Piece] = []
-        for node in nodes:
-            for piece in self.node(node):
+        tracked: set[int] = set()
+        if self.link is not None:
+            tracked, safe = tracked_outputs(nodes)
+            self.links_complete = self.links_complete and safe
+        for index, node in enumerate(nodes):
+            made = [self.output(node, link=True)] if index in tracked else self.node(node)  # type: ignore[arg-type]
+            for piece in made:
                 if isinstance(piece, str) and pieces and isinstance(pieces[-1], str):
                     pieces[-1] += piece  # neighbouring text joined once, here
                 elif piece != "":
@@ -288,11 +302,13 @@ class _Compiler:
 
         return blank
 
-    def output(self, node: OutputNode) -> Piece:
+    def output(self, node: OutputNode, *, link: bool = False) -> Piece:
         expression = node.expression
         if type(expression) is not FilteredExpression:
             raise _NotCompilableError  # ternaries
         value, filters, autoescape = self.value(expression.left), self.filters(expression), self.autoescape
+        if self.link is not None:
+            return self.link_output(value, filters, self.link, whole_href=link)
 
         def output(values: Values, out: Out, _loops: Loops) -> None:
             result = value(values)
@@ -303,6 +319,31 @@ class _Compiler:
                 out.append(escape(result) if autoescape and _NEEDS_ESCAPING.search(result) else result)
             else:
                 out.append(to_liquid_string(result, autoescape))
+
+        return output
+
+    @staticmethod
+    def link_output(
+        value: Callable[[Values], Any],
+        filters: list[Callable[[Any, Values], Any]],
+        link: LinkRewrite,
+        *,
+        whole_href: bool,
+    ) -> Piece:
+        """An output of a send template with link tracking: the value of a whole href is rewritten as it is written;
+        any value carrying a quote (markup, not escaped) sends the render to the regex pass."""
+
+        def output(values: Values, out: Out, _loops: Loops) -> None:
+            result = value(values)
+            for apply in filters:
+                result = apply(result, values)
+            if type(result) is str:
+                text = escape(result) if _NEEDS_ESCAPING.search(result) else result
+            else:
+                text = to_liquid_string(result, True)
+                if '"' in text:
+                    values[_FILLS][LINKS_UNSURE] = "1"
+            out.append(link(text, values[_FILLS]) if whole_href else text)
 
         return output
 
@@ -368,15 +409,16 @@ class _Compiler:
 class FastTemplate:
     """A compiled template: ``render(values)`` gives the engine's text, or raises ``FastRenderError``."""
 
-    __slots__ = ("output_limit", "render_nodes")
+    __slots__ = ("links_complete", "output_limit", "render_nodes")
 
-    def __init__(self, render_nodes: Piece, output_limit: int | None) -> None:
+    def __init__(self, render_nodes: Piece, output_limit: int | None, *, links_complete: bool = False) -> None:
         self.render_nodes, self.output_limit = render_nodes, output_limit
+        self.links_complete = links_complete
 
-    def render(self, values: Values, fills: Mapping[str, str] | None = None) -> str:
+    def render(self, values: Values, fills: dict[str, str] | None = None) -> str:
         out: Out = []
         try:
-            self.render_nodes({**values, _FILLS: fills or {}}, out, [])
+            self.render_nodes({**values, _FILLS: fills if fills is not None else {}}, out, [])
         except FastRenderError:
             raise
         except Exception as error:  # the engine says what is wrong, in its own words
@@ -387,16 +429,20 @@ class FastTemplate:
         return text
 
 
-def compile_fast(template: BoundTemplate, *, slots: Sequence[str] = ()) -> FastTemplate | None:
+def compile_fast(
+    template: BoundTemplate, *, slots: Sequence[str] = (), link: LinkRewrite | None = None
+) -> FastTemplate | None:
     """``template`` as a ``FastTemplate``, or ``None`` when it uses more than the compiled forms. Each of ``slots``
-    (markers in the template's text) is filled per render from ``fills`` without searching the output."""
+    (markers in the template's text) is filled per render from ``fills`` without searching the output; ``link``
+    rewrites the outputs that are a whole href (``fast_links``)."""
     if template.globals or template.env.undefined is not Undefined:
         return None  # values bound to the template itself, strict undefined values: left to the engine
+    compiler = _Compiler(template, slots, link)
     try:
-        render = _Compiler(template, slots).run(template.nodes)
+        render = compiler.run(template.nodes)
     except _NotCompilableError:
         return None
-    return FastTemplate(render, template.env.output_stream_limit)
+    return FastTemplate(render, template.env.output_stream_limit, links_complete=compiler.links_complete)
 
 
 class MailLiquid:
@@ -404,22 +450,28 @@ class MailLiquid:
 
     __slots__ = ("fast", "template")
 
-    def __init__(self, template: BoundTemplate, *, slots: Sequence[str] = ()) -> None:
+    def __init__(self, template: BoundTemplate, *, slots: Sequence[str] = (), link: LinkRewrite | None = None) -> None:
         self.template = template
-        self.fast = compile_fast(template, slots=slots)
+        self.fast = compile_fast(template, slots=slots, link=link)
 
     def render(self, **values: Any) -> str:
         return self.render_filled(values, {})
 
-    def render_filled(self, values: Mapping[str, Any], fills: Mapping[str, str]) -> str:
+    def render_filled(self, values: Mapping[str, Any], fills: dict[str, str]) -> str:
         """The text with every slot marker replaced by its fill (a search of the whole text only when the engine
         rendered it)."""
+        return self.render_linked(values, fills)[0]
+
+    def render_linked(self, values: Mapping[str, Any], fills: dict[str, str]) -> tuple[str, bool]:
+        """``render_filled``, and whether every link Liquid wrote was rewritten while rendering (else the caller
+        passes its regex over the text)."""
         if self.fast is not None:
             try:
-                return self.fast.render(values, fills)
+                text = self.fast.render(values, fills)
+                return text, self.fast.links_complete and LINKS_UNSURE not in fills
             except FastRenderError:
-                pass
+                fills.pop(LINKS_UNSURE, None)
         text = self.template.render(**values)
         for marker, fill in fills.items():
             text = text.replace(marker, fill)
-        return text
+        return text, False
