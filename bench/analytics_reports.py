@@ -2,7 +2,8 @@
 
 Prints name=value lines with the data size. Needs PostgreSQL (TOKUI_DATABASE_URL); it migrates the database first.
 Use a database of its own: the rows are written with source "bench-reports" and deleted again at the end
-(TOKUI_BENCH_KEEP=1 keeps them; TOKUI_BENCH_REUSE=1 then measures them again without writing them anew).
+(TOKUI_BENCH_KEEP=1 keeps them; TOKUI_BENCH_REUSE=1 then measures them again without writing them anew, and
+TOKUI_BENCH_REUSE_FACTS=1 also keeps the sales facts built by that run instead of rebuilding them).
 
 Data (not timed, written by PostgreSQL itself with INSERT ... SELECT over generate_series, which is faster than
 COPY because nothing leaves the server): TOKUI_BENCH_REPORT_ORDERS orders (1,000,000 by default) over the two years
@@ -10,7 +11,8 @@ before today, 2-5 lines each (3.5 on average), 5,000 products in 10 categories w
 company per 5 orders (47 prefectures, 4 sizes, 20 sales reps), 10% of orders B2C (a contact without a company);
 3% cancelled, 0.5% in USD; channels web / sales rep / FAX / phone / POS.
 
-The reports read the sales facts (``analytics.sales_facts``, ADR 0013). After the data is written the bench
+The reports read the sales facts (``analytics.sales_facts``, ADR 0015; the category facts and their day sums,
+ADR 0024). After the data is written the bench
 rebuilds them as the nightly run does and prints ``sales_facts_rebuild_seconds`` (not a page cost: the nightly
 job's), then ``sales_facts_refresh_1000_orders_seconds`` (what the order-fact consumer pays for a batch of 1,000
 orders) and ``sales_facts_catch_up_seconds`` (what every report pays to check the watermark when nothing is new).
@@ -21,6 +23,9 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
   (``analytics.sales.sales_report``: every query of the page);
 - sales_month_category_seconds: the same broken down by category (from the order lines);
 - sales_category_filter_seconds: the same with a top category filter (every figure from its lines);
+- sales_subcategory_filter_seconds: the same with a subcategory filter (one category: sums over its facts);
+- category_move_report_seconds: a report right after one product moved to another category (it re-derives the
+  category facts of that product's buyers first);
 - ranking_month_seconds: the monthly ranking by units with movement (``analytics.rankings.product_ranking``);
 - sales_page_seconds / ranking_page_seconds: the whole page through Django (selectors, template, middleware).
 """
@@ -73,8 +78,12 @@ def scalar(statement: str) -> int:
 
 
 def clean() -> None:
-    for table in ("analytics_saleslinefact", "analytics_salesorderfact"):
+    for table in ("analytics_saleslinefact", "analytics_salesorderfact", "analytics_salescategoryfact"):
         sql(f"DELETE FROM {table} WHERE order_id IN (SELECT id FROM commerce_order WHERE source = '{SOURCE}')")
+    sql(
+        "DELETE FROM analytics_salescategoryproduct"
+        f" WHERE product_id IN (SELECT id FROM catalog_product WHERE source = '{SOURCE}')"
+    )
     sql(f"DELETE FROM commerce_orderline WHERE order_id IN (SELECT id FROM commerce_order WHERE source = '{SOURCE}')")
     for table in ("commerce_order", "customers_contact", "customers_company", "catalog_product"):
         sql(f"DELETE FROM {table} WHERE source = %s", [SOURCE])
@@ -176,11 +185,16 @@ def main() -> None:
     print(f"lines={scalar(f"SELECT COUNT(*) FROM {joined} WHERE o.source = '{SOURCE}'")}")
     print(f"companies={scalar(f"SELECT COUNT(*) FROM customers_company WHERE source = '{SOURCE}'")}")
     print(f"products={PRODUCTS}")
-    started = time.perf_counter()
-    facts = sales_facts_rebuild()
-    print(f"sales_facts_rebuild_seconds={time.perf_counter() - started:.1f}")
-    print(f"sales_order_facts={facts}")
+    if os.environ.get("TOKUI_BENCH_REUSE_FACTS") and scalar("SELECT COUNT(*) FROM analytics_salescategoryfact"):
+        print("sales_facts_rebuild_seconds=reused")  # the facts of an earlier run (for measuring the reads again)
+        print(f"sales_order_facts={scalar('SELECT COUNT(*) FROM analytics_salesorderfact')}")
+    else:
+        started = time.perf_counter()
+        facts = sales_facts_rebuild()
+        print(f"sales_facts_rebuild_seconds={time.perf_counter() - started:.1f}")
+        print(f"sales_order_facts={facts}")
     print(f"sales_line_facts={scalar('SELECT COUNT(*) FROM analytics_saleslinefact')}")
+    print(f"sales_category_facts={scalar('SELECT COUNT(*) FROM analytics_salescategoryfact')}")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id FROM commerce_order WHERE source = '{SOURCE}' ORDER BY id DESC LIMIT 1000")
         recent = [row[0] for row in cursor.fetchall()]
@@ -200,6 +214,21 @@ def main() -> None:
     print(
         f"sales_category_filter_seconds={best(lambda: sales_report(**year, filters=filters, breakdown='channel')):.3f}"
     )
+    leaf = scalar(f"SELECT MIN(id) FROM catalog_category WHERE source = '{SOURCE}' AND parent_id IS NOT NULL")
+    leaf_filters = SalesFilters(category_id=leaf)
+    print(
+        "sales_subcategory_filter_seconds="
+        f"{best(lambda: sales_report(**year, filters=leaf_filters, breakdown='channel')):.3f}"
+    )
+    moved = scalar(f"SELECT MIN(id) FROM catalog_product WHERE source = '{SOURCE}'")
+    started = time.perf_counter()
+    # To another subcategory (the next one if an earlier run of the same data moved it already).
+    sql(
+        "UPDATE catalog_product SET category_id = CASE WHEN category_id = %s THEN %s ELSE %s END WHERE id = %s",
+        [leaf, leaf + 1, leaf, moved],
+    )
+    sales_report(**year, breakdown="category")
+    print(f"category_move_report_seconds={time.perf_counter() - started:.3f}")
     month_start, month_end, previous = ranking_window(period="month", day=add_months(today, -1))
     ranking = lambda: product_ranking(start=month_start, end=month_end, previous_start=previous)  # noqa: E731
     print(f"ranking_month_seconds={best(ranking):.3f}")

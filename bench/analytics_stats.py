@@ -8,7 +8,9 @@ TOKUI_BENCH_LINES_PER_CUSTOMER order lines (10) spread over them, 5,000 products
 cancelled and 0.5% in USD (both left out of the figures). DuckDB generates the rows in memory and writes them as
 CSV, which PostgreSQL loads with COPY (foreign-key triggers off while loading: the rows are consistent by
 construction); SQLite gets them with executemany. What is timed:
-- full_recompute_seconds: ``analytics.services.stats_recompute_all`` (every customer's stats from the lines);
+- full_recompute_seconds: ``analytics.services.stats_recompute_all`` (every customer's stats from the lines; on
+  PostgreSQL the orders and lines are read as arrays on two connections, computed in NumPy and copied into a twin
+  table swapped in: ADR 0023);
 - rfm_grid_seconds: the R×F grid (ranks from the maintained stats, default fixed boundaries) and
   rfm_grid_quintile_seconds the same with quintiles on all three axes;
 - stats_plus_rfm_seconds: the two together (the issue's "full recompute of stats + RFM");

@@ -164,11 +164,15 @@ def _breakdown_chart(report: SalesReport) -> dict[str, Any]:
 
 
 def notice_facts_pending(request: HttpRequest) -> None:
-    """Say so when a bulk load's orders are still being added to the figures (a rebuild queued in the worker)."""
+    """Say so when a bulk load's orders, or many products moved to other categories, are still being added to the
+    figures (a rebuild queued in the worker)."""
     if sales_facts_pending():
         messages.info(
             request,
-            _("Many orders were loaded at once: they are being added to the analysis and will show in a few minutes."),
+            _(
+                "Many orders were loaded, or many products moved to other categories, at once: the analysis is being"
+                " brought up to date and will show them in a few minutes."
+            ),
         )
 
 

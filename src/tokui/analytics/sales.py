@@ -13,7 +13,9 @@ Definitions (the user guide states them in one sentence each):
 - The sales rep is the company's assigned rep (担当営業); a sales rep sees only their own companies' orders (ADR 0004).
 
 The figures are read from the sales facts (``analytics.sales_facts``: one narrow row per counted order and per
-line, with the site-zone day and the units worked out once; ADR 0015), never from the raw orders.
+line, with the site-zone day and the units worked out once; ADR 0015), never from the raw orders; category figures
+from the category facts (a row per order and current category), and periods starting on the 1st from the day
+sums of both (``analytics.sales_sums``, ADR 0024).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 from django.db.models.functions.datetime import TruncBase
@@ -33,7 +35,7 @@ from django.utils.translation import gettext as _
 
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
-from tokui.analytics.models import SalesLineFact, SalesOrderFact
+from tokui.analytics.models import SalesCategoryFact, SalesLineFact, SalesOrderFact
 from tokui.analytics.report_types import (
     LINE_BREAKDOWNS,
     Breakdown,
@@ -47,7 +49,8 @@ from tokui.analytics.report_types import (
     SalesReport,
 )
 from tokui.analytics.sales_facts import report_reads, sales_facts_catch_up
-from tokui.catalog.selectors import categories, category_with_descendants
+from tokui.analytics.sales_sums import Group, category_figures, count_where, order_day_rows, whole_months
+from tokui.catalog.selectors import categories, category_parent_ids, category_with_descendants
 from tokui.core.money import default_currency
 from tokui.core.time import add_months
 from tokui.customers.selectors import companies_visible_to
@@ -82,7 +85,7 @@ def period_starts(*, start: dt.date, end: dt.date, granularity: str) -> list[dt.
     return days
 
 
-class _Scope:
+class SalesScope:
     """One report's order or line facts (of both periods) as querysets, with each row's side: 1 now, 0 compared.
 
     Both periods are read in one query and told apart by ``side`` (the comparison always ends before ``start``),
@@ -95,6 +98,10 @@ class _Scope:
         self.user = user
         self.ranges = ranges
         self.categories = category_with_descendants(filters.category_id) if filters.category_id else None
+        # A top-level category with subcategories: its facts carry their own chain (``root_*``), so it is summed.
+        self.root: int | None = None
+        if self.categories is not None and len(self.categories) > 1:
+            self.root = filters.category_id if category_parent_ids().get(filters.category_id or 0, 0) is None else None
         # A year-on-year comparison of more than a year overlaps the report: then each period is read on its own.
         (start, _end), (_previous_start, previous_end) = ranges
         self.overlap = previous_end >= start
@@ -149,6 +156,16 @@ class _Scope:
             parts.append(lines.annotate(side=side))
         return parts
 
+    def category_rows(self) -> list[QuerySet[Any]]:
+        """The category facts of the filter's categories (all of them without one), with their side."""
+        parts = []
+        for q, side in self._parts():
+            rows = SalesCategoryFact.objects.filter(q)
+            if self.categories is not None:
+                rows = rows.filter(category_id__in=sorted(self.categories))
+            parts.append(rows.annotate(side=side))
+        return parts
+
 
 def _order_key(breakdown: str) -> Combinable | F:
     if breakdown == Breakdown.CHANNEL:
@@ -168,10 +185,10 @@ def _order_key(breakdown: str) -> Combinable | F:
     raise ValueError(breakdown)
 
 
-type _Group = tuple[int, Any]  # (side, key): side 1 is the reported period, 0 the comparison
+_Group = Group
 
 
-def _figures(parts: list[QuerySet[Any]], group: Any) -> dict[_Group, SalesFigures]:
+def _figures(parts: list[QuerySet[Any]], group: Any, *, units: str = "quantity") -> dict[_Group, SalesFigures]:
     """Line figures per (side, ``group``): line amounts and quantities, each order and buyer counted once.
 
     ``buyer`` is the company id or minus the B2C contact id, so one distinct count gives companies + contacts.
@@ -182,7 +199,7 @@ def _figures(parts: list[QuerySet[Any]], group: Any) -> dict[_Group, SalesFigure
         for row in rows.annotate(
             revenue=Sum("amount"),
             orders=Count("order_id", distinct=True),
-            units=Sum("quantity"),
+            units=Sum(units),
             buyers=Count("buyer", distinct=True),
         ):
             result[(row["side"], row["k"] if group is not None else None)] = SalesFigures(
@@ -204,12 +221,15 @@ def _first_since(since: dt.date, prev: str) -> Q:
     return _first(prev, since)
 
 
-def _count(q: Q) -> Sum:
-    return Sum(Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField()))
-
-
 def _order_figures(
-    scope: _Scope, granularity: str, key: Any, *, prev: str, key_prev: str
+    scope: SalesScope,
+    granularity: str,
+    key: Any,
+    *,
+    prev: str,
+    key_prev: str,
+    category_id: int | None = None,
+    by_channel: bool = False,
 ) -> tuple[dict[_Group, SalesFigures], dict[_Group, SalesFigures], dict[_Group, SalesFigures]]:
     """Order figures per (side, bucket), per side and per (side, breakdown key), from one grouped read per part.
 
@@ -217,34 +237,31 @@ def _order_figures(
     in the bucket, in the period, or in the period by the key's chain; those add up too, because every order lies
     in exactly one group (ADR 0015). ``key_prev`` follows the channel when the key is the channel: a buyer is a
     buyer of each channel they ordered through.
+
+    With ``category_id`` the same figures come from that one category's facts (its lines' amounts and units, and
+    the buyers' chains in the category; ADR 0024). Months from the 1st, without a key or by channel, come from
+    the order day sums instead (``sales_sums``).
     """
+    if (
+        scope.filters.category_id is None
+        and granularity == Granularity.MONTH
+        and (key is None or by_channel)
+        and whole_months(scope, channel=True)
+    ):
+        rows = order_day_rows(scope, by_channel=by_channel, prev=prev, key_prev=key_prev)
+    else:
+        rows = _order_fact_rows(scope, granularity, key, prev=prev, key_prev=key_prev, category_id=category_id)
     sums: dict[str, dict[_Group, list[Any]]] = {"periods": {}, "totals": {}, "keys": {}}
-    for q, side, first in scope.order_parts():
-        bucket = _TRUNC[granularity]
-        rows = (
-            SalesOrderFact.objects.filter(q)
-            .annotate(side=side, b=bucket("day"), k=key if key is not None else Value(0))
-            .values("side", "b", "k")
-            .order_by()
-            .annotate(
-                revenue=Sum("total"),
-                orders=Count("pk"),
-                units=Sum("units"),
-                bucket_buyers=_count(_first(prev, bucket("day"))),
-                range_buyers=_count(first(prev)),
-                key_buyers=_count(first(key_prev)),
-            )
-        )
-        for row in rows:
-            figures = (row["revenue"] or Decimal(0), row["orders"], int(row["units"] or 0))
-            for name, group, buyers in (
-                ("periods", (row["side"], _local_day(row["b"])), row["bucket_buyers"]),
-                ("totals", (row["side"], None), row["range_buyers"]),
-                ("keys", (row["side"], row["k"] if key is not None else None), row["key_buyers"]),
-            ):
-                total = sums[name].setdefault(group, [Decimal(0), 0, 0, 0])
-                for index, value in enumerate((*figures, int(buyers or 0))):
-                    total[index] += value
+    for row in rows:
+        figures = (row["revenue"] or Decimal(0), row["orders"], int(row["units"] or 0))
+        for name, group, buyers in (
+            ("periods", (row["side"], _local_day(row["b"])), row["bucket_buyers"]),
+            ("totals", (row["side"], None), row["range_buyers"]),
+            ("keys", (row["side"], row["k"] if key is not None else None), row["key_buyers"]),
+        ):
+            total = sums[name].setdefault(group, [Decimal(0), 0, 0, 0])
+            for index, value in enumerate((*figures, int(buyers or 0))):
+                total[index] += value
     periods, totals, keys = (
         {
             group: SalesFigures(revenue=revenue, orders=orders, units=units, buyers=buyers)
@@ -253,6 +270,40 @@ def _order_figures(
         for name in ("periods", "totals", "keys")
     )
     return periods, totals, keys
+
+
+def _order_fact_rows(
+    scope: SalesScope, granularity: str, key: Any, *, prev: str, key_prev: str, category_id: int | None
+) -> list[dict[str, Any]]:
+    """The grouped rows of ``_order_figures`` from the order facts, one category's facts, or a top-level
+    category's facts (``scope.root``: its orders are its rows marked ``root_first``, chained by ``prev_root_*``)."""
+    result: list[dict[str, Any]] = []
+    counted = Q()
+    if scope.root is not None:
+        counted = Q(root_first=True)
+        prev, key_prev = (name.replace("prev_", "prev_root_") for name in (prev, key_prev))
+    for q, side, first in scope.order_parts():
+        bucket = _TRUNC[granularity]
+        facts: QuerySet[Any] = SalesOrderFact.objects.filter(q)
+        if scope.root is not None:
+            facts = SalesCategoryFact.objects.filter(q, root_id=scope.root)
+        elif category_id is not None:
+            facts = SalesCategoryFact.objects.filter(q, category_id=category_id)
+        result += (
+            facts.annotate(side=side, b=bucket("day"), k=key if key is not None else Value(0))
+            .values("side", "b", "k")
+            .order_by()
+            .annotate(
+                revenue=Sum("total" if category_id is None and scope.root is None else "amount"),
+                orders=count_where(counted) if scope.root is not None else Count("pk"),
+                units=Sum("units"),
+                # The first bucket may start before the range: its buyers are first since the later of the two.
+                bucket_buyers=count_where(counted & (_first(prev, bucket("day")) | first(prev))),
+                range_buyers=count_where(counted & first(prev)),
+                key_buyers=count_where(counted & first(key_prev)),
+            )
+        )
+    return result
 
 
 def _local_day(value: dt.datetime | dt.date) -> dt.date:
@@ -298,19 +349,33 @@ def _sales_report(
     breakdown: str,
 ) -> SalesReport:
     previous_start, previous_end = comparison_range(start=start, end=end, comparison=comparison)
-    scope = _Scope(filters=filters, user=user, ranges=((start, end), (previous_start, previous_end)))
+    scope = SalesScope(filters=filters, user=user, ranges=((start, end), (previous_start, previous_end)))
     line_based = filters.category_id is not None
-    uses_lines = line_based or breakdown in LINE_BREAKDOWNS
-    order_key = _order_key(breakdown) if breakdown and not uses_lines else None
-    if line_based:
-        periods_by = _by_day(_figures(scope.lines(), _TRUNC[granularity]("day")))
-        totals_by = _figures(scope.lines(), None)
+    order_key = _order_key(breakdown) if breakdown and breakdown not in LINE_BREAKDOWNS else None
+    grouped: dict[_Group, SalesFigures] = {}
+    if line_based and scope.categories is not None and len(scope.categories) > 1 and scope.root is None:
+        # A category with subcategories below the top level: an order or buyer in two of them is one, so these
+        # stay distinct counts (over the category facts: no join to products). A top-level one has its own chain.
+        facts = scope.category_rows()
+        periods_by = _by_day(_figures(facts, _TRUNC[granularity]("day"), units="units"))
+        totals_by = _figures(facts, None, units="units")
+        if order_key is not None:
+            grouped = _figures(facts, order_key, units="units")
     else:
         # Within one channel a buyer's chain is their orders in that channel; the other filters keep or drop
-        # whole buyers, so their chain stays the one over all channels.
+        # whole buyers, so their chain stays the one over all channels. One category: the chains in it.
         prev = "prev_channel_day" if filters.channel else "prev_day"
         key_prev = "prev_channel_day" if filters.channel or breakdown == Breakdown.CHANNEL else "prev_day"
-        periods_by, totals_by, grouped = _order_figures(scope, granularity, order_key, prev=prev, key_prev=key_prev)
+        category_id = next(iter(scope.categories)) if scope.categories and scope.root is None else None
+        periods_by, totals_by, grouped = _order_figures(
+            scope,
+            granularity,
+            order_key,
+            prev=prev,
+            key_prev=key_prev,
+            category_id=category_id,
+            by_channel=breakdown == Breakdown.CHANNEL,
+        )
     current_buckets = period_starts(start=start, end=end, granularity=granularity)
     previous_buckets = period_starts(start=previous_start, end=previous_end, granularity=granularity)
     periods = []
@@ -345,11 +410,13 @@ def _sales_report(
     )
     if not breakdown:
         return report
-    if uses_lines:
+    breakdown_totals = totals
+    if breakdown == Breakdown.CATEGORY:
+        grouped, all_lines = category_figures(scope)
+        breakdown_totals = totals if line_based else _compared(all_lines)
+    elif breakdown == Breakdown.PRODUCT:
         grouped = _figures(scope.lines(), _order_key(breakdown))
-        breakdown_totals = totals if line_based else _compared(_figures(scope.lines(), None))
-    else:
-        breakdown_totals = totals
+        breakdown_totals = totals if line_based else _compared(category_figures(scope)[1])
     rows = _breakdown_rows(breakdown, grouped, breakdown_totals)
     return replace(report, breakdown=breakdown, breakdown_rows=rows, breakdown_totals=breakdown_totals)
 

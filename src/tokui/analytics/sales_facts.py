@@ -27,7 +27,30 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from tokui.analytics.models import SalesFactsState, SalesLineFact, SalesOrderFact
+from tokui.analytics.category_facts import (
+    affected_orders,
+    categories_delete,
+    categories_insert,
+    categories_rewrite,
+    moved_products,
+    products_record,
+    products_recorded_sql,
+)
+from tokui.analytics.models import (
+    SalesCategoryDay,
+    SalesCategoryFact,
+    SalesCategoryProduct,
+    SalesFactsState,
+    SalesLineFact,
+    SalesOrderDay,
+    SalesOrderFact,
+)
+from tokui.analytics.sales_days import (
+    category_days_rebuild_sql,
+    order_days_add,
+    order_days_rebuild_sql,
+    order_facts_delete,
+)
 from tokui.analytics.table_swap import rebuild_beside
 from tokui.commerce.enums import NON_REVENUE_STATUSES
 from tokui.commerce.models import Order, OrderLine
@@ -35,6 +58,15 @@ from tokui.commerce.models import Order, OrderLine
 # Ids named per statement: well under SQLite's limit of bound parameters.
 _CHUNK = 500
 _ATTEMPTS = 3
+# Every table the rebuild writes (the category facts are derived from the line facts and the products' categories).
+_TABLES = (
+    SalesOrderFact._meta.db_table,
+    SalesLineFact._meta.db_table,
+    SalesCategoryFact._meta.db_table,
+    SalesCategoryDay._meta.db_table,
+    SalesOrderDay._meta.db_table,
+    SalesCategoryProduct._meta.db_table,
+)
 # More new orders than this (a bulk load without facts) are read by a full rebuild instead, in the background.
 CATCH_UP_LIMIT = 50_000
 # A queued rebuild that has not finished after this long (a worker was stopped) may be queued again.
@@ -132,14 +164,23 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
         buyers |= {int(row[0]) for row in cursor.fetchall() if row[0] is not None}
         cursor.execute(f"DELETE FROM {line_facts} WHERE {on_facts}", params)
         cursor.execute(*_lines_insert(orders_where, params))
-        cursor.execute(f"DELETE FROM {order_facts} WHERE {on_facts}", params)
+        cursor.execute(f"SELECT DISTINCT order_id FROM {line_facts} WHERE buyer IS NULL AND ({on_facts})", params)
+        buyerless = [int(row[0]) for row in cursor.fetchall()]
+        categories_delete(cursor, on_facts, params)
+        # The day sums lose each order fact before it is deleted and gain it once written (sales_days).
+        order_facts_delete(cursor, on_facts, params)
         cursor.execute(*_orders_insert(f"({orders_where}) AND o.company_id IS NULL AND o.contact_id IS NULL", params))
         written = max(int(cursor.rowcount), 0)
+        order_days_add(cursor, f"buyer IS NULL AND ({on_facts})", params, sign=1)
         ordered = sorted(buyers)
         for chunk in (ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)):
-            cursor.execute(f"DELETE FROM {order_facts} WHERE buyer IN ({_placeholders(chunk)})", chunk)
+            mine = f"buyer IN ({_placeholders(chunk)})"
+            order_facts_delete(cursor, mine, chunk)
             cursor.execute(*_orders_insert(*_buyers_where(chunk)))
             written += max(int(cursor.rowcount), 0)
+            order_days_add(cursor, mine, chunk, sign=1)
+        # The category chains of the same buyers, from the line and order facts just written.
+        categories_rewrite(cursor, buyers=ordered, buyerless_orders=buyerless)
     return written
 
 
@@ -149,12 +190,21 @@ def _with_retries(write: Iterable[tuple[str, Sequence[Any]]]) -> int:
     while True:
         try:
             with transaction.atomic():
+                _no_jit()
                 return sum(_write(where, params) for where, params in parts)
         except IntegrityError:
             # Another worker wrote one of these orders between our delete and insert: do it again.
             if attempt == _ATTEMPTS:
                 raise
             attempt += 1
+
+
+def _no_jit() -> None:
+    """Small writes on PostgreSQL without JIT: it compiles each grouped statement for ~0.1 s, more than a batch's
+    rows take to read (ADR 0024)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
 
 
 def sales_facts_refresh(*, order_ids: Iterable[int]) -> int:
@@ -192,12 +242,19 @@ def _latest_order_id() -> int:
 
 
 def sales_facts_catch_up() -> int:
-    """Write the facts of counted orders newer than the watermark that have none yet (loaded without a fact);
-    returns the order facts written.
+    """Write the facts of counted orders newer than the watermark that have none yet (loaded without a fact), and
+    re-derive the category facts of products moved to another category; returns the order facts written.
 
-    Costs one index lookup when nothing is new, and one indexed read of the new ids when the order facts already
-    wrote them. Runs before every report, so a report never misses a new order.
+    Costs one index lookup and one join of the catalogue with its record when nothing is new, and one indexed read
+    of the new ids when the order facts already wrote them. Runs before every report, so a report never misses a
+    new order or a moved product.
     """
+    written = _orders_catch_up()
+    _categories_catch_up()
+    return written
+
+
+def _orders_catch_up() -> int:
     latest = _latest_order_id()
     known = SalesFactsState.objects.filter(pk=1).values_list("last_order_id", flat=True).first()
     if known is not None and known >= latest:
@@ -223,6 +280,29 @@ def sales_facts_catch_up() -> int:
         state.last_order_id = latest
         state.save(update_fields=["last_order_id"])
     return count
+
+
+def _categories_catch_up() -> int:
+    """Re-derive the category facts of the buyers of every product whose category changed since they were
+    written (ADR 0024); returns the products re-derived. One join of the catalogue with its record when none did."""
+    if not moved_products():
+        return 0
+    with transaction.atomic():
+        state = _state()  # one writer at a time; a second report waits, then finds nothing left
+        if state.rebuild_queued_at is not None:
+            return 0  # the queued rebuild re-derives everything
+        moved = moved_products()
+        _no_jit()
+        with connection.cursor() as cursor:
+            buyers, buyerless = affected_orders(cursor, moved)
+            orders = SalesOrderFact.objects.filter(buyer__in=sorted(buyers)).count() if buyers else 0
+            if orders + len(buyerless) > CATCH_UP_LIMIT:
+                # A catalogue reorganised at once: rebuilt in the worker; the page says the figures are pending.
+                _queue_rebuild(state)
+                return 0
+            categories_rewrite(cursor, buyers=buyers, buyerless_orders=buyerless)
+            products_record(cursor, moved)
+    return len(moved)
 
 
 def _queue_rebuild(state: SalesFactsState) -> None:
@@ -271,15 +351,23 @@ def _rebuild_in_place(latest: int) -> int:
     with transaction.atomic():
         _state()  # one rebuild at a time
         with connection.cursor() as cursor:
-            for table in (SalesOrderFact._meta.db_table, SalesLineFact._meta.db_table):
+            for table in _TABLES:
                 cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
+            # The products' categories first: a product moved during the build is re-derived by the next catch-up.
+            cursor.execute(products_recorded_sql())
             cursor.execute(*_lines_insert("o.id <= %s", [latest]))
             cursor.execute(*_orders_insert("o.id <= %s", [latest]))
-            return max(int(cursor.rowcount), 0)
+            written = max(int(cursor.rowcount), 0)
+            cursor.execute(*categories_insert("1 = 1", []))
+            cursor.execute(*category_days_rebuild_sql())
+            cursor.execute(*order_days_rebuild_sql())
+            return written
 
 
 def _rebuild_beside(latest: int) -> int:
     orders_table, lines_table = SalesOrderFact._meta.db_table, SalesLineFact._meta.db_table
+    categories_table, products_table = SalesCategoryFact._meta.db_table, SalesCategoryProduct._meta.db_table
+    days_table, order_days_table = SalesCategoryDay._meta.db_table, SalesOrderDay._meta.db_table
     written = 0
 
     def fill(twins: dict[str, str]) -> None:
@@ -287,11 +375,15 @@ def _rebuild_beside(latest: int) -> int:
         with connection.cursor() as cursor:
             # The join and the per-order sums hash millions of rows: keep that off the disk.
             cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute(products_recorded_sql(table=twins[products_table]))
             cursor.execute(*_lines_insert("o.id <= %s", [latest], table=twins[lines_table]))
             cursor.execute(*_orders_insert("o.id <= %s", [latest], table=twins[orders_table]))
             written = max(int(cursor.rowcount), 0)
+            cursor.execute(*categories_insert("1 = 1", [], table=twins[categories_table], lines=twins[lines_table]))
+            cursor.execute(*category_days_rebuild_sql(table=twins[days_table], facts=twins[categories_table]))
+            cursor.execute(*order_days_rebuild_sql(table=twins[order_days_table], facts=twins[orders_table]))
 
-    rebuild_beside([orders_table, lines_table], fill)
+    rebuild_beside(list(_TABLES), fill)
     return written
 
 

@@ -32,6 +32,7 @@ from tokui.analytics.models import (
 )
 from tokui.analytics.sales_facts import sales_facts_rebuild
 from tokui.analytics.selectors import order_rows_as_of, ranked_rows, rfm_rules, stats_rows
+from tokui.analytics.stats_full import refresh_lock_sql, stats_replace_all
 from tokui.analytics.stats_sql import Scope, stats_insert_sql
 from tokui.analytics.types import RfmGroupDef
 from tokui.core.enums import AuditAction
@@ -63,8 +64,9 @@ def stats_refresh(
 ) -> int:
     """Recompute the stats of some companies and of some B2C contacts (their orders without a company).
 
-    The same SQL as the full recompute, limited to these customers, so both give identical figures. A customer
-    with no counted order left loses their stats row. Returns the rows written.
+    The SQL of ``stats_sql`` limited to these customers: the full recompute runs the same SQL on SQLite and the
+    same rules in arrays on PostgreSQL, to identical figures. A customer with no counted order left loses their
+    stats row. Returns the rows written.
     """
     companies = sorted(set(company_ids))
     contacts = sorted(set(contact_ids))
@@ -76,6 +78,10 @@ def stats_refresh(
     while True:
         try:
             with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    # Waits while a full recompute runs, so that it does not replace what this writes.
+                    with connection.cursor() as cursor:
+                        cursor.execute(refresh_lock_sql())
                 CustomerStats.objects.filter(Q(company_id__in=companies) | Q(contact_id__in=contacts)).delete()
                 return _stats_insert(scope=scope, now=now)
         except IntegrityError:
@@ -100,17 +106,22 @@ def stats_refresh_for_facts(*, event_ids: Sequence[int]) -> int:
 
 
 def stats_recompute_all(*, now: dt.datetime | None = None) -> int:
-    """Recompute every customer's stats from the orders in one statement; returns the customers with stats."""
+    """Recompute every customer's stats from the orders; returns the customers with stats.
+
+    On PostgreSQL the figures are computed in arrays and swapped in (``stats_full``); on SQLite by the SQL of the
+    incremental refresh, over every customer.
+    """
     started = timezone.now()
     now = now or started
+    if connection.vendor == "postgresql":
+        count = stats_replace_all(
+            currency=default_currency(), refreshed_at=now, fallback=lambda: _stats_insert(scope=None, now=now)
+        )
+        StatsRecompute.objects.create(started_at=started, finished_at=timezone.now(), customers=count)
+        return count
     with transaction.atomic():
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                # TRUNCATE is instant where DELETE would write a dead row per customer; its lock also holds off
-                # incremental refreshes until the new figures are committed.
-                cursor.execute(f"TRUNCATE {CustomerStats._meta.db_table}")
-            else:
-                cursor.execute(f"DELETE FROM {CustomerStats._meta.db_table}")
+            cursor.execute(f"DELETE FROM {CustomerStats._meta.db_table}")
         count = _stats_insert(scope=None, now=now)
         StatsRecompute.objects.create(started_at=started, finished_at=timezone.now(), customers=count)
     return count

@@ -1,8 +1,10 @@
 """The SQL that computes per-customer stats from the orders, set-based, for PostgreSQL and SQLite.
 
 One statement computes every figure for every customer in scope (all of them, or the ones an order fact named):
-no per-customer loop. Both paths run the same SQL text, with three small dialect pieces (the site-zone day of a
-timestamp, the days between two dates and a date plus days), so SQLite and PostgreSQL give the same numbers.
+no per-customer loop. Both databases run the same SQL text, with three small dialect pieces (the site-zone day of
+a timestamp, the days between two dates and a date plus days), so SQLite and PostgreSQL give the same numbers.
+On PostgreSQL the full recompute restates these rules over arrays instead (``stats_full``, ``stats_arrays``): it
+must give the very same figures, so a change here is a change there (``tests/analytics/test_stats_full.py``).
 
 A customer is keyed by one signed integer while computing: the company id for an order that names a company
 (B2B), minus the contact id for one that names only a contact (B2C). One integer column groups and joins faster
@@ -21,8 +23,10 @@ from tokui.analytics.models import CustomerStats
 from tokui.catalog.models import Product
 from tokui.commerce.enums import NON_REVENUE_STATUSES
 from tokui.commerce.models import Order, OrderLine
-from tokui.core.money import minor_units
+from tokui.core.money import DECIMAL_PLACES, minor_units
 from tokui.core.time import site_zone
+
+MONEY_SCALE = 10**DECIMAL_PLACES
 
 STATS_COLUMNS = (
     "company_id",
@@ -75,6 +79,14 @@ def _date_plus_days(day: str, days: str) -> str:
     return f"date({day}, '+' || ({days}) || ' days')"
 
 
+def _hundredths(column: str) -> str:
+    """A money column as an integer of hundredths (its stored scale), for exact integer sums."""
+    if connection.vendor == "postgresql":
+        return f"CAST({column} * {MONEY_SCALE} AS bigint)"
+    # SQLite keeps decimals as floats: round before truncating.
+    return f"CAST(ROUND({column} * {MONEY_SCALE}) AS INTEGER)"
+
+
 def _in_list(column: str, values: Sequence[int], params: list[Any]) -> str:
     if connection.vendor == "postgresql":
         params.append(list(values))
@@ -103,7 +115,10 @@ def stats_select_sql(*, currency: str, refreshed_at: Any, scope: Scope | None) -
       shop, not a zero-day interval. The median of an even count is the mean of the two middle intervals; the
       predicted next order is the last order day plus the median, rounded half up (in integers, so both databases
       agree).
-    - Favourite categories are the three categories of the largest spend (ties by category id).
+    - Favourite categories are the three categories of the largest spend (ties by category id), summed in whole
+      hundredths as integers: exact, so ties are the same whichever way the sum runs (``stats_arrays`` too).
+    - Average and median intervals are one floating-point division of integers, correctly rounded on both
+      databases and in ``stats_arrays`` alike.
     """
     order_table = Order._meta.db_table
     line_table = OrderLine._meta.db_table
@@ -113,8 +128,6 @@ def stats_select_sql(*, currency: str, refreshed_at: Any, scope: Scope | None) -
     places = minor_units(currency)
     first_to_last = _days_between("c.last_day", "c.first_day")
     gap = _days_between("day", "LAG(day) OVER (PARTITION BY ckey ORDER BY day)")
-    # Ranking categories needs no exact sum; a float sum is several times faster than a numeric one (and exact
-    # for whole yen up to 2**53).
     float_type = "double precision" if connection.vendor == "postgresql" else "REAL"
     predicted = _date_plus_days("c.last_day", "(2 * m.middle_sum / m.middle_n + 1) / 2")
     sql = f"""
@@ -147,7 +160,7 @@ medians AS (
     FROM ranked_gaps WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 GROUP BY ckey
 ),
 category_spend AS (
-    SELECT e.ckey, p.category_id, SUM(CAST(l.amount AS {float_type})) AS amount
+    SELECT e.ckey, p.category_id, SUM({_hundredths("l.amount")}) AS amount
     FROM eligible e
     JOIN {line_table} l ON l.order_id = e.order_id
     JOIN {product_table} p ON p.id = l.product_id
@@ -171,8 +184,8 @@ SELECT CASE WHEN c.ckey > 0 THEN c.ckey END AS company_id,
        c.first_day AS first_order_on, c.last_day AS last_order_on, c.orders AS order_count,
        c.days AS order_days, c.spend AS total_spend,
        ROUND(c.spend * 1.0 / c.orders, {places}) AS average_spend,
-       CASE WHEN c.days > 1 THEN {first_to_last} * 1.0 / (c.days - 1) END AS average_interval_days,
-       m.middle_sum * 1.0 / m.middle_n AS median_interval_days,
+       CASE WHEN c.days > 1 THEN CAST({first_to_last} AS {float_type}) / (c.days - 1) END AS average_interval_days,
+       CAST(m.middle_sum AS {float_type}) / m.middle_n AS median_interval_days,
        CASE WHEN m.ckey IS NOT NULL THEN {predicted} END AS predicted_next_order_on,
        fav.c1 AS favourite_category_1_id, fav.c2 AS favourite_category_2_id, fav.c3 AS favourite_category_3_id,
        %s AS refreshed_at

@@ -1,0 +1,466 @@
+"""The full recompute of the per-customer stats on PostgreSQL: rows out as arrays, figures in NumPy, rows in by COPY.
+
+The one ``INSERT … SELECT`` of ``stats_sql`` took a minute at 1M customers and 10M order lines: PostgreSQL
+hash-joins the lines with the orders, sorts and hashes for the window functions and groups, spilling to disk, all
+on one core. Here the counted orders and the lines leave the database once, as integer arrays (``array_agg`` over
+runs of table blocks, sent by a binary ``COPY``: a few large messages instead of one per row, which the driver
+reads ten times slower than the server writes them), on two connections that share one snapshot: this one reads
+the orders and computes their figures (``stats_arrays``) while the other reads lines, whose spend is summed per
+customer and category as each run arrives. The rows go back by one binary ``COPY`` into a twin of the table that
+is then swapped in (``table_swap``), so pages read the previous figures until the new ones are complete (ADR 0023).
+
+While it runs, incremental refreshes wait on an advisory lock (``refresh_lock_sql``): one that started earlier is
+finished before the snapshot is taken, one that comes later runs on the swapped-in table. Either way every order
+is counted by the full recompute or by a refresh after it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from django.db import connection, connections, transaction
+from django.db.backends.utils import CursorWrapper
+
+from tokui.analytics.models import CustomerStats
+from tokui.analytics.stats_arrays import (
+    CategorySpend,
+    LineRows,
+    OrderFigures,
+    OrderRows,
+    Products,
+    StatsArrays,
+    local_days,
+    order_figures,
+    orders_exact,
+)
+from tokui.analytics.stats_sql import MONEY_SCALE
+from tokui.analytics.table_swap import rebuild_beside
+from tokui.catalog.models import Product
+from tokui.commerce.enums import NON_REVENUE_STATUSES
+from tokui.commerce.models import Order, OrderLine
+from tokui.core.money import minor_units
+from tokui.core.time import site_zone
+
+# PostgreSQL's binary dates and timestamps count from 2000-01-01 (UTC).
+_EPOCH_TS = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+# Table blocks per read (64 MB): a few hundred thousand rows per array, a dozen reads for 10M lines.
+_BLOCKS_PER_READ = 8192
+_PACKED_BITS = 31
+_PACKED = 1 << _PACKED_BITS
+_ELEMENT = np.dtype([("length", ">i4"), ("value", ">i8")])
+# Advisory lock key: the full recompute holds it exclusively, each incremental refresh shared.
+STATS_LOCK = "tokui.analytics.stats"
+
+
+def refresh_lock_sql() -> str:
+    """Taken (shared) by every incremental refresh on PostgreSQL, exclusively by the full recompute."""
+    return f"SELECT pg_advisory_xact_lock_shared(hashtext('{STATS_LOCK}'))"
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    name: str
+    kind: str  # int4, int8, float8, numeric (binary COPY types)
+    nulls: np.ndarray | None
+    values: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One part of a table to read: its columns (expressions over ``t`` of 8-byte types) for the rows of the blocks
+    from ``first`` to before ``end`` (``None``: to the end of the table, wherever that is by then)."""
+
+    table: str
+    columns: tuple[str, ...]
+    where: str
+    params: tuple[Any, ...]
+    first: int
+    end: int | None
+
+
+def _read(cursor: CursorWrapper, part: _Read) -> list[np.ndarray]:
+    """A part's columns as int64 arrays, sent as one row of arrays (a TID range scan of its blocks)."""
+    aggregated = ", ".join(f"array_agg({column})" for column in part.columns)
+    ranges = f"t.ctid >= '({part.first},0)'::tid"
+    if part.end is not None:
+        ranges += f" AND t.ctid < '({part.end},0)'::tid"
+    statement = (
+        f"COPY (SELECT {aggregated} FROM {part.table} t WHERE {ranges} AND {part.where}) TO STDOUT (FORMAT BINARY)"
+    )
+    with cursor.cursor.copy(statement, part.params) as copy:
+        blocks = [bytes(block) for block in copy]
+    data = blocks[0] if len(blocks) == 1 else b"".join(blocks)
+    arrays = []
+    # Header, then one row: field count, then per field its length and a one-dimensional array without nulls
+    # (dimensions, flags, element type, size, lower bound, then each element's length and value); -1: no rows.
+    position = len(_COPY_SIGNATURE) + 2
+    for _ in part.columns:
+        (length,) = struct.unpack_from(">i", data, position)
+        if length < 0:
+            arrays.append(np.empty(0, np.int64))
+            position += 4
+            continue
+        dimensions, has_nulls, _, size = struct.unpack_from(">iiii", data, position + 4)
+        if dimensions != 1 or has_nulls:  # every column is NOT NULL or filtered: a fixed-width array
+            raise ValueError(f"unexpected array from {part.table}: {dimensions} dimensions, nulls {has_nulls}")
+        values = np.frombuffer(data, dtype=_ELEMENT, count=size, offset=position + 24)
+        arrays.append(values["value"].astype(np.int64))
+        position += 4 + length
+    return arrays
+
+
+def _parts(cursor: CursorWrapper, currency: str) -> tuple[list[_Read], list[_Read]]:
+    """The orders and the lines, each cut into runs of blocks."""
+    order_table, line_table = Order._meta.db_table, OrderLine._meta.db_table
+    cursor.execute(
+        "SELECT pg_relation_size(%s) / current_setting('block_size')::int8, "
+        "pg_relation_size(%s) / current_setting('block_size')::int8, "
+        f"GREATEST((SELECT MAX(id) FROM {Order._meta.db_table}), (SELECT MAX(id) FROM {Product._meta.db_table}))",
+        [order_table, line_table],
+    )
+    order_blocks, line_blocks, top_id = cursor.fetchone()
+    # Every column an 8-byte value: bigints, the timestamp as sent (microseconds; the site-zone day is computed in
+    # arrays: AT TIME ZONE costs the server more per row than the rest of the row), money as integer hundredths.
+    orders = (
+        "t.id::int8",
+        "(CASE WHEN t.company_id IS NOT NULL THEN t.company_id ELSE -t.contact_id END)::int8",
+        "t.placed_at",
+        f"(t.total * {MONEY_SCALE})::int8",
+    )
+    counted = "t.status NOT IN (%s, %s) AND t.currency = %s"
+    # Each array element costs the server about as much as reading the row: two ids below 2**31 go as one.
+    if (top_id or 0) < _PACKED:
+        lines: tuple[str, ...] = (f"(t.order_id * {_PACKED} + t.product_id)::int8", f"(t.amount * {MONEY_SCALE})::int8")
+    else:
+        lines = ("t.order_id::int8", "t.product_id::int8", f"(t.amount * {MONEY_SCALE})::int8")
+    return (
+        _runs(order_table, orders, counted, (*NON_REVENUE_STATUSES, currency), int(order_blocks)),
+        _runs(line_table, lines, "t.product_id IS NOT NULL", (), int(line_blocks)),
+    )
+
+
+def _runs(table: str, columns: tuple[str, ...], where: str, params: tuple[Any, ...], blocks: int) -> list[_Read]:
+    starts = list(range(0, max(blocks, 1), _BLOCKS_PER_READ))
+    ends: list[int | None] = [*starts[1:], None]
+    return [_Read(table, columns, where, params, first, end) for first, end in zip(starts, ends, strict=True)]
+
+
+def _columns_of(parts: list[_Read], found: dict[_Read, list[np.ndarray]]) -> list[np.ndarray]:
+    return [np.concatenate(column) for column in zip(*(found[part] for part in parts), strict=True)]
+
+
+def _order_rows(columns: list[np.ndarray]) -> OrderRows:
+    order_id, ckey, placed, total = columns
+    return OrderRows(order_id=order_id, ckey=ckey, day=local_days(placed, site_zone()), total=total)
+
+
+def _line_rows(columns: list[np.ndarray]) -> LineRows:
+    if len(columns) == 2:
+        packed, amount = columns
+        return LineRows(order_id=packed >> _PACKED_BITS, product_id=packed & (_PACKED - 1), amount=amount)
+    return LineRows(*columns)
+
+
+def _products() -> Products:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, category_id FROM {Product._meta.db_table} WHERE category_id IS NOT NULL")
+        rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
+    return Products(product_id=rows[:, 0], category_id=rows[:, 1])
+
+
+class _Computation:
+    """The orders' figures once every run of orders is read, and the lines' category spend as each run of lines
+    is read (by either connection); lines read before the figures exist wait in ``waiting``."""
+
+    def __init__(self, currency: str) -> None:
+        self.places = minor_units(currency)
+        self.order_parts: list[_Read] = []
+        self.order_columns: dict[_Read, list[np.ndarray]] = {}
+        self.products = Products(np.empty(0, np.int64), np.empty(0, np.int64))  # read at the snapshot
+        self.figures: OrderFigures | None = None
+        self.spend: CategorySpend | None = None
+        self.waiting: list[list[np.ndarray]] = []
+        self.hopeless = False  # nothing to compute in arrays: the remaining reads are skipped
+        self.lock = threading.Lock()
+
+    def start(self, order_parts: list[_Read], products: Products) -> None:
+        self.order_parts, self.order_columns = order_parts, {}
+        self.products = products
+
+    def part_read(self, part: _Read, columns: list[np.ndarray]) -> None:
+        """Called by the thread that read ``part``; the one that reads the last run of orders computes their
+        figures (the other reads on)."""
+        if part not in self.order_parts:
+            self.lines_read(columns)
+            return
+        with self.lock:
+            self.order_columns[part] = columns
+            complete = len(self.order_columns) == len(self.order_parts)
+        if complete:
+            self.orders_read(_columns_of(self.order_parts, self.order_columns))
+            self.order_columns = {}
+
+    def orders_read(self, columns: list[np.ndarray]) -> None:
+        orders = _order_rows(columns)
+        if orders.order_id.size == 0 or not orders_exact(orders):
+            self.hopeless = True
+            return
+        figures = order_figures(orders, places=self.places)
+        spend = CategorySpend(
+            order_id=figures.order_id,
+            order_customer=figures.order_customer,
+            products=self.products,
+            customers=figures.stats.ckey.size,
+        )
+        with self.lock:
+            self.figures, self.spend = figures, spend
+            waiting, self.waiting = self.waiting, []
+        for columns_read in waiting:
+            spend.add(_line_rows(columns_read))
+
+    def lines_read(self, columns: list[np.ndarray]) -> None:
+        with self.lock:
+            spend = self.spend
+            if spend is None:
+                self.waiting.append(columns)
+                return
+        spend.add(_line_rows(columns))
+
+    def result(self) -> StatsArrays | None:
+        if self.hopeless or self.figures is None or self.spend is None or not self.spend.exact():
+            return None
+        return replace(self.figures.stats, favourites=self.spend.favourites())
+
+
+def stats_compute(*, currency: str) -> StatsArrays | None:
+    """Every customer's stats in arrays: the orders read and their figures computed, the lines summed per
+    customer and category as they are read, the favourites chosen. Outside a transaction a second connection
+    reads lines at the same snapshot meanwhile; inside one (whose uncommitted rows another connection cannot see)
+    this one reads all. ``None``: nothing to compute, or sums too large to compute exactly in arrays (the SQL then
+    computes)."""
+    computation = _Computation(currency)
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            order_parts, line_parts = _parts(cursor, currency)
+            computation.start(order_parts, _products())
+            for part in order_parts + line_parts:
+                if computation.hopeless:
+                    break
+                computation.part_read(part, _read(cursor, part))
+    else:
+        _read_on_two(currency, computation)
+    return computation.result()
+
+
+def _read_on_two(currency: str, computation: _Computation) -> None:
+    """This connection and a second one read the runs of orders, then of lines, as they come; the one that reads
+    the last run of orders computes their figures while the other reads on."""
+    failure: list[BaseException] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        # The plans are simple scans: compiling them would cost more than it saves.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SELECT pg_export_snapshot()")
+        snapshot = str(cursor.fetchone()[0])
+        order_parts, line_parts = _parts(cursor, currency)
+        computation.start(order_parts, _products())
+        queue = list(reversed(order_parts + line_parts))
+        alias = connection.alias
+
+        def work(their: CursorWrapper) -> None:
+            while not failure and not computation.hopeless:
+                try:
+                    part = queue.pop()  # atomic under the GIL
+                except IndexError:
+                    return
+                computation.part_read(part, _read(their, part))
+
+        def second() -> None:
+            other = connections[alias]
+            try:
+                with transaction.atomic(using=alias), other.cursor() as their:
+                    their.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    their.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                    their.execute("SET LOCAL jit = off")
+                    work(their)
+            except BaseException as error:  # noqa: BLE001 (handed to the caller's thread)
+                failure.append(error)
+            finally:
+                other.close()
+
+        helper = threading.Thread(target=second, name="stats-lines")
+        helper.start()
+        try:
+            work(cursor)
+        except BaseException:
+            failure.append(RuntimeError("stopped"))  # the helper stops after its current read
+            raise
+        finally:
+            helper.join()
+    if failure:
+        raise failure[0]
+
+
+def _words(kind: str, values: np.ndarray) -> list[np.ndarray | int]:
+    """A column's values in binary COPY form as 16-bit words, most significant first (length word pair first)."""
+    if kind == "numeric":
+        # Scale 2 with a fixed five base-10000 digits (weight 3: up to 10**16, past the column's 14 digits); the
+        # server strips the leading zeros.
+        magnitude = np.abs(values)
+        whole = magnitude // MONEY_SCALE
+        digits = [(whole // 10000 ** (3 - index)) % 10000 for index in range(4)]
+        sign = np.where(values < 0, 0x4000, 0)
+        return [0, 18, 5, 3, sign, 2, *digits, (magnitude % MONEY_SCALE) * (10000 // MONEY_SCALE)]
+    if kind == "float8":
+        values, kind = values.view(np.int64), "int8"
+    width = 4 if kind == "int8" else 2
+    return [0, 2 * width] + [values >> (16 * (width - 1 - index)) for index in range(width)]
+
+
+def _columns(stats: StatsArrays, refreshed_at: dt.datetime, first_id: int | None) -> list[_Column]:
+    """The copied columns in order: name, binary type, null mask (None: never null), values."""
+    days, favourites = np.int64, stats.favourites
+    columns = [
+        _Column("company_id", "int8", stats.ckey < 0, stats.ckey),
+        _Column("contact_id", "int8", stats.ckey > 0, -stats.ckey),
+        _Column("first_order_on", "int4", None, stats.first_day.astype(days)),
+        _Column("last_order_on", "int4", None, stats.last_day.astype(days)),
+        _Column("order_count", "int4", None, stats.orders),
+        _Column("order_days", "int4", None, stats.days),
+        _Column("total_spend", "numeric", None, stats.spend),
+        _Column("average_spend", "numeric", None, stats.average_spend),
+        _Column("average_interval_days", "float8", ~stats.has_interval, stats.average_interval),
+        _Column("median_interval_days", "float8", ~stats.has_interval, stats.median_interval),
+        _Column("predicted_next_order_on", "int4", ~stats.has_interval, stats.predicted_day),
+        _Column("favourite_category_1_id", "int8", favourites[:, 0] < 0, favourites[:, 0]),
+        _Column("favourite_category_2_id", "int8", favourites[:, 1] < 0, favourites[:, 1]),
+        _Column("favourite_category_3_id", "int8", favourites[:, 2] < 0, favourites[:, 2]),
+        _Column(
+            "refreshed_at",
+            "int8",
+            None,
+            np.full(stats.ckey.size, (refreshed_at - _EPOCH_TS) // dt.timedelta(microseconds=1), np.int64),
+        ),
+    ]
+    if first_id is not None:
+        columns.insert(0, _Column("id", "int8", None, np.arange(first_id, first_id + stats.ckey.size)))
+    return columns
+
+
+def copy_payload(
+    stats: StatsArrays, refreshed_at: dt.datetime, *, first_id: int | None
+) -> tuple[list[str], list[np.ndarray]]:
+    """The column names and the binary ``COPY`` rows (ids from ``first_id`` when given), in matrices of rows.
+
+    Binary rows are fixed-width only while the same columns are null, so the rows are made in groups of one
+    null pattern each: every group a matrix of 16-bit words (one row per column word, so each is filled by one
+    array operation) turned into rows of big-endian bytes by one transposing copy."""
+    columns = _columns(stats, refreshed_at, first_id)
+    pattern = np.zeros(stats.ckey.size, np.int64)
+    nullable = [(column.name, column.nulls) for column in columns if column.nulls is not None]
+    for bit, (_, nulls) in enumerate(nullable):
+        pattern |= nulls.astype(np.int64) << bit
+    parts: list[np.ndarray] = []
+    for value in np.unique(pattern):
+        rows = np.flatnonzero(pattern == value)
+        null = {name for bit, (name, _) in enumerate(nullable) if int(value) >> bit & 1}
+        words: list[np.ndarray | int] = [len(columns)]
+        for column in columns:
+            words += [0xFFFF, 0xFFFF] if column.name in null else _words(column.kind, column.values[rows])
+        matrix = np.empty((len(words), rows.size), np.uint16)
+        for index, word in enumerate(words):
+            matrix[index] = word
+        parts.append(matrix.T.astype(">u2"))
+    return [column.name for column in columns], parts
+
+
+def _copy_in(cursor: CursorWrapper, table: str, names: list[str], parts: list[np.ndarray]) -> None:
+    quote = connection.ops.quote_name
+    statement = f"COPY {quote(table)} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)"
+    with cursor.cursor.copy(statement) as copy:
+        copy.write(_COPY_SIGNATURE)
+        for part in parts:
+            if part.size == 0:
+                continue
+            data = memoryview(np.ascontiguousarray(part)).cast("B")
+            for start in range(0, len(data), 1 << 22):
+                copy.write(data[start : start + (1 << 22)])
+        copy.write(b"\xff\xff")
+
+
+def _copy_in_on_two(table: str, names: list[str], parts: list[np.ndarray]) -> None:
+    """Half of every part's rows copied by a second connection meanwhile (committed on its own: the table is a
+    twin no one reads, dropped if anything fails)."""
+    first = [part[: part.shape[0] // 2] for part in parts]
+    second = [part[part.shape[0] // 2 :] for part in parts]
+    failure: list[BaseException] = []
+    alias = connection.alias
+
+    def copy_second() -> None:
+        other = connections[alias]
+        try:
+            with transaction.atomic(using=alias), other.cursor() as their:
+                _copy_in(their, table, names, second)
+        except BaseException as error:  # noqa: BLE001 (handed to the caller's thread)
+            failure.append(error)
+        finally:
+            other.close()
+
+    helper = threading.Thread(target=copy_second, name="stats-copy")
+    helper.start()
+    try:
+        with connection.cursor() as cursor:
+            _copy_in(cursor, table, names, first)
+    finally:
+        helper.join()
+    if failure:
+        raise failure[0]
+
+
+def stats_replace_all(*, currency: str, refreshed_at: dt.datetime, fallback: Callable[[], int]) -> int:
+    """Replace every stats row by the figures computed in arrays (``fallback`` when those cannot be); the
+    rows' count. Outside a transaction the rows go into a twin swapped in; inside one, into the table itself."""
+    table = CustomerStats._meta.db_table
+    quote = connection.ops.quote_name
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_advisory_xact_lock(hashtext('{STATS_LOCK}'))")
+        stats = stats_compute(currency=currency)
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {quote(table)}")
+            if stats is None:
+                return fallback()
+            names, parts = copy_payload(stats, refreshed_at, first_id=None)
+            _copy_in(cursor, table, names, parts)
+        return int(stats.ckey.size)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_advisory_lock(hashtext('{STATS_LOCK}'))")
+    try:
+        stats = stats_compute(currency=currency)
+        if stats is None:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {quote(table)}")
+                return fallback()
+        names, parts = copy_payload(stats, refreshed_at, first_id=1)
+
+        def fill(twins: dict[str, str]) -> None:
+            _copy_in_on_two(twins[table], names, parts)
+            with connection.cursor() as cursor:
+                # The twin has the column but not its identity (the live table's sequence goes with it).
+                cursor.execute(
+                    f"ALTER TABLE {quote(twins[table])} ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY "
+                    f"(START WITH {stats.ckey.size + 1})"
+                )
+
+        rebuild_beside([table], fill)
+        return int(stats.ckey.size)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_advisory_unlock(hashtext('{STATS_LOCK}'))")

@@ -1,0 +1,318 @@
+"""Category figures from the sales category facts: sums instead of distinct counts, always the current category."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.analytics.conftest import jst
+from tests.analytics.sales_reference import Reference, bucket
+from tests.factories import (
+    CategoryFactory,
+    CompanyFactory,
+    ContactFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    UserFactory,
+)
+from tokui.accounts.enums import Role
+from tokui.accounts.models import User
+from tokui.analytics import sales_facts
+from tokui.analytics.models import SalesCategoryDay, SalesCategoryFact, SalesOrderDay
+from tokui.analytics.report_types import Breakdown, Comparison, SalesFigures, SalesFilters, SalesReport
+from tokui.analytics.sales import sales_report
+from tokui.analytics.sales_facts import (
+    sales_facts_catch_up,
+    sales_facts_pending,
+    sales_facts_rebuild,
+    sales_facts_refresh,
+)
+from tokui.catalog.models import Category, Product
+from tokui.commerce.enums import OrderChannel, OrderStatus
+from tokui.commerce.models import Order
+
+pytestmark = pytest.mark.django_db
+
+START, END = dt.date(2026, 2, 1), dt.date(2026, 3, 31)  # compared with December and January
+ZERO = (Decimal(0), 0, 0, 0)
+
+
+@pytest.fixture
+def admin() -> User:
+    return UserFactory(username="boss", role=Role.ADMIN)
+
+
+def _figures(f: SalesFigures) -> tuple[Decimal, int, int, int]:
+    return (f.revenue, f.orders, f.units, f.buyers)
+
+
+def _key(k: Any) -> str:
+    return "none" if k is None else str(k)
+
+
+def _shop() -> dict[str, Any]:
+    """Two top categories with two subcategories each, ~120 orders over four months by 12 buyers (B2C too), with
+    lines without a product or category, an order without lines, cancelled and USD orders, and 23:30 JST orders."""
+    rng = random.Random(24)
+    tops = [CategoryFactory() for _ in range(2)]
+    leaves = [CategoryFactory(parent=top) for top in tops for _ in range(2)]
+    products = [ProductFactory(category=rng.choice([*leaves, tops[0]])) for _ in range(8)]
+    products.append(ProductFactory(category=None))
+    companies = [CompanyFactory() for _ in range(8)]
+    contacts = [ContactFactory(company=None) for _ in range(4)]
+    for n in range(120):
+        buyer = rng.choice([*companies, *contacts])
+        day = dt.date(2025, 12, 1) + dt.timedelta(days=rng.randrange(121))
+        hour, minute = (23, 30) if n % 7 == 0 else (rng.randrange(9, 20), 0)
+        order = OrderFactory(
+            placed_at=jst(day, hour, minute),
+            company=buyer if buyer in companies else None,
+            contact=buyer if buyer in contacts else None,
+            channel=rng.choice([OrderChannel.WEB, OrderChannel.FAX]),
+            status=OrderStatus.CANCELLED if n % 17 == 0 else OrderStatus.DELIVERED,
+            currency="USD" if n % 29 == 0 else "JPY",
+        )
+        for line_no in range(1, 1 + (0 if n == 5 else rng.randrange(1, 4))):
+            product = rng.choice(products) if line_no != 3 else None
+            OrderLineFactory(
+                order=order,
+                line_no=line_no,
+                product=product,
+                sku=product.sku if product else f"GONE-{n}",
+                product_name=product.name if product else "旧商品",
+                quantity=rng.randrange(1, 4),
+                amount=Decimal(rng.randrange(1, 50) * 100),
+            )
+    sales_facts_catch_up()
+    return {"tops": tops, "leaves": leaves, "products": products}
+
+
+def _check_rows(report: SalesReport, reference: Reference, **options: Any) -> None:
+    rows = {row.key: row for row in report.breakdown_rows}
+    for attribute, (start, end) in (
+        ("current", (report.start, report.end)),
+        ("previous", (report.previous_start, report.previous_end)),
+    ):
+        expected = reference.figures(start, end, **options)
+        got = {k: _figures(getattr(row, attribute)) for k, row in rows.items() if getattr(row, attribute).orders}
+        assert got == {_key(k): v for k, v in expected.items()}, attribute
+
+
+def _check_report(report: SalesReport, reference: Reference, **options: Any) -> None:
+    for attribute, (start, end) in (
+        ("current", (report.start, report.end)),
+        ("previous", (report.previous_start, report.previous_end)),
+    ):
+        expected = reference.figures(start, end, key=lambda o: bucket(o["day"], report.granularity), **options)
+        for row in report.periods:
+            day = row.start if attribute == "current" else row.previous_start
+            if day is not None:
+                assert _figures(getattr(row, attribute)) == expected.get(day, ZERO), (attribute, day)
+        totals = reference.figures(start, end, **options).get(None, ZERO)
+        assert _figures(getattr(report.totals, attribute)) == totals, attribute
+
+
+def _line_key(o: dict[str, Any], line: dict[str, Any]) -> Any:
+    return line["product__category_id"]
+
+
+def test_every_category_figure_matches_the_reference(admin: User) -> None:
+    shop = _shop()
+    reference = Reference()
+    year = {"user": admin, "start": START, "end": END, "comparison": Comparison.PREVIOUS_PERIOD}
+    # Mid-month periods read the category facts; periods from the 1st the day sums (also overlapping periods).
+    periods = (
+        (START, END, Comparison.PREVIOUS_PERIOD, False),
+        (dt.date(2026, 1, 1), dt.date(2026, 1, 31), Comparison.PREVIOUS_PERIOD, True),
+        (dt.date(2025, 12, 1), dt.date(2027, 1, 15), Comparison.PREVIOUS_YEAR, True),
+    )
+    for start, end, comparison, from_days in periods:
+        for filters in (SalesFilters(), SalesFilters(channel=OrderChannel.FAX), SalesFilters(prefecture="13")):
+            options = {k: v for k, v in vars_of(filters).items() if v}
+            with CaptureQueriesContext(connection) as context:
+                report = sales_report(
+                    user=admin, start=start, end=end, comparison=comparison, filters=filters, breakdown="category"
+                )
+            read_days = any("salescategoryday" in q["sql"] for q in context.captured_queries)
+            assert read_days == (from_days and filters == SalesFilters())
+            _check_rows(report, reference, line_key=_line_key, filters=options)
+            # The breakdown's totals are every line's: each order and buyer once however many categories they span.
+            for attribute, (first, last) in (
+                ("current", (report.start, report.end)),
+                ("previous", (report.previous_start, report.previous_end)),
+            ):
+                assert _figures(getattr(report.breakdown_totals, attribute)) == reference.figures(
+                    first, last, line_key=lambda o, line: None, filters=options
+                ).get(None, ZERO)
+    # One subcategory (sums over its rows) and a top category (its subcategories too), every figure from lines.
+    for category in (shop["leaves"][0], shop["leaves"][3], shop["tops"][0]):
+        for filters, breakdown in (
+            (SalesFilters(category_id=category.pk), Breakdown.CHANNEL),
+            (SalesFilters(category_id=category.pk, channel=OrderChannel.WEB), Breakdown.COMPANY_SIZE),
+            (SalesFilters(category_id=category.pk), Breakdown.CATEGORY),
+        ):
+            options = {k: v for k, v in vars_of(filters).items() if v and k != "category_id"}
+            for granularity in ("month", "week"):
+                report = sales_report(**year, granularity=granularity, filters=filters, breakdown=breakdown)
+                _check_report(report, reference, category_id=category.pk, filters=options)
+            if breakdown == Breakdown.CHANNEL:
+                key = {"key": lambda o: o["channel"]}
+            elif breakdown == Breakdown.COMPANY_SIZE:
+                key = {"key": lambda o: o["company__size"]}
+            else:
+                key = {"line_key": _line_key}
+            _check_rows(report, reference, category_id=category.pk, filters=options, **key)
+
+
+def vars_of(filters: SalesFilters) -> dict[str, Any]:
+    return {name: getattr(filters, name) for name in filters.__slots__}
+
+
+def _fact_rows() -> list[tuple[Any, ...]]:
+    return sorted(
+        SalesCategoryFact.objects.values_list(
+            "line_id",
+            "order_id",
+            "category_id",
+            "day",
+            "channel",
+            "currency",
+            "buyer",
+            "amount",
+            "units",
+            "prev_day",
+            "prev_channel_day",
+            "first",
+            "prev_order_day",
+            "prev_order_channel_day",
+            "root_id",
+            "root_first",
+            "prev_root_day",
+            "prev_root_channel_day",
+        )
+    )
+
+
+def _day_rows() -> list[tuple[Any, ...]]:
+    """The day sums that count anything (a sum taken back to zero may stay until the next rebuild)."""
+    return sorted(
+        SalesCategoryDay.objects.exclude(orders=0).values_list(
+            "currency", "category_key", "day", "prev_month", "amount", "units", "orders"
+        )
+    ) + sorted(
+        SalesOrderDay.objects.exclude(orders=0).values_list(
+            "currency", "day", "channel", "prev_month", "prev_channel_month", "total", "units", "orders"
+        )
+    )
+
+
+def test_a_moved_product_counts_in_its_new_category_at_the_next_report_as_a_rebuild_would(admin: User) -> None:
+    shop = _shop()
+    moved = Product.objects.filter(category=shop["leaves"][0]).order_by("pk").first()
+    assert moved is not None
+    target = shop["leaves"][2]
+    before = sales_report(user=admin, start=START, end=END, breakdown=Breakdown.CATEGORY)
+    # Not through a service: an admin edit or a plain UPDATE is caught all the same.
+    Product.objects.filter(pk=moved.pk).update(category=target)
+    after = sales_report(user=admin, start=START, end=END, breakdown=Breakdown.CATEGORY)
+    _check_rows(after, Reference(), line_key=_line_key)
+    revenue = {row.key: row.current.revenue for row in before.breakdown_rows}
+    assert {row.key: row.current.revenue for row in after.breakdown_rows} != revenue
+    leaf = sales_report(user=admin, start=START, end=END, filters=SalesFilters(category_id=target.pk))
+    _check_report(leaf, Reference(), category_id=target.pk)
+    # A subcategory moved under the other top-level category takes its products' lines along.
+    Category.objects.filter(pk=shop["leaves"][1].pk).update(parent=shop["tops"][1])
+    for top in shop["tops"]:
+        report = sales_report(user=admin, start=START, end=END, filters=SalesFilters(category_id=top.pk))
+        _check_report(report, Reference(), category_id=top.pk)
+    # Deleted products' lines fall to "no category", as the catalogue now says.
+    Product.objects.filter(pk=shop["products"][1].pk).delete()
+    _check_rows(sales_report(user=admin, start=START, end=END, breakdown="category"), Reference(), line_key=_line_key)
+    incremental = (_fact_rows(), _day_rows())
+    sales_facts_rebuild()
+    assert (_fact_rows(), _day_rows()) == incremental
+
+
+def test_cancelled_orders_and_moved_buyers_leave_the_category_facts_as_a_rebuild_would(admin: User) -> None:
+    _shop()
+    orders = list(Order.objects.filter(status=OrderStatus.DELIVERED, company__isnull=False).order_by("pk")[:6])
+    Order.objects.filter(pk__in=[o.pk for o in orders[:3]]).update(status=OrderStatus.CANCELLED)
+    Order.objects.filter(pk=orders[3].pk).update(company=orders[4].company)
+    Order.objects.filter(pk=orders[5].pk).update(company=None, contact=ContactFactory(company=None))
+    sales_facts_refresh(order_ids=[o.pk for o in orders])
+    assert not SalesCategoryFact.objects.filter(order_id__in=[o.pk for o in orders[:3]]).exists()
+    incremental = (_fact_rows(), _day_rows())
+    sales_facts_rebuild()
+    assert (_fact_rows(), _day_rows()) == incremental
+    report = sales_report(user=admin, start=START, end=END, breakdown=Breakdown.CATEGORY)
+    _check_rows(report, Reference(), line_key=_line_key)
+
+
+def test_an_order_at_23_30_jst_is_in_that_day_s_category_row(admin: User) -> None:
+    category = CategoryFactory()
+    order = OrderFactory(placed_at=jst(dt.date(2026, 3, 31), 23, 30))
+    OrderLineFactory(order=order, product=ProductFactory(category=category), amount=Decimal(700))
+    sales_facts_catch_up()
+    assert list(SalesCategoryFact.objects.values_list("day", "category_id")) == [(dt.date(2026, 3, 31), category.pk)]
+    april = sales_report(user=admin, start=dt.date(2026, 4, 1), end=dt.date(2026, 4, 30), breakdown="category")
+    assert april.breakdown_rows == []
+
+
+def test_a_catalogue_reorganised_at_once_waits_for_the_rebuild_and_says_so(
+    admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = _shop()
+    sales_report(user=admin, start=START, end=END, breakdown=Breakdown.CATEGORY)
+    monkeypatch.setattr(sales_facts, "CATCH_UP_LIMIT", 5)
+    Product.objects.filter(category__in=shop["leaves"][:2]).update(category=shop["leaves"][3])
+    sales_report(user=admin, start=START, end=END, breakdown=Breakdown.CATEGORY)
+    assert sales_facts_pending()
+    sales_facts_rebuild()
+    assert not sales_facts_pending()
+    report = sales_report(user=admin, start=START, end=END, breakdown=Breakdown.CATEGORY)
+    _check_rows(report, Reference(), line_key=_line_key)
+    assert not Category.objects.filter(pk__in=[c.pk for c in shop["leaves"][:2]], products__isnull=False).exists()
+
+
+def test_a_range_starting_mid_month_counts_the_first_month_s_buyers_from_its_own_start(admin: User) -> None:
+    # The 9th is before the range: the buyer of the 10th is still a buyer of the range's (partial) March.
+    company, category = CompanyFactory(), CategoryFactory()
+    for day in (dt.date(2026, 3, 9), dt.date(2026, 3, 10)):
+        OrderLineFactory(order=OrderFactory(company=company, placed_at=jst(day)), product__category=category)
+    for filters in (SalesFilters(), SalesFilters(category_id=category.pk)):
+        report = sales_report(user=admin, start=dt.date(2026, 3, 10), end=dt.date(2026, 3, 31), filters=filters)
+        assert [(row.start, row.current.orders, row.current.buyers) for row in report.periods] == [
+            (dt.date(2026, 3, 1), 1, 1)
+        ]
+
+
+def test_month_pages_from_the_1st_read_the_order_day_sums_and_match_the_reference(admin: User) -> None:
+    _shop()
+    reference = Reference()
+    periods = (
+        (dt.date(2026, 1, 1), dt.date(2026, 1, 31), Comparison.PREVIOUS_PERIOD),
+        (dt.date(2026, 1, 1), dt.date(2026, 3, 20), Comparison.PREVIOUS_YEAR),
+        (dt.date(2025, 12, 1), dt.date(2027, 1, 15), Comparison.PREVIOUS_YEAR),  # overlapping periods
+    )
+    for start, end, comparison in periods:
+        for filters, breakdown in (
+            (SalesFilters(), ""),
+            (SalesFilters(), Breakdown.CHANNEL),
+            (SalesFilters(channel=OrderChannel.FAX), Breakdown.CHANNEL),
+        ):
+            options = {k: v for k, v in vars_of(filters).items() if v}
+            with CaptureQueriesContext(connection) as context:
+                report = sales_report(
+                    user=admin, start=start, end=end, comparison=comparison, filters=filters, breakdown=breakdown
+                )
+            assert any("salesorderday" in q["sql"] for q in context.captured_queries)
+            _check_report(report, reference, filters=options)
+            if breakdown:
+                _check_rows(report, reference, key=lambda o: o["channel"], filters=options)
