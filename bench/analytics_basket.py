@@ -7,9 +7,12 @@ TOKUI_BENCH_BASKET_MIN orders, 2 by default, read from the sales facts as the sc
 and their build time printed), basket_pairs_from_order_lines_seconds (the same over two instants, from the order lines),
 bought_together_ms (one product's partners counted from the orders; and from the lines the screen has read already),
 basket_page_seconds (what the screen computes: one read of the period, its pairs, sets and one product's partners),
+its split (basket_split_*: the read of the rows, their dense ids and sort, the pairs, the sets, one product's
+partners), basket_default_page_seconds (the screen as it opens: the last 365 days, pairs and sets in 3 orders),
 basket_partners_rebuild_seconds (the nightly
 build of every product's 20 partners over the last year) and product_partners_ms (one product's partners read from
-that build, as mails and product pages read them).
+that build, as mails and product pages read them). TOKUI_BENCH_KEEP=1 keeps the data; running this file again on
+that database with TOKUI_BENCH_REUSE=1 measures it again without writing it or its sales facts anew.
 """
 
 from __future__ import annotations
@@ -24,7 +27,15 @@ from django.db import connection
 from django.utils import timezone
 
 from analytics_reports import PRODUCTS, SOURCE, best, clean, generate, scalar  # the same data and timing
-from tokui.analytics.basket import basket_pairs, basket_scope, basket_sets, products_bought_together
+from tokui.analytics.basket import (
+    _facts_scope_sql,
+    _site_days,
+    basket_pairs,
+    basket_scope,
+    basket_sets,
+    products_bought_together,
+)
+from tokui.analytics.basket_counts import basket_lines, pair_counts, partner_counts, scope_rows, triple_counts
 from tokui.analytics.sales_facts import sales_facts_rebuild
 from tokui.analytics.selectors import product_partners
 from tokui.analytics.services import basket_partners_rebuild
@@ -39,12 +50,37 @@ def timed_once(run: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+def split(start: dt.datetime, end: dt.datetime, product: int) -> None:
+    """Where the page's time goes: the read of the period's rows, their dense ids and sort, the pairs, the sets."""
+    days = _site_days(start, end)
+    assert days is not None
+    sql, params = _facts_scope_sql(start_day=days[0], end_day=days[1], category_ids=None)
+    read = best(lambda: scope_rows(sql, params))
+    orders, products = scope_rows(sql, params)
+    lines = basket_lines(orders, products)
+    pairs = pair_counts(lines, floor=MIN_TOGETHER)
+    partners = best(lambda: partner_counts(lines, product_id=product, floor=2, limit=10))
+    print(
+        f"basket_split_read_seconds={read:.2f} "
+        f"basket_split_lines_seconds={best(lambda: basket_lines(orders, products)):.2f} "
+        f"basket_split_pairs_seconds={best(lambda: pair_counts(lines, floor=MIN_TOGETHER)):.2f} "
+        f"basket_split_sets_seconds={best(lambda: triple_counts(lines, pairs, floor=MIN_TOGETHER, limit=20)):.2f} "
+        f"basket_split_partners_ms={partners * 1000:.1f}"
+    )
+
+
 def main() -> None:
     if connection.vendor != "postgresql":
         raise SystemExit("bench/analytics_basket.py needs PostgreSQL: set TOKUI_DATABASE_URL")
     call_command("migrate", verbosity=0)
-    clean()
-    generate()
+    # TOKUI_BENCH_REUSE=1 (running this file on a database kept by TOKUI_BENCH_KEEP=1) measures that data and its
+    # sales facts again without writing them anew.
+    reuse = bool(os.environ.get("TOKUI_BENCH_REUSE")) and bool(
+        scalar(f"SELECT COUNT(*) FROM commerce_order WHERE source = '{SOURCE}'")
+    )
+    if not reuse:
+        clean()
+        generate()
     orders = scalar(f"SELECT COUNT(*) FROM commerce_order WHERE source = '{SOURCE}'")
     lines = scalar(
         "SELECT COUNT(*) FROM commerce_orderline l JOIN commerce_order o ON o.id = l.order_id "
@@ -56,7 +92,7 @@ def main() -> None:
     start, end = start_of_local_day(today - dt.timedelta(days=731)), start_of_local_day(today + dt.timedelta(days=1))
     # The orders were written straight into the database: their sales facts come from a rebuild (the nightly job,
     # or the worker when a page notices a bulk load).
-    facts = timed_once(sales_facts_rebuild)
+    facts = 0.0 if reuse else timed_once(sales_facts_rebuild)
     found = basket_pairs(start=start, end=end, min_orders_together=MIN_TOGETHER, limit=100)
     print(f"basket_orders_counted={found.orders_total} basket_min_orders_together={found.min_orders_together} "
           f"sales_facts_build_seconds={facts:.1f}")  # fmt: skip
@@ -79,6 +115,17 @@ def main() -> None:
         products_bought_together(product_id=product, start=start, end=end, limit=10, scope=read)
 
     print(f"basket_page_seconds={best(page):.2f}")
+    split(start, end, product)
+    # The screen as it opens: the last 365 days, all categories, pairs and sets in at least 3 orders.
+    year_start = start_of_local_day(today - dt.timedelta(days=365))
+
+    def default_page() -> None:
+        read = basket_scope(start=year_start, end=end)
+        read.pairs(3)
+        basket_pairs(scope=read, start=year_start, end=end, min_orders_together=3, limit=100)
+        basket_sets(scope=read, start=year_start, end=end, min_orders_together=3, limit=20)
+
+    print(f"basket_default_page_seconds={best(default_page):.2f}")
     rebuild = timed_once(basket_partners_rebuild)
     partner_rows = scalar("SELECT COUNT(*) FROM analytics_basketpartner")
     print(f"basket_partners_rebuild_seconds={rebuild:.2f} basket_partner_rows={partner_rows}")

@@ -32,10 +32,16 @@ def plain_pairs(rows: list[tuple[int, int]], floor: int) -> dict[tuple[int, int]
 
 @pytest.mark.parametrize("dense", [True, False], ids=["dense table", "sorted keys"])
 @settings(max_examples=150, deadline=None)
-@given(rows=lines, floor=st.integers(1, 3), product_offset=st.sampled_from([0, 10**9]))
+@given(
+    rows=lines,
+    floor=st.integers(1, 3),
+    product_offset=st.sampled_from([0, 10**9]),
+    order_scale=st.sampled_from([1, 2**57]),  # order ids too far apart for one sort key: numbered first
+)
 def test_pair_counts_match_a_plain_count(
-    dense: bool, rows: list[tuple[int, int]], floor: int, product_offset: int
+    dense: bool, rows: list[tuple[int, int]], floor: int, product_offset: int, order_scale: int
 ) -> None:
+    rows = [(order * order_scale, product) for order, product in rows]
     orders = np.array([order for order, _ in rows], dtype=np.int64)
     products = np.array([product + product_offset for _, product in rows], dtype=np.int64)
     counts = pair_counts(basket_lines(orders, products), floor=floor, dense_cells=_DENSE_CELLS if dense else 0)
@@ -89,13 +95,19 @@ def test_no_lines_and_single_product_orders_give_no_pairs() -> None:
     assert single.orders_total == 2 and single.together.size == 0
 
 
+@pytest.mark.parametrize(
+    ("dense_cells", "key_width"), [(_DENSE_CELLS, 2**21), (0, 0)], ids=["table and one key", "search and two keys"]
+)
 @settings(max_examples=150, deadline=None)
 @given(rows=lines, floor=st.integers(1, 3), limit=st.integers(1, 8))
-def test_sets_of_three_match_a_plain_count(rows: list[tuple[int, int]], floor: int, limit: int) -> None:
+def test_sets_of_three_match_a_plain_count(
+    dense_cells: int, key_width: int, rows: list[tuple[int, int]], floor: int, limit: int
+) -> None:
     orders = np.array([order for order, _ in rows], dtype=np.int64)
     products = np.array([product for _, product in rows], dtype=np.int64)
     found_lines = basket_lines(orders, products)
-    found = triple_counts(found_lines, pair_counts(found_lines, floor=floor), floor=floor, limit=limit)
+    pairs = pair_counts(found_lines, floor=floor)
+    found = triple_counts(found_lines, pairs, floor=floor, limit=limit, dense_cells=dense_cells, key_width=key_width)
     baskets: dict[int, set[int]] = {}
     for order, product in rows:
         baskets.setdefault(order, set()).add(product)

@@ -2,11 +2,11 @@
 
 The SQL way (each order's products joined with themselves, grouped) makes PostgreSQL hash tens of millions of
 joined rows: 45 s for the pairs of 1,000,000 orders here. The same count over arrays: the scope's (order,
-product) rows leave the database once — by a binary ``COPY`` on PostgreSQL, whose fixed-width rows NumPy reads
-without a Python loop — are sorted and made distinct in one sort of a combined key, and each order's pairs are
-generated position by position (all orders at once for the 1st partner, then the 2nd, …, so the work is the
-number of pairs, not orders × the largest order). Pairs are then counted by ``np.bincount`` (few products) or by
-sorting. Thresholds, ratios and the ranking run on arrays too; only the pairs shown become objects.
+product) rows leave the database once — on PostgreSQL as two bytea the server concatenates (ADR 0027),
+which NumPy reads without a Python loop — are sorted and made distinct in one sort of a combined key, and each
+order's pairs are generated position by position (all orders at once for the 1st partner, then the 2nd, …, so
+the work is the number of pairs, not orders × the largest order). Pairs are then counted by ``np.bincount``
+(few products) or by sorting. Thresholds, ratios and the ranking run on arrays too; only the pairs shown become objects.
 
 Figures are integers until the last division, which divides the exact products (``t × N`` and ``a × b``) as
 floats, correctly rounded as Python's own ``int / int`` (below 2**53): a threshold at exactly 1.0 holds the same.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 # A binary COPY row of two non-null bigints: field count, then (length, value) twice; big-endian.
 _COPY_ROW = np.dtype([("fields", ">i2"), ("len_a", ">i4"), ("a", ">i8"), ("len_b", ">i4"), ("b", ">i8")])
@@ -42,7 +42,7 @@ class PairCounts:
     orders_b: np.ndarray
 
 
-def _rows_postgresql(sql: str, params: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+def _rows_copied(sql: str, params: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     select = f"SELECT s.order_id::int8, s.product_id::int8 FROM ({sql}) s"
     statement = f"COPY ({select}) TO STDOUT (FORMAT BINARY)"
     with connection.cursor() as cursor, cursor.cursor.copy(statement, params) as copy:
@@ -52,6 +52,31 @@ def _rows_postgresql(sql: str, params: list[Any]) -> tuple[np.ndarray, np.ndarra
         return np.empty(0, np.int64), np.empty(0, np.int64)
     rows = np.frombuffer(data, dtype=_COPY_ROW, count=count, offset=_COPY_HEADER)
     return rows["a"].astype(np.int64), rows["b"].astype(np.int64)
+
+
+def _rows_aggregated(sql: str, params: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The orders and the products as two bytea of big-endian int64, concatenated by the server: two values instead
+    of a message per row (a ``COPY`` sends each row as a message, and reading 3.4M of them took 3-10 s in Python,
+    the whole page's budget several times over; the server's aggregate takes under a second)."""
+    select = (
+        "SELECT string_agg(int8send(s.order_id::int8), ''::bytea), string_agg(int8send(s.product_id::int8), ''::bytea) "
+        f"FROM ({sql}) s"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")  # compiling the one big aggregate costs more than it saves
+        cursor.execute(select, params)
+        orders, products = cursor.fetchone()
+    if not orders:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.frombuffer(orders, dtype=">i8").astype(np.int64), np.frombuffer(products, dtype=">i8").astype(np.int64)
+
+
+def _rows_postgresql(sql: str, params: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        return _rows_aggregated(sql, params)
+    except OperationalError:
+        # More than a bytea holds (1 GB, some 60M lines): row by row instead.
+        return _rows_copied(sql, params)
 
 
 def _rows_generic(sql: str, params: list[Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -105,13 +130,22 @@ def basket_lines(orders: np.ndarray, products: np.ndarray) -> BasketLines:
     if orders.size == 0:
         return BasketLines(0, empty, empty, empty, empty)
     product_ids, product_index = _dense(products)
-    width = np.int64(product_ids.size)
-    order_ids, order_index = _dense(orders)
-    # One sort makes the rows distinct and groups them by order, products ascending inside each order.
-    keys = _distinct_sorted(order_index * width + product_index)
-    line_product = keys % width
-    items = np.bincount(line_product, minlength=int(width)).astype(np.int64)
-    return BasketLines(int(order_ids.size), product_ids, keys // width, line_product, items)
+    # One sort makes the rows distinct and groups them by order, products ascending inside each order. The key
+    # puts the product in the low bits (not ``order × width + product``): a shift and a mask split it again where
+    # an int64 division took longer than the sort. The orders need no dense ids first: numbered in the sorted keys.
+    shift = max(int(product_ids.size - 1).bit_length(), 1)
+    low = int(orders.min())
+    if (int(orders.max()) - low) >> (62 - shift):
+        _, order_index = _dense(orders)  # ids too far apart for the key: dense positions first
+    else:
+        order_index = orders - low
+    keys = _distinct_sorted((order_index << np.int64(shift)) | product_index)
+    line_product = keys & np.int64((1 << shift) - 1)
+    grouped = keys >> np.int64(shift)
+    starts = np.r_[True, grouped[1:] != grouped[:-1]]
+    line_order = np.cumsum(starts, dtype=np.int64) - 1
+    items = np.bincount(line_product, minlength=product_ids.size).astype(np.int64)
+    return BasketLines(int(line_order[-1]) + 1, product_ids, line_order, line_product, items)
 
 
 def _after(line_order: np.ndarray) -> np.ndarray:
@@ -225,51 +259,96 @@ class TripleCounts:
     orders_each: np.ndarray  # (n, 3) orders with each product
 
 
-def triple_counts(lines: BasketLines, pairs: PairCounts, *, floor: int, limit: int) -> TripleCounts:
+def _membership(keys: np.ndarray, cells: int, dense_cells: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A test of whether each of some keys (below ``cells``) is among ``keys``: a table when it is small enough,
+    else a binary search of the sorted keys."""
+    if cells <= dense_cells:
+        table = np.zeros(cells, dtype=bool)
+        table[keys] = True
+        return lambda asked: table[asked]
+    ordered = np.sort(keys)
+    last = ordered.size - 1
+
+    def search(asked: np.ndarray) -> np.ndarray:
+        found: np.ndarray = ordered[np.minimum(np.searchsorted(ordered, asked), last)] == asked
+        return found
+
+    return search
+
+
+# Three positions below this make one int64 key (position³ < 2**63); more (never in a real catalogue) are sorted
+# as a pair key and a third position.
+_TRIPLE_KEY_WIDTH = 2**21
+
+
+def triple_counts(
+    lines: BasketLines,
+    pairs: PairCounts,
+    *,
+    floor: int,
+    limit: int,
+    dense_cells: int = _DENSE_CELLS,
+    key_width: int = _TRIPLE_KEY_WIDTH,
+) -> TripleCounts:
     """Sets of three products bought together in at least ``floor`` orders whose three pairs are each in
-    ``pairs`` (a set cannot be more frequent than its pairs), most often first, then by product ids."""
+    ``pairs`` (a set cannot be more frequent than its pairs), most often first, then by product ids.
+
+    Only lines of products in a frequent pair take part (renumbered compactly, ids ascending); each order's sets
+    are generated position by position as the pairs are, a first pair that is not frequent is dropped before its
+    third products are generated, and the sets are counted by sorting one int64 key per set.
+    """
     none = TripleCounts(np.empty((0, 3), np.int64), np.empty(0, np.int64), np.empty((0, 3), np.int64))
     if pairs.together.size == 0:
         return none
-    # Only the lines of products in a frequent pair can make a frequent set.
-    frequent = np.union1d(pairs.product_a, pairs.product_b)
-    line_ids = lines.product_ids[lines.line_product]
-    kept = np.isin(line_ids, frequent)
-    line_order, position = lines.line_order[kept], np.searchsorted(frequent, line_ids[kept])
-    width = np.int64(frequent.size)
-    frequent_pairs = np.sort(
-        np.searchsorted(frequent, pairs.product_a) * width + np.searchsorted(frequent, pairs.product_b)
-    )
+    pair_a = np.searchsorted(lines.product_ids, pairs.product_a)
+    pair_b = np.searchsorted(lines.product_ids, pairs.product_b)
+    in_pair = np.zeros(lines.product_ids.size, dtype=bool)
+    in_pair[pair_a] = True
+    in_pair[pair_b] = True
+    compact = np.cumsum(in_pair, dtype=np.int64) - 1
+    width = np.int64(int(compact[-1]) + 1)
+    kept = in_pair[lines.line_product]
+    line_order, position = lines.line_order[kept], compact[lines.line_product[kept]]
+    frequent = _membership(compact[pair_a] * width + compact[pair_b], int(width) ** 2, dense_cells)
     after = _after(line_order)
-    chunks = []
+    firsts, thirds = [], []
     first, step_b = np.flatnonzero(after >= 2), 1
     while first.size:
-        second, step_c = first, step_b + 1
-        while second.size:
-            chunks.append((position[second], position[second + step_b], position[second + step_c]))
+        head = position[first] * width + position[first + step_b]
+        passing = frequent(head)
+        chosen, head, step_c = first[passing], head[passing], step_b + 1
+        while chosen.size:
+            third = position[chosen + step_c]
+            both = frequent(position[chosen] * width + third) & frequent(position[chosen + step_b] * width + third)
+            firsts.append(head[both])
+            thirds.append(third[both])
             step_c += 1
-            second = second[after[second] >= step_c]
+            more = after[chosen] >= step_c
+            chosen, head = chosen[more], head[more]
         step_b += 1
         first = first[after[first] >= step_b + 1]
-    if not chunks:
+    if not firsts:
         return none
-    a, b, c = (np.concatenate([chunk[n] for chunk in chunks]) for n in range(3))
-    allowed = np.isin(a * width + b, frequent_pairs) & np.isin(b * width + c, frequent_pairs)
-    allowed &= np.isin(a * width + c, frequent_pairs)
-    a, b, c = a[allowed], b[allowed], c[allowed]
-    # Rows of three positions, counted by sorting them (a key of width**3 could overflow for large catalogues).
-    rows = np.stack([a, b, c], axis=1)
-    if rows.shape[0] == 0:
+    heads, tails = np.concatenate(firsts), np.concatenate(thirds)
+    if heads.size == 0:
         return none
-    ordered = rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]
-    starts = np.flatnonzero(np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)])
-    distinct, together = ordered[starts], np.diff(np.r_[starts, ordered.shape[0]])
-    keep = together >= floor
-    distinct, together = distinct[keep], together[keep]
-    best = np.lexsort((distinct[:, 2], distinct[:, 1], distinct[:, 0], -together))[:limit]
-    chosen = frequent[distinct[best]]
-    items = lines.items[np.searchsorted(lines.product_ids, chosen)]
-    return TripleCounts(products=chosen, together=together[best].astype(np.int64), orders_each=items)
+    if width < key_width:
+        found, together = _run_lengths(heads * width + tails)
+        keep = together >= floor
+        found, together = found[keep], together[keep]
+        heads, tails = found // width, found % width
+    else:
+        ordered = np.lexsort((tails, heads))
+        heads, tails = heads[ordered], tails[ordered]
+        starts = np.flatnonzero(np.r_[True, (heads[1:] != heads[:-1]) | (tails[1:] != tails[:-1])])
+        together = np.diff(np.r_[starts, heads.size])
+        first_of_set = starts[together >= floor]
+        heads, tails, together = heads[first_of_set], tails[first_of_set], together[together >= floor]
+    best = np.lexsort((tails, heads, -together))[:limit]  # heads ascend as (a, b) do
+    triples = np.stack([heads[best] // width, heads[best] % width, tails[best]], axis=1)
+    chosen_ids = lines.product_ids[in_pair][triples]
+    items = lines.items[in_pair][triples]
+    return TripleCounts(products=chosen_ids, together=together[best].astype(np.int64), orders_each=items)
 
 
 def ranked_pairs(
