@@ -9,7 +9,8 @@ and 3 Liquid variables (contact name, company name, coupon code). Measured:
   unsubscribe link, MIME assembled from the version's skeleton, its parts 8bit since the sink offers 8BITMIME),
   hands it over SMTP to the sink on one connection (ten mails rendered, then sent, at a time), and records statuses,
   the delivery log and the ``mail_sent`` facts in bulk;
-- **render only** (one process, the per-recipient work without SMTP or database);
+- **render only** (one process, the per-recipient work without SMTP or database: the parts rendered to UTF-8 bytes
+  and the message assembled, as the SMTP send does);
 - **SMTP only** (2 processes handing finished messages to the sink);
 - **ESP batch render**: 1,000-recipient payloads (subject, HTML, text, headers) as an ESP batch API takes them.
 
@@ -47,9 +48,15 @@ from tokui.customers.models import Company, Consent, Contact  # noqa: E402
 from tokui.messaging import delivery, hand_over  # noqa: E402
 from tokui.messaging.channels.base import Envelope  # noqa: E402
 from tokui.messaging.channels.email import SmtpChannel  # noqa: E402
-from tokui.messaging.links import preferences_url, unsubscribe_url  # noqa: E402
+from tokui.messaging.links import opt_out_urls  # noqa: E402
 from tokui.messaging.models import MailTemplateVersion, OutboxMessage  # noqa: E402
-from tokui.messaging.rendering.compiled import CompiledVersion, assemble_mail, compiled_version, render_tracked  # noqa: E402
+from tokui.messaging.rendering.compiled import (  # noqa: E402
+    CompiledVersion,
+    assemble_mail,
+    compiled_version,
+    render_tracked,
+    render_tracked_utf8,
+)
 from tokui.messaging.rendering.mime import AssembledMail  # noqa: E402
 from tokui.messaging.services import mail_template_create, mail_template_save, sender_identity_save  # noqa: E402
 
@@ -111,14 +118,15 @@ def bench_context(contact_id: int, name: str, company: str, sender: dict[str, st
         }
         for index in range(3)
     ]
+    opt_out = opt_out_urls(message_id=message_pk, contact_id=contact_id)
     return {
         "contact": {"name": name, "email": ""},
         "company": {"name": company},
         "cart": {"items": items, "url": "https://shop.example.jp/cart"},
         "coupon": {"code": "SPRING10"},
         "sender": sender,
-        "unsubscribe_url": unsubscribe_url(message_id=message_pk, contact_id=contact_id),
-        "preferences_url": preferences_url(message_id=message_pk, contact_id=contact_id),
+        "unsubscribe_url": opt_out[0],
+        "preferences_url": opt_out[1],
     }
 
 
@@ -264,7 +272,7 @@ def render_only(version: MailTemplateVersion) -> tuple[float, float]:
     start, cpu = time.perf_counter(), time.process_time()
     for n in range(RENDER_SAMPLE):
         context = bench_context(n, f"山田 太郎{n}", f"ベンチ商店{n}", sender, n)
-        parts = render_tracked(compiled, context=context, message_pk=n, contact_id=n)
+        parts = render_tracked_utf8(compiled, context=context, message_pk=n, contact_id=n)
         assemble_mail(compiled, parts=parts, rfc_message_id=f"<{n}@bench>", to_email=f"u{n}@example.jp",
                       to_name=f"山田 太郎{n}", unsubscribe_url=context["unsubscribe_url"], eight_bit=True)  # fmt: skip
     return RENDER_SAMPLE / (time.perf_counter() - start), RENDER_SAMPLE / (time.process_time() - cpu)

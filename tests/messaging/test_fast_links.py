@@ -42,6 +42,9 @@ def _render_both(source: str, values: dict[str, Any]) -> tuple[str, str, bool]:
         plain.render_filled(values, {LINK_SLOT: PREFIX}), message_id=1, contact_id=2, version_id=7, prefix=PREFIX
     )
     html, complete = linked.render_linked(values, {LINK_SLOT: PREFIX})
+    # The UTF-8 form of an SMTP send: the same bytes, and the same answer about the regex pass.
+    linked_utf8 = MailLiquid(template, slots=(LINK_SLOT,), link=_link_rewrite(7), utf8=True)
+    assert linked_utf8.render_linked_utf8(values, {LINK_SLOT: PREFIX}) == (html.encode(), complete)
     if not complete:
         html = rewrite_links(html, message_id=1, contact_id=2, version_id=7, prefix=PREFIX)
     return expected, html, complete

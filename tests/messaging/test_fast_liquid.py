@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from liquid.exceptions import LiquidError
 
@@ -132,6 +132,14 @@ def test_compiled_liquid_renders_what_the_engine_renders(
     if got != "handed to the engine":
         assert got == expected, source
     assert engine_text(MailLiquid(template), recipient) == expected
+    # The UTF-8 form (an SMTP send's parts) gives the same text's bytes, or hands the mail to the engine too.
+    fast_utf8 = compile_fast(template, utf8=True)
+    assert fast_utf8 is not None, source
+    try:
+        got_utf8 = fast_utf8.render_utf8(recipient)
+    except FastRenderError:
+        return
+    assert isinstance(expected, str) and got_utf8 == expected.encode(), source
 
 
 def test_a_loop_over_a_cart_renders_fast_with_escaping() -> None:
@@ -189,3 +197,36 @@ def test_slots_are_filled_in_place_as_the_engine_path_replaces_them() -> None:
         expected = expected.replace(marker, fill)
     assert part.render_filled({"items": ["p1", "p2"]}, fills) == expected
     assert expected.count("https://t.example.jp/m/c/tok.") == 3 and expected.endswith("<img>")
+
+
+SLOT_MARKERS = ("\x00L\x01", "\x00P\x01")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*SLOT_MARKERS, "<p>様", '<a href="', '">', "{{ x }}", "{% for v in items %}", "{% endfor %}"]),
+        max_size=12,
+    ),
+    st.booleans(),
+)
+def test_slots_among_text_and_outputs_are_filled_as_the_engine_path_replaces_them(
+    pieces: list[str], utf8: bool
+) -> None:
+    # Text and slots of one marker are written with one join; runs of alternating markers must keep their order.
+    opened = pieces.count("{% for v in items %}")
+    assume(opened <= 3)  # deeper nesting meets the engine's context depth limit, not what this test is about
+    source = "".join(pieces) + "{% endfor %}" * max(0, opened - pieces.count("{% endfor %}"))
+    try:
+        template = html_environment().from_string(source)
+    except LiquidError:
+        return  # an endfor before its for
+    part = MailLiquid(template, slots=SLOT_MARKERS, utf8=utf8)
+    fills = {SLOT_MARKERS[0]: "https://t.example.jp/m/c/tok.", SLOT_MARKERS[1]: "<img>"}
+    values = {"x": "名前&", "items": ["a", "b"]}
+    expected = template.render(**values)
+    for marker, fill in fills.items():
+        expected = expected.replace(marker, fill)
+    assert part.render_filled(values, dict(fills)) == expected
+    assert part.render_linked_utf8(values, dict(fills))[0] == expected.encode()
+    assert (part.fast_utf8 is not None) == utf8

@@ -12,6 +12,7 @@ from tokui.customers.enums import Channel, ConsentStatus
 from tokui.customers.models import Contact
 from tokui.customers.selectors import consent_status
 from tokui.messaging.enums import OutboxStatus, SkipReason
+from tokui.messaging.links import opt_out_token_read, opt_out_urls, preferences_url, unsubscribe_url
 from tokui.messaging.models import MailTemplate, MailTemplateVersion, OutboxMessage, TopicOptOut
 from tokui.messaging.services import messages_send_to_contacts
 from tokui.tracking.models import Event
@@ -83,3 +84,9 @@ def test_the_preference_page_stops_one_topic_and_keeps_the_rest(
     assert scopes == {"news", "recommendations"}
     messages_send_to_contacts(template_version=cart_template[1], contact_ids=[buyer.pk])  # topic "news"
     assert OutboxMessage.objects.order_by("-id")[0].status == OutboxStatus.SUPPRESSED
+
+
+def test_the_opt_out_pair_signed_once_equals_the_two_links_and_reads_back() -> None:
+    pair = opt_out_urls(message_id=12, contact_id=34)
+    assert pair == (unsubscribe_url(message_id=12, contact_id=34), preferences_url(message_id=12, contact_id=34))
+    assert opt_out_token_read(pair[1].rsplit("/", 1)[1]) == (12, 34)

@@ -18,10 +18,16 @@ from liquid.exceptions import LiquidError
 
 from tokui.core.errors import DomainError
 from tokui.messaging.channels.base import Envelope, MailChannel, SendResult, mail_channels
-from tokui.messaging.enums import AttemptOutcome, MailKind, OutboxOrigin
-from tokui.messaging.links import preferences_url, unsubscribe_url
+from tokui.messaging.enums import AttemptOutcome, MailCharset, MailKind, OutboxOrigin
+from tokui.messaging.links import opt_out_urls, preferences_url, unsubscribe_url
 from tokui.messaging.models import OutboxMessage, SenderIdentity
-from tokui.messaging.rendering.compiled import CompiledVersion, assemble_mail, compiled_version, render_tracked
+from tokui.messaging.rendering.compiled import (
+    CompiledVersion,
+    assemble_mail,
+    compiled_version,
+    render_tracked,
+    render_tracked_utf8,
+)
 from tokui.messaging.selectors import contacts_for_mail, sender_default
 from tokui.messaging.templating.context import SharedParts, mail_context
 from tokui.messaging.templating.variables import sample_context
@@ -60,12 +66,13 @@ def _context_for(
         context["preferences_url"] = preferences_url(message_id=message.pk, contact_id=0)
         return context, 0, ""
     link_contact = contact.pk if message.origin != OutboxOrigin.TEST else 0
+    unsubscribe, preferences = opt_out_urls(message_id=message.pk, contact_id=link_contact)
     context = mail_context(
         contact=contact,
         needed=compiled.needed,
         shared=shared,
-        unsubscribe_url=unsubscribe_url(message_id=message.pk, contact_id=link_contact),
-        preferences_url=preferences_url(message_id=message.pk, contact_id=link_contact),
+        unsubscribe_url=unsubscribe,
+        preferences_url=preferences,
         data=message.data,
     )
     return context, link_contact, contact.name if message.origin != OutboxOrigin.TEST else ""
@@ -76,17 +83,18 @@ def envelope_for(
 ) -> Envelope:
     """Render one mail into what a channel needs (raw MIME for SMTP, parts and headers for an ESP)."""
     unsubscribe = str(context.get("unsubscribe_url", ""))
-    parts = render_tracked(compiled, context=context, message_pk=message.pk, contact_id=contact_id)
-    assemble = partial(
-        assemble_mail,
-        compiled,
-        parts=parts,
-        rfc_message_id=message.message_id,
-        to_email=message.to_email,
-        to_name=to_name,
-        unsubscribe_url=unsubscribe,
-    )
     if settings.MAIL_CHANNEL == "smtp":
+        # SMTP carries the parts as bytes: a UTF-8 version renders them so directly (its literal text encoded once).
+        render = render_tracked_utf8 if compiled.charset == MailCharset.UTF8 else render_tracked
+        assemble = partial(
+            assemble_mail,
+            compiled,
+            parts=render(compiled, context=context, message_pk=message.pk, contact_id=contact_id),
+            rfc_message_id=message.message_id,
+            to_email=message.to_email,
+            to_name=to_name,
+            unsubscribe_url=unsubscribe,
+        )
         # 8bit where the parts allow it; the channel asks for the base64 form only from a server without 8BITMIME.
         mail = assemble(eight_bit=True)
         envelope = Envelope(
@@ -100,6 +108,7 @@ def envelope_for(
             seven_bit=(lambda: assemble(eight_bit=False).raw) if mail.eight_bit else None,
         )
     else:  # an ESP takes the parts and builds the MIME itself: no message assembled here
+        parts = render_tracked(compiled, context=context, message_pk=message.pk, contact_id=contact_id)
         envelope = Envelope(outbox_id=message.pk, mail_from=compiled.sender.email, to=message.to_email, raw=b"")
         envelope.subject, envelope.html, envelope.text = parts.subject, parts.html, parts.text
         envelope.from_header = compiled.skeleton.from_header

@@ -252,6 +252,13 @@ def preferences_url(*, message_id: int, contact_id: int) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{PREFERENCES_PATH}{token}"
 
 
+def opt_out_urls(*, message_id: int, contact_id: int) -> tuple[str, str]:
+    """``(unsubscribe_url, preferences_url)`` of a mail: both carry the same token, signed once (a send needs both)."""
+    token = _opt_out_token(message_id=message_id, contact_id=contact_id)
+    site = settings.SITE_URL.rstrip("/")
+    return f"{site}{UNSUBSCRIBE_PATH}{token}", f"{site}{PREFERENCES_PATH}{token}"
+
+
 def opt_out_token_read(token: str) -> tuple[int, int] | None:
     """``(message id, contact id)`` of an opt-out token this site signed, else ``None``."""
     try:

@@ -199,15 +199,16 @@ class MimeSkeleton:
         to_email: str,
         subject: str,
         message_id: str,
-        text: str,
-        html: str,
+        text: str | bytes,
+        html: str | bytes,
         unsubscribe_url: str = "",
         extra_headers: str = "",
         date: str | None = None,
         eight_bit: bool = False,
     ) -> AssembledMail:
         """The whole message for one recipient, as bytes ready for SMTP (CRLF line ends). With ``eight_bit`` a
-        UTF-8 part that allows it goes as 8bit; otherwise (and always for ISO-2022-JP) the message is 7-bit clean."""
+        UTF-8 part that allows it goes as 8bit; otherwise (and always for ISO-2022-JP) the message is 7-bit clean.
+        ``text`` and ``html`` may be UTF-8 bytes already (``render_tracked_utf8``)."""
         headers = [
             f"From: {self.from_header}",
             f"To: {format_address(to_name, to_email, charset=self.charset)}",
@@ -231,7 +232,12 @@ class MimeSkeleton:
             (text, self.text_part_head, self.text_part_head_8bit),
             (html, self.html_part_head, self.html_part_head_8bit),
         ):
-            data = encode_text(content, charset=self.charset)
+            if isinstance(content, bytes):
+                data = (
+                    content if self.charset == MailCharset.UTF8 else encode_text(content.decode(), charset=self.charset)
+                )
+            else:
+                data = encode_text(content, charset=self.charset)
             body = (
                 eight_bit_body(data, boundary=boundary)
                 if eight_bit and self.charset != MailCharset.ISO2022JP and head_8bit
