@@ -25,7 +25,7 @@ from tests.factories import (
 from tokui.accounts.enums import Role
 from tokui.accounts.models import User
 from tokui.analytics import sales_facts
-from tokui.analytics.models import SalesCategoryDay, SalesCategoryFact, SalesOrderDay
+from tokui.analytics.models import SalesCategoryDay, SalesCategoryFact, SalesOrderDay, SalesOrderFact
 from tokui.analytics.report_types import Breakdown, Comparison, SalesFigures, SalesFilters, SalesReport
 from tokui.analytics.sales import sales_report
 from tokui.analytics.sales_facts import (
@@ -316,3 +316,65 @@ def test_month_pages_from_the_1st_read_the_order_day_sums_and_match_the_referenc
             _check_report(report, reference, filters=options)
             if breakdown:
                 _check_rows(report, reference, key=lambda o: o["channel"], filters=options)
+
+
+def _all_rows() -> tuple[list[tuple[Any, ...]], ...]:
+    orders = sorted(
+        SalesOrderFact.objects.values_list(
+            "order_id", "day", "channel", "currency", "buyer", "total", "units", "prev_day", "prev_channel_day"
+        )
+    )
+    return (_fact_rows(), _day_rows(), orders)
+
+
+def _as_rebuilt() -> None:
+    """The facts and day sums as they are equal those a full rebuild writes."""
+    incremental = _all_rows()
+    sales_facts_rebuild()
+    assert _all_rows() == incremental
+
+
+def test_orders_applied_inside_a_buyer_s_history_leave_exactly_the_rows_of_a_full_rebuild() -> None:
+    shop = _shop()
+    company = CompanyFactory()
+    leaves, products = shop["leaves"], [p for p in shop["products"] if p.category_id is not None]
+
+    def order(day: dt.date, *picks: int, channel: str = OrderChannel.WEB) -> Order:
+        placed = OrderFactory(placed_at=jst(day), company=company, contact=None, channel=channel)
+        for line_no, pick in enumerate(picks, start=1):
+            product = products[pick % len(products)]
+            OrderLineFactory(
+                order=placed,
+                line_no=line_no,
+                product=product,
+                sku=product.sku,
+                product_name=product.name,
+                quantity=1 + pick % 3,
+                amount=Decimal(100 * (1 + pick)),
+            )
+        return placed
+
+    history = [order(dt.date(2026, 1, 1) + dt.timedelta(days=7 * n), n, n + 1, n + 2) for n in range(6)]
+    sales_facts_refresh(order_ids=[o.pk for o in history])
+    _as_rebuilt()
+    assert SalesCategoryFact.objects.filter(buyer=company.pk, category_id__in=[c.pk for c in leaves]).count() > 6
+    # A new order in the middle of the history: the chains after it take it as their previous order.
+    middle = order(dt.date(2026, 1, 18), 2, 4, channel=OrderChannel.FAX)
+    sales_facts_refresh(order_ids=[middle.pk])
+    _as_rebuilt()
+    # A cancellation inside the history relinks the chains over it.
+    Order.objects.filter(pk=history[2].pk).update(status=OrderStatus.CANCELLED)
+    sales_facts_refresh(order_ids=[history[2].pk])
+    _as_rebuilt()
+    # Two new orders of the buyer in one batch (one before the whole history, one on a day it already has), an
+    # order moved later in its own history and another buyer's order moved to this one.
+    first, same_day = order(dt.date(2025, 12, 24), 1, 5), order(dt.date(2026, 1, 15), 3)
+    Order.objects.filter(pk=history[1].pk).update(placed_at=jst(dt.date(2026, 2, 20)))
+    other = Order.objects.filter(status=OrderStatus.DELIVERED).exclude(company=company).order_by("pk").first()
+    assert other is not None
+    old_buyer = other.company_id
+    Order.objects.filter(pk=other.pk).update(company=company, contact=None)
+    sales_facts_refresh(order_ids=[first.pk, same_day.pk, history[1].pk, other.pk])
+    assert SalesCategoryFact.objects.filter(order_id=other.pk, buyer=company.pk).exists()
+    assert old_buyer is None or not SalesCategoryFact.objects.filter(order_id=other.pk, buyer=old_buyer).exists()
+    _as_rebuilt()

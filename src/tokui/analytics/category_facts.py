@@ -17,7 +17,7 @@ catalogue reorganised at once) are left to a rebuild in the worker, and the page
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import connection
@@ -55,12 +55,19 @@ def _roots() -> str:
 
 
 def categories_insert(
-    where: str, params: Sequence[Any], *, table: str | None = None, lines: str | None = None
+    where: str,
+    params: Sequence[Any],
+    *,
+    table: str | None = None,
+    lines: str | None = None,
+    keep: tuple[str, Sequence[Any]] | None = None,
 ) -> tuple[str, list[Any]]:
     """INSERT ... SELECT of the category facts of the line facts matching ``where`` (a condition on ``lf``).
 
     ``where`` must hold every order of each buyer it names (the chains are window functions over these rows).
     The group's first line keys the row; the order's group holding its first line is its ``first`` row.
+    ``keep`` (a condition on unqualified fact columns) writes only those of the rows, with their chains still
+    worked out over every row ``where`` selects.
     """
     product = _q(Product._meta.db_table)
     lag = (
@@ -94,20 +101,60 @@ def categories_insert(
         # A category's rows lie together, by day: a category filter reads few pages.
         " ORDER BY g.category_id, g.day, g.order_id"
     )
-    return sql, list(params)
+    return keep_only(sql, list(params), keep, "w.category_id, w.day, w.order_id")
 
 
-def categories_rewrite(cursor: CursorWrapper, *, buyers: Iterable[int], buyerless_orders: Iterable[int]) -> None:
+def keep_only(sql: str, params: list[Any], keep: tuple[str, Sequence[Any]] | None, order: str) -> tuple[str, list[Any]]:
+    """``sql`` (INSERT ... SELECT ... ORDER BY, with window functions) writing only the rows matching ``keep`` (on
+    the selected columns, unqualified), ordered by ``order`` (on ``w``): filtered outside the windows, since a
+    WHERE beside them would cut the chains short."""
+    if keep is None:
+        return sql, params
+    insert, select = sql.split(" SELECT ", 1)
+    select, _ = select.rsplit(" ORDER BY ", 1)
+    return f"{insert} SELECT * FROM (SELECT {select}) w WHERE {keep[0]} ORDER BY {order}", [*params, *keep[1]]
+
+
+def since_where(since: Mapping[int, Any], buyers: Sequence[int]) -> tuple[str, list[Any]]:
+    """The facts of these buyers from their day in ``since`` on (unqualified columns), one IN list per day."""
+    by_day: dict[Any, list[int]] = {}
+    for buyer in buyers:
+        by_day.setdefault(since[buyer], []).append(buyer)
+    parts, params = [], []
+    for day, group in sorted(by_day.items()):
+        parts.append(f"(day >= %s AND buyer IN ({_placeholders(group)}))")
+        params += [day, *group]
+    return " OR ".join(parts) or "1 = 0", params
+
+
+def categories_rewrite(
+    cursor: CursorWrapper,
+    *,
+    buyers: Iterable[int],
+    buyerless_orders: Iterable[int],
+    since: Mapping[int, Any] | None = None,
+) -> None:
     """Rewrite the category facts of every order of ``buyers`` and of these orders without a buyer, from the
-    line facts as they are now (call after writing those); the day sums follow."""
+    line facts as they are now (call after writing those); the day sums follow.
+
+    With ``since`` (buyer → the earliest day, old or new, of the orders just written) only each buyer's rows from
+    that day on: an order changes only the chains after it, and the rows before it keep every column (ADR 0024).
+    Buyers missing from ``since`` have no row to change.
+    """
     order_facts = _q(SalesOrderFact._meta.db_table)
-    ordered = sorted(set(buyers))
+    ordered = sorted(set(buyers) if since is None else set(buyers) & set(since))
     for chunk in (ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)):
         mine = f"buyer IN ({_placeholders(chunk)})"
-        categories_delete(cursor, mine, chunk)
         # Through the order facts' buyer index: the line facts have none.
-        insert = categories_insert(f"lf.order_id IN (SELECT order_id FROM {order_facts} WHERE {mine})", chunk)
-        category_facts_insert(cursor, insert, mine, chunk)
+        every = f"lf.order_id IN (SELECT order_id FROM {order_facts} WHERE {mine})"
+        if since is None:
+            categories_delete(cursor, mine, chunk)
+            category_facts_insert(cursor, categories_insert(every, chunk), mine, chunk)
+            continue
+        later, later_params = since_where(since, chunk)
+        categories_delete(cursor, later, later_params)
+        insert = categories_insert(every, chunk, keep=(later, later_params))
+        category_facts_insert(cursor, insert, later, later_params)
     orders = sorted(set(buyerless_orders))
     for chunk in (orders[i : i + _CHUNK] for i in range(0, len(orders), _CHUNK)):
         categories_delete(cursor, f"order_id IN ({_placeholders(chunk)})", chunk)

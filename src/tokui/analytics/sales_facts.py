@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Max
 from django.utils import timezone
 
@@ -32,9 +33,11 @@ from tokui.analytics.category_facts import (
     categories_delete,
     categories_insert,
     categories_rewrite,
+    keep_only,
     moved_products,
     products_record,
     products_recorded_sql,
+    since_where,
 )
 from tokui.analytics.models import (
     SalesCategoryDay,
@@ -90,11 +93,18 @@ def _statuses() -> tuple[str, list[Any]]:
     return _placeholders(NON_REVENUE_STATUSES), [str(status) for status in NON_REVENUE_STATUSES]
 
 
-def _orders_insert(where: str, params: Sequence[Any], *, table: str | None = None) -> tuple[str, list[Any]]:
+def _orders_insert(
+    where: str,
+    params: Sequence[Any],
+    *,
+    table: str | None = None,
+    keep: tuple[str, Sequence[Any]] | None = None,
+) -> tuple[str, list[Any]]:
     """INSERT ... SELECT of the order facts of the counted orders matching ``where`` (a condition on ``o``).
 
     ``where`` must hold every order of each buyer it names: a buyer's previous-order days are worked out over the
-    rows selected here (window functions, the same in both databases).
+    rows selected here (window functions, the same in both databases). ``keep`` (a condition on unqualified fact
+    columns) writes only those of the rows.
     """
     quote = connection.ops.quote_name
     order_table, line_table = quote(Order._meta.db_table), quote(OrderLine._meta.db_table)
@@ -117,7 +127,7 @@ def _orders_insert(where: str, params: Sequence[Any], *, table: str | None = Non
         f" JOIN {order_table} o ON o.id = l.order_id WHERE {counted} GROUP BY l.order_id) u ON u.order_id = o.id"
         f" WHERE {counted}) b ORDER BY b.day, b.id"
     )
-    return sql, [*day_params, *status_params, *params, *status_params, *params]
+    return keep_only(sql, [*day_params, *status_params, *params, *status_params, *params], keep, "w.day, w.id")
 
 
 def _lines_insert(where: str, params: Sequence[Any], *, table: str | None = None) -> tuple[str, list[Any]]:
@@ -152,16 +162,30 @@ def _buyers_where(buyers: Sequence[int]) -> tuple[str, list[Any]]:
 
 
 def _write(orders_where: str, params: Sequence[Any]) -> int:
-    """Replace the facts of the orders matching ``orders_where`` (on ``o.id``) and the chains of their buyers."""
+    """Replace the facts of the orders matching ``orders_where`` (on ``o.id``) and the chains of their buyers;
+    returns the order facts written (these orders' and the later ones of their buyers)."""
     quote = connection.ops.quote_name
     order_facts, line_facts = quote(SalesOrderFact._meta.db_table), quote(SalesLineFact._meta.db_table)
     on_facts = orders_where.replace("o.id", "order_id")
     with connection.cursor() as cursor:
-        # Every buyer whose chain of orders changes: the one an order had, and the one it has now.
-        cursor.execute(f"SELECT DISTINCT buyer FROM {order_facts} WHERE buyer IS NOT NULL AND ({on_facts})", params)
-        buyers = {int(row[0]) for row in cursor.fetchall()}
-        cursor.execute(f"SELECT DISTINCT {_BUYER} FROM {quote(Order._meta.db_table)} o WHERE ({orders_where})", params)
-        buyers |= {int(row[0]) for row in cursor.fetchall() if row[0] is not None}
+        # Every buyer whose chains change (the one an order had, and the one it has now), and from which day: an
+        # order changes only its buyer's chains after it, so the facts before the earliest old or new day of these
+        # orders keep every column and stay as they are (ADR 0024).
+        since: dict[int, Any] = {}
+        _earliest(
+            cursor,
+            f"SELECT buyer, MIN(day) FROM {order_facts} WHERE buyer IS NOT NULL AND ({on_facts}) GROUP BY buyer",
+            params,
+            since,
+        )
+        day, day_params = _day_sql()
+        _earliest(
+            cursor,
+            f"SELECT {_BUYER}, MIN({day}) FROM {quote(Order._meta.db_table)} o"
+            f" WHERE ({orders_where}) GROUP BY {_BUYER}",
+            [*day_params, *params],
+            since,
+        )
         cursor.execute(f"DELETE FROM {line_facts} WHERE {on_facts}", params)
         cursor.execute(*_lines_insert(orders_where, params))
         cursor.execute(f"SELECT DISTINCT order_id FROM {line_facts} WHERE buyer IS NULL AND ({on_facts})", params)
@@ -172,16 +196,25 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
         cursor.execute(*_orders_insert(f"({orders_where}) AND o.company_id IS NULL AND o.contact_id IS NULL", params))
         written = max(int(cursor.rowcount), 0)
         order_days_add(cursor, f"buyer IS NULL AND ({on_facts})", params, sign=1)
-        ordered = sorted(buyers)
+        ordered = sorted(since)
         for chunk in (ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)):
-            mine = f"buyer IN ({_placeholders(chunk)})"
-            order_facts_delete(cursor, mine, chunk)
-            cursor.execute(*_orders_insert(*_buyers_where(chunk)))
+            later = since_where(since, chunk)
+            order_facts_delete(cursor, *later)
+            # The chains over every order of these buyers; only the rows from each buyer's day on are written.
+            cursor.execute(*_orders_insert(*_buyers_where(chunk), keep=later))
             written += max(int(cursor.rowcount), 0)
-            order_days_add(cursor, mine, chunk, sign=1)
+            order_days_add(cursor, *later, sign=1)
         # The category chains of the same buyers, from the line and order facts just written.
-        categories_rewrite(cursor, buyers=ordered, buyerless_orders=buyerless)
+        categories_rewrite(cursor, buyers=ordered, buyerless_orders=buyerless, since=since)
     return written
+
+
+def _earliest(cursor: CursorWrapper, sql: str, params: Sequence[Any], since: dict[int, Any]) -> None:
+    """Lower ``since`` (buyer → day) to the earliest day of each buyer that ``sql`` returns (buyer, day)."""
+    cursor.execute(sql, list(params))
+    for buyer, day in cursor.fetchall():
+        if buyer is not None and (int(buyer) not in since or day < since[int(buyer)]):
+            since[int(buyer)] = day
 
 
 def _with_retries(write: Iterable[tuple[str, Sequence[Any]]]) -> int:
