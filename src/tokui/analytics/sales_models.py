@@ -1,0 +1,291 @@
+"""The sales facts: the narrow copies of the counted orders and lines that the sales analysis and rankings read.
+
+Kept apart from ``analytics.models`` (which imports them, so they are the app's models as any other) to keep each
+file readable: these tables are written only by ``analytics.sales_facts`` and ``analytics.category_facts``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tokui.core.money import MoneyField
+
+# --- Sales facts: the narrow copies of the counted orders and lines that the sales analysis and rankings read ----
+# Written only by ``analytics.sales_facts`` (for the orders named by order facts, for orders newer than the
+# watermark, and whole every night). Customer and product attributes that change (prefecture, rep, size, category)
+# are not copied: reports join them from their tables, so a reassigned rep shows at once.
+
+
+class _SalesFactColumns(models.Model):
+    """What every sales fact copies from its order: the site-zone day, channel, currency and customer."""
+
+    day = models.DateField(_("day"))
+    channel = models.CharField(_("channel"), max_length=16)
+    currency = models.CharField(_("currency"), max_length=3)
+    company = models.ForeignKey(
+        "customers.Company",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("company"),
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("contact"),
+    )
+    buyer = models.BigIntegerField(_("buyer"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class SalesOrderFact(_SalesFactColumns):
+    """One counted order (not cancelled or refunded, any currency) with its site-zone day and its units.
+
+    ``buyer`` is the company id of a B2B order and minus the contact id of a B2C order, so one distinct count
+    gives the buyers (distinct companies plus distinct B2C contacts).
+    """
+
+    order = models.OneToOneField(
+        "commerce.Order",
+        models.DO_NOTHING,
+        primary_key=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("order"),
+    )
+    total = MoneyField(_("total"))
+    units = models.IntegerField(_("units"))
+    # The day of the buyer's previous counted order in the same currency (ties on a day broken by order id), and
+    # of their previous one in the same currency and channel. An order is its buyer's first in a period exactly
+    # when its previous order falls before the period starts, so buyers are counted as a plain sum of those
+    # orders — no distinct count, which would sort millions of rows (ADR 0015).
+    prev_day = models.DateField(_("previous order day"), null=True, blank=True)
+    prev_channel_day = models.DateField(_("previous order day in the channel"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sales order fact")
+        verbose_name_plural = _("sales order facts")
+        indexes = [
+            models.Index(fields=["currency", "day"], name="sales_order_fact_day"),
+            models.Index(fields=["buyer"], name="sales_order_fact_buyer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.day}"
+
+
+class SalesLineFact(_SalesFactColumns):
+    """One line of a counted order, with its order's day, channel, currency and customer copied beside it."""
+
+    line = models.OneToOneField(
+        "commerce.OrderLine",
+        models.DO_NOTHING,
+        primary_key=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("order line"),
+    )
+    order = models.ForeignKey(
+        "commerce.Order", models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("order")
+    )
+    product = models.ForeignKey(
+        "catalog.Product",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("product"),
+    )
+    sku = models.CharField(_("SKU"), max_length=64)
+    product_name = models.CharField(_("product name"), max_length=200)
+    quantity = models.IntegerField(_("quantity"))
+    amount = MoneyField(_("amount"))
+
+    class Meta:
+        verbose_name = _("sales line fact")
+        verbose_name_plural = _("sales line facts")
+        indexes = [
+            models.Index(fields=["currency", "day"], name="sales_line_fact_day"),
+            models.Index(fields=["order"], name="sales_line_fact_order"),
+            # The basket screen's read of a period's (order, product) pairs, any currency: an index-only range
+            # instead of a scan of the whole (wide) table (ADR 27).
+            models.Index(
+                fields=["day", "order", "product"], condition=Q(product__isnull=False), name="sales_line_fact_basket"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.day}"
+
+
+class SalesCategoryFact(_SalesFactColumns):
+    """The lines of one counted order in one category (the product's category when the facts were written; lines
+    without a product or category make the row without one), summed, with the buyer's chains in that category.
+
+    Category figures are sums over these rows, like the order figures over the order facts: ``prev_day`` is the
+    day of the buyer's previous order with a line in the same category (same currency; ties on a day broken by
+    order id), so the orders whose ``prev_day`` lies before a period's start are its buyers (ADR 0024). The
+    order's first row (``first``, the lowest category, the one without first) carries the chain of the buyer's
+    orders with any line (``prev_order_day``), for the figures over all lines. Moved products are re-derived
+    before every report (``category_facts``), so the category is always the product's current one.
+    """
+
+    # The group's first line: unique (a line is in one group) and no sequence, so the table can be swapped.
+    line = models.OneToOneField(
+        "commerce.OrderLine",
+        models.DO_NOTHING,
+        primary_key=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("first order line"),
+    )
+    order = models.ForeignKey(
+        "commerce.Order", models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("order")
+    )
+    category = models.ForeignKey(
+        "catalog.Category",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("category"),
+    )
+    amount = MoneyField(_("amount"))
+    units = models.IntegerField(_("units"))
+    prev_day = models.DateField(_("previous order day"), null=True, blank=True)
+    prev_channel_day = models.DateField(_("previous order day in the channel"), null=True, blank=True)
+    first = models.BooleanField(_("first row of the order"))
+    prev_order_day = models.DateField(_("previous order day"), null=True, blank=True)
+    prev_order_channel_day = models.DateField(_("previous order day in the channel"), null=True, blank=True)
+    # The category's top-level ancestor, and the same chain over the orders' rows under it (on the order's first
+    # row there): a filter on a top-level category, subcategories included, is then a sum as well.
+    root = models.ForeignKey(
+        "catalog.Category",
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("top-level category"),
+    )
+    root_first = models.BooleanField(_("first row of the order under the top-level category"), default=False)
+    prev_root_day = models.DateField(_("previous order day"), null=True, blank=True)
+    prev_root_channel_day = models.DateField(_("previous order day in the channel"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sales category fact")
+        verbose_name_plural = _("sales category facts")
+        indexes = [
+            models.Index(fields=["currency", "day"], name="sales_category_fact_day"),
+            models.Index(fields=["category", "currency", "day"], name="sales_category_fact_category"),
+            models.Index(fields=["root", "currency", "day"], name="sales_category_fact_root"),
+            models.Index(fields=["buyer"], name="sales_category_fact_buyer"),
+            models.Index(fields=["order"], name="sales_category_fact_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.category_id}"
+
+
+class SalesCategoryDay(models.Model):
+    """The category facts summed per (currency, category, day, month of the previous order in the chain): what a
+    category breakdown over whole months reads instead of millions of facts (ADR 0024).
+
+    A period starting on the 1st counts as buyers the facts whose previous order's month is before the period's,
+    so the month is enough: ``prev_month`` is year × 12 + month - 1, ``NO_PREVIOUS`` for a buyer's first order and
+    ``NO_BUYER`` for orders without a customer (never buyers). ``category_key`` is the category id, 0 for lines
+    without one, and ``EVERY_LINE`` for the orders' first rows along the chain of orders with any line (the
+    breakdown's totals; their amounts and units are 0, the categories' rows carry those).
+    """
+
+    NO_PREVIOUS = -1
+    NO_BUYER = 999_999
+    EVERY_LINE = -1
+
+    pk = models.CompositePrimaryKey("currency", "category_key", "day", "prev_month")
+    currency = models.CharField(_("currency"), max_length=3)
+    category_key = models.BigIntegerField(_("category"))
+    day = models.DateField(_("day"))
+    prev_month = models.IntegerField(_("month of the previous order"))
+    amount = MoneyField(_("amount"))
+    units = models.BigIntegerField(_("units"))
+    orders = models.IntegerField(_("orders"))
+
+    class Meta:
+        verbose_name = _("sales category day")
+        verbose_name_plural = _("sales category days")
+
+    def __str__(self) -> str:
+        return f"{self.category_key} {self.day}"
+
+
+class SalesOrderDay(models.Model):
+    """The order facts summed per (currency, day, channel, month of the buyer's previous order, and of their
+    previous one in the channel): what the order pages over whole months read (ADR 0024). Months and sentinels
+    as in ``SalesCategoryDay``."""
+
+    pk = models.CompositePrimaryKey("currency", "day", "channel", "prev_month", "prev_channel_month")
+    currency = models.CharField(_("currency"), max_length=3)
+    day = models.DateField(_("day"))
+    channel = models.CharField(_("channel"), max_length=16)
+    prev_month = models.IntegerField(_("month of the previous order"))
+    prev_channel_month = models.IntegerField(_("month of the previous order in the channel"))
+    total = MoneyField(_("total"))
+    units = models.BigIntegerField(_("units"))
+    orders = models.IntegerField(_("orders"))
+
+    class Meta:
+        verbose_name = _("sales order day")
+        verbose_name_plural = _("sales order days")
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel}"
+
+
+class SalesCategoryProduct(models.Model):
+    """The category each product had when its category facts were written: a report compares it with the
+    catalogue and re-derives the facts of the products that moved (or were deleted) first."""
+
+    product_id = models.BigIntegerField(_("product"), primary_key=True)
+    category_id = models.BigIntegerField(_("category"), null=True, blank=True)
+    root_id = models.BigIntegerField(_("top-level category"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sales fact product category")
+        verbose_name_plural = _("sales fact product categories")
+
+    def __str__(self) -> str:
+        return f"{self.product_id} → {self.category_id}"
+
+
+class SalesFactsState(models.Model):
+    """The one row saying how far the sales facts reach: every order up to ``last_order_id`` has been read.
+
+    Orders written without a fact (imports, history loads) have higher ids, so a report first catches them up.
+    """
+
+    last_order_id = models.BigIntegerField(_("last order read"), default=0)
+    rebuilt_at = models.DateTimeField(_("rebuilt at"), null=True, blank=True)
+    rebuild_seconds = models.FloatField(_("rebuild time (s)"), null=True, blank=True)
+    # Set when a report found a bulk load without facts and queued a rebuild; cleared by the rebuild.
+    rebuild_queued_at = models.DateTimeField(_("rebuild queued at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sales facts state")
+        verbose_name_plural = _("sales facts states")
+
+    def __str__(self) -> str:
+        return f"≤ {self.last_order_id}"
