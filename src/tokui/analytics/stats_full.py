@@ -272,7 +272,6 @@ def _read_on_two(currency: str, computation: _Computation) -> None:
         order_parts, line_parts = _parts(cursor, currency)
         computation.start(order_parts, _products())
         queue = list(reversed(order_parts + line_parts))
-        alias = connection.alias
 
         def work(their: CursorWrapper) -> None:
             while not failure and not computation.hopeless:
@@ -282,30 +281,13 @@ def _read_on_two(currency: str, computation: _Computation) -> None:
                     return
                 computation.part_read(part, _read(their, part))
 
-        def second() -> None:
-            other = connections[alias]
-            try:
-                with transaction.atomic(using=alias), other.cursor() as their:
-                    their.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    their.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-                    their.execute("SET LOCAL jit = off")
-                    work(their)
-            except BaseException as error:  # noqa: BLE001 (handed to the caller's thread)
-                failure.append(error)
-            finally:
-                other.close()
+        def second(their: CursorWrapper) -> None:
+            their.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            their.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            their.execute("SET LOCAL jit = off")
+            work(their)
 
-        helper = threading.Thread(target=second, name="stats-lines")
-        helper.start()
-        try:
-            work(cursor)
-        except BaseException:
-            failure.append(RuntimeError("stopped"))  # the helper stops after its current read
-            raise
-        finally:
-            helper.join()
-    if failure:
-        raise failure[0]
+        _beside_second_connection(lambda: work(cursor), second, failure=failure, name="stats-lines")
 
 
 def _words(kind: str, values: np.ndarray) -> list[np.ndarray | int]:
@@ -400,24 +382,45 @@ def _copy_in_on_two(table: str, names: list[str], parts: list[np.ndarray]) -> No
     twin no one reads, dropped if anything fails)."""
     first = [part[: part.shape[0] // 2] for part in parts]
     second = [part[part.shape[0] // 2 :] for part in parts]
-    failure: list[BaseException] = []
+
+    def copy_first() -> None:
+        with connection.cursor() as cursor:
+            _copy_in(cursor, table, names, first)
+
+    _beside_second_connection(
+        copy_first, lambda their: _copy_in(their, table, names, second), failure=[], name="stats-copy"
+    )
+
+
+def _beside_second_connection(
+    main: Callable[[], None],
+    second: Callable[[CursorWrapper], None],
+    *,
+    failure: list[BaseException],
+    name: str,
+) -> None:
+    """``main`` on this connection while ``second`` runs in a thread on a second connection to the same database
+    (in its own transaction, closed after); the first error of either is raised here once both are done.
+    ``failure`` is shared with the work so it can stop early: an error of ``main`` is noted in it at once."""
     alias = connection.alias
 
-    def copy_second() -> None:
+    def run() -> None:
         other = connections[alias]
         try:
             with transaction.atomic(using=alias), other.cursor() as their:
-                _copy_in(their, table, names, second)
+                second(their)
         except BaseException as error:  # noqa: BLE001 (handed to the caller's thread)
             failure.append(error)
         finally:
             other.close()
 
-    helper = threading.Thread(target=copy_second, name="stats-copy")
+    helper = threading.Thread(target=run, name=name)
     helper.start()
     try:
-        with connection.cursor() as cursor:
-            _copy_in(cursor, table, names, first)
+        main()
+    except BaseException:
+        failure.append(RuntimeError("stopped"))  # the second stops after its current step
+        raise
     finally:
         helper.join()
     if failure:
