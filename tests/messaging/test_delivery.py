@@ -20,7 +20,15 @@ from tests.messaging.conftest import SmtpServer, make_template, opted_in
 from tokui.commerce.models import Cart, CartLine
 from tokui.customers.models import Contact
 from tokui.messaging.delivery import outbox_deliver, outbox_deliver_due, outbox_requeue_stale
-from tokui.messaging.enums import AttemptOutcome, MailCharset, MailKind, MailLinkKind, OutboxStatus, SkipReason
+from tokui.messaging.enums import (
+    AttemptOutcome,
+    MailCharset,
+    MailKind,
+    MailLinkKind,
+    OutboxStatus,
+    SkipReason,
+    SuppressionReason,
+)
 from tokui.messaging.links import mail_link_read
 from tokui.messaging.models import (
     DeliveryAttempt,
@@ -30,7 +38,9 @@ from tokui.messaging.models import (
     SenderIdentity,
     Suppression,
 )
+from tokui.messaging.selectors import suppressed_reasons
 from tokui.messaging.services import contact_unsubscribe, messages_send_to_contacts
+from tokui.messaging.suppression import suppression_add
 from tokui.tracking.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -267,6 +277,23 @@ def test_a_domain_rate_limit_defers_the_excess(
     assert DeliveryAttempt.objects.filter(outcome=AttemptOutcome.DEFERRED).count() == 1
 
 
+def test_the_delivery_log_keeps_each_attempts_channel_code_and_reply_and_a_deferrals_resume_time(
+    smtp_server: SmtpServer, cart_template: tuple[MailTemplate, MailTemplateVersion], settings: SettingsWrapper
+) -> None:
+    settings.MAIL_DOMAIN_RATE_LIMITS = {"docomo.ne.jp": 1}
+    contacts = [opted_in(ContactFactory(email=f"user{i}@docomo.ne.jp")) for i in range(2)]
+    messages_send_to_contacts(template_version=cart_template[1], contact_ids=[c.pk for c in contacts])
+
+    sent = OutboxMessage.objects.get(status=OutboxStatus.SENT)
+    held = OutboxMessage.objects.get(status=OutboxStatus.QUEUED)
+    sent_log = DeliveryAttempt.objects.get(message=sent)
+    assert (sent_log.outcome, sent_log.code, sent_log.channel) == (AttemptOutcome.SENT, 250, settings.MAIL_CHANNEL)
+    assert sent_log.response and sent_log.attempted_at == sent.sent_at
+    held_log = DeliveryAttempt.objects.get(message=held)
+    assert (held_log.outcome, held_log.code, held_log.channel) == (AttemptOutcome.DEFERRED, None, "")
+    assert held_log.response == str(held.next_attempt_at) and held_log.attempted_at == sent.sent_at
+
+
 def test_a_worker_killed_mid_batch_leaves_rows_that_go_back_to_the_queue(
     cart_template: tuple[MailTemplate, MailTemplateVersion], buyer: Contact, settings: SettingsWrapper
 ) -> None:
@@ -331,3 +358,14 @@ def test_a_channel_failing_mid_batch_leaves_its_slice_unknown_and_the_mails_not_
         OutboxStatus.SENT, OutboxStatus.SENT, OutboxStatus.UNKNOWN, OutboxStatus.UNKNOWN, OutboxStatus.QUEUED,
     ]  # fmt: skip
     assert (report.sent, report.unknown, report.retried) == (2, 2, 1)
+
+
+def test_the_suppression_check_finds_a_batchs_suppressed_addresses_whatever_their_case() -> None:
+    suppression_add(email="bounced@example.jp", reason=SuppressionReason.HARD_BOUNCE, source="smtp")
+    suppression_add(email="left@example.jp", reason=SuppressionReason.UNSUBSCRIBED, source="link")
+    batch = ["Bounced@Example.JP", "", "LEFT@example.jp", *(f"user{n}@example.jp" for n in range(1500))]
+
+    assert suppressed_reasons(emails=batch) == {
+        "bounced@example.jp": SuppressionReason.HARD_BOUNCE,
+        "left@example.jp": SuppressionReason.UNSUBSCRIBED,
+    }

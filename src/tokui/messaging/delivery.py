@@ -42,8 +42,9 @@ from tokui.messaging.enums import (
     SuppressionReason,
 )
 from tokui.messaging.hand_over import render_and_hand_over
-from tokui.messaging.models import DeliveryAttempt, MailTemplateVersion, OutboxMessage
+from tokui.messaging.models import MailTemplateVersion, OutboxMessage
 from tokui.messaging.outbox_rows import (
+    AttemptRow,
     NewRow,
     delivery_attempts_insert,
     outbox_claim_ids_postgresql,
@@ -388,15 +389,8 @@ def outbox_record(
 ) -> None:
     """Write the batch's outcomes in a handful of statements: statuses, the delivery log, the facts."""
     channel_name = settings.MAIL_CHANNEL
-    attempts = [
-        DeliveryAttempt(
-            message_id=result.outbox_id,
-            attempted_at=now,
-            outcome=result.outcome,
-            code=result.code,
-            response=result.response[:2000],
-            channel=channel_name,
-        )
+    attempts: list[AttemptRow] = [
+        (result.outbox_id, now, str(result.outcome), result.code, result.response[:2000], channel_name)
         for result in results
     ]
     by_outcome: dict[str, list[SendResult]] = defaultdict(list)
@@ -436,12 +430,8 @@ def outbox_record(
             OutboxMessage.objects.filter(pk__in=ids).update(
                 status=OutboxStatus.QUEUED, next_attempt_at=until, claimed_at=None
             )
-            attempts += [
-                DeliveryAttempt(
-                    message_id=pk, attempted_at=now, outcome=AttemptOutcome.DEFERRED, response=str(until), channel=""
-                )
-                for pk in ids
-            ]
+            deferred = str(AttemptOutcome.DEFERRED)
+            attempts += [(pk, now, deferred, None, str(until), "") for pk in ids]
         delivery_attempts_insert(attempts)
     report.sent += len(sent)
     report.unknown += len(by_outcome[AttemptOutcome.UNKNOWN])

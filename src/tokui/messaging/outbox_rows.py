@@ -135,24 +135,22 @@ def outbox_mark_sent(ids: list[int], *, now: dt.datetime) -> None:
         )
 
 
-def delivery_attempts_insert(attempts: list[DeliveryAttempt]) -> None:
+# A delivery log row in this column order: message_id, attempted_at, outcome, code, response, channel. A tuple,
+# not a model instance: building a thousand ``DeliveryAttempt`` objects cost ≈ 4.5 µs a mail, their COPY less.
+AttemptRow = tuple[int, dt.datetime, str, int | None, str, str]
+_ATTEMPT_COLUMNS = ("message_id", "attempted_at", "outcome", "code", "response", "channel")
+
+
+def delivery_attempts_insert(rows: Sequence[AttemptRow]) -> None:
     """The delivery log of a batch: ``COPY`` on PostgreSQL (several times faster than a multi-row INSERT)."""
-    if not attempts:
+    if not rows:
         return
     if connection.vendor != "postgresql":
+        attempts = [DeliveryAttempt(**dict(zip(_ATTEMPT_COLUMNS, row, strict=True))) for row in rows]
         DeliveryAttempt.objects.bulk_create(attempts, batch_size=1000)
         return
     table = connection.ops.quote_name(DeliveryAttempt._meta.db_table)
-    columns = "message_id, attempted_at, outcome, code, response, channel"
+    columns = ", ".join(_ATTEMPT_COLUMNS)
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for attempt in attempts:
-            copy.write_row(
-                (
-                    attempt.message_id,
-                    attempt.attempted_at,
-                    str(attempt.outcome),
-                    attempt.code,
-                    attempt.response,
-                    attempt.channel,
-                )
-            )
+        for row in rows:
+            copy.write_row(row)

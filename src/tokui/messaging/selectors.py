@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from tokui.analytics.selectors import product_partners
@@ -118,7 +121,9 @@ def suppressed_addresses(*, emails: Iterable[str]) -> set[str]:
 
 def suppressed_reasons(*, emails: Iterable[str]) -> dict[str, str]:
     """Lower-cased address → why it is suppressed, for the addresses of a batch that are."""
-    wanted = {email.lower() for email in emails if email}
+    wanted: Any = {email.lower() for email in emails if email}
+    if connection.vendor == "postgresql":  # one array parameter: a thousand placeholders cost ≈ 2 µs a mail to bind
+        wanted = RawSQL("SELECT unnest(%s::text[])", [list(wanted)])
     return dict(Suppression.objects.filter(email__in=wanted).values_list("email", "reason"))
 
 
