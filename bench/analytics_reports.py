@@ -24,7 +24,8 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
 - sales_month_seconds: one year by month, compared with the year before, no breakdown;
 - sales_month_channel_seconds: one year by month, compared with the year before, broken down by channel
   (``analytics.sales.sales_report``: every query of the page);
-- sales_month_category_seconds: the same broken down by category (from the order lines);
+- sales_month_category_seconds: the same broken down by category (from the category facts and their day sums);
+- sales_month_product_seconds: the same broken down by product (from the line facts);
 - sales_category_filter_seconds: the same with a top category filter (every figure from its lines);
 - sales_subcategory_filter_seconds: the same with a subcategory filter (one category: sums over its facts);
 - category_move_report_seconds: a report right after one product moved to another category (it re-derives the
@@ -219,6 +220,7 @@ def main() -> None:
     print(f"sales_month_seconds={best(lambda: sales_report(**year)):.3f}")
     print(f"sales_month_channel_seconds={best(lambda: sales_report(**year, breakdown='channel')):.3f}")
     print(f"sales_month_category_seconds={best(lambda: sales_report(**year, breakdown='category')):.3f}")
+    print(f"sales_month_product_seconds={best(lambda: sales_report(**year, breakdown='product')):.3f}")
     filters = SalesFilters(category_id=top)
     print(
         f"sales_category_filter_seconds={best(lambda: sales_report(**year, filters=filters, breakdown='channel')):.3f}"

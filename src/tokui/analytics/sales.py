@@ -27,6 +27,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
@@ -209,6 +210,17 @@ def _figures(parts: list[QuerySet[Any]], group: Any, *, units: str = "quantity")
                 buyers=row["buyers"],
             )
     return result
+
+
+def _product_figures(scope: SalesScope) -> dict[_Group, SalesFigures]:
+    """Line figures per (side, product). PostgreSQL would walk the line facts in product order through the
+    product index — a random read of every row of the period (35 s a year at 3M orders) — where a scan of the
+    period sorted by product takes seconds; the index stays for the catch-up's lookups of a product's lines."""
+    if connection.vendor != "postgresql":
+        return _figures(scope.lines(), _order_key(Breakdown.PRODUCT))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        return _figures(scope.lines(), _order_key(Breakdown.PRODUCT))
 
 
 def _first(prev: str, since: Any) -> Q:
@@ -415,7 +427,7 @@ def _sales_report(
         grouped, all_lines = category_figures(scope)
         breakdown_totals = totals if line_based else _compared(all_lines)
     elif breakdown == Breakdown.PRODUCT:
-        grouped = _figures(scope.lines(), _order_key(breakdown))
+        grouped = _product_figures(scope)
         breakdown_totals = totals if line_based else _compared(category_figures(scope)[1])
     rows = _breakdown_rows(breakdown, grouped, breakdown_totals)
     return replace(report, breakdown=breakdown, breakdown_rows=rows, breakdown_totals=breakdown_totals)
