@@ -1,4 +1,4 @@
-"""``column IN ids`` as one parameter, whatever the number of ids.
+"""``column IN ids`` (or texts) as one parameter, whatever the number of values.
 
 Batches name hundreds to tens of thousands of ids: as separate placeholders they cost more Python time to bind than
 the statement costs to run, and past 32,766 (SQLite) or 65,535 (PostgreSQL) they fail. One array parameter on
@@ -14,20 +14,48 @@ from typing import Any
 from django.db.models import F, Lookup, Q
 
 
-class InIds(Lookup):
-    """``lhs`` is one of the integer ids given as the right-hand side."""
+class _InValues(Lookup):
+    """``lhs`` is one of the values given as the right-hand side, bound as one parameter."""
 
-    lookup_name = "tokui_in_ids"
     prepare_rhs = False
+    array_type = ""
+
+    def values(self) -> list[Any]:
+        raise NotImplementedError
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        ids = [int(pk) for pk in self.rhs]
+        values = self.values()
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, ids)
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*lhs_params, json.dumps(ids))
+            return f"{lhs} = ANY(%s::{self.array_type}[])", (*lhs_params, values)
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*lhs_params, json.dumps(values))
+
+
+class InIds(_InValues):
+    """``lhs`` is one of the integer ids given as the right-hand side."""
+
+    lookup_name = "tokui_in_ids"
+    array_type = "bigint"
+
+    def values(self) -> list[Any]:
+        return [int(pk) for pk in self.rhs]
+
+
+class InTexts(_InValues):
+    """``lhs`` is one of the strings given as the right-hand side."""
+
+    lookup_name = "tokui_in_texts"
+    array_type = "text"
+
+    def values(self) -> list[Any]:
+        return [str(text) for text in self.rhs]
 
 
 def ids_q(field: str, ids: Iterable[int]) -> Q:
     """``field`` is one of ``ids``, bound as one parameter."""
     return Q(InIds(F(field), tuple(ids)))
+
+
+def texts_q(field: str, texts: Iterable[str]) -> Q:
+    """``field`` is one of ``texts``, bound as one parameter."""
+    return Q(InTexts(F(field), tuple(texts)))

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from django.db import connection
 from django.db.models import Count, Min, Q, QuerySet, Sum
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from tokui.analytics.selectors import product_partners
 from tokui.catalog.models import Product
 from tokui.commerce.selectors import current_cart_of_contact, orders_of_contact
-from tokui.core.lookups import ids_q
+from tokui.core.lookups import ids_q, texts_q
 from tokui.customers.enums import Channel, ConsentStatus, PointLotState
 from tokui.customers.models import Consent, Contact, PointLot
 from tokui.messaging.enums import MailKind, OutboxStatus
@@ -121,10 +118,9 @@ def suppressed_addresses(*, emails: Iterable[str]) -> set[str]:
 
 def suppressed_reasons(*, emails: Iterable[str]) -> dict[str, str]:
     """Lower-cased address → why it is suppressed, for the addresses of a batch that are."""
-    wanted: Any = {email.lower() for email in emails if email}
-    if connection.vendor == "postgresql":  # one array parameter: a thousand placeholders cost ≈ 2 µs a mail to bind
-        wanted = RawSQL("SELECT unnest(%s::text[])", [list(wanted)])
-    return dict(Suppression.objects.filter(email__in=wanted).values_list("email", "reason"))
+    # One parameter for the batch: a thousand placeholders cost ≈ 2 µs a mail to bind.
+    wanted = sorted({email.lower() for email in emails if email})
+    return dict(Suppression.objects.filter(texts_q("email", wanted)).values_list("email", "reason"))
 
 
 def address_suppressed(*, email: str) -> bool:
