@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 from django.db import OperationalError, connection, transaction
 
+from tokui.analytics.pg_copy import COPY_SIGNATURE, COPY_TRAILER, copy_out
+
 # A binary COPY row of two non-null bigints: field count, then (length, value) twice; big-endian.
 _COPY_ROW = np.dtype([("fields", ">i2"), ("len_a", ">i4"), ("a", ">i8"), ("len_b", ">i4"), ("b", ">i8")])
-_COPY_HEADER = 19  # signature (11), flags (4), header extension length (4)
-_COPY_TRAILER = 2
 # Pairs are counted in a dense products × products table up to this many cells (200 MB of int64), else sorted.
 _DENSE_CELLS = 25_000_000
 
@@ -45,12 +45,12 @@ class PairCounts:
 def _rows_copied(sql: str, params: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     select = f"SELECT s.order_id::int8, s.product_id::int8 FROM ({sql}) s"
     statement = f"COPY ({select}) TO STDOUT (FORMAT BINARY)"
-    with connection.cursor() as cursor, cursor.cursor.copy(statement, params) as copy:
-        data = b"".join(bytes(block) for block in copy)
-    count = (len(data) - _COPY_HEADER - _COPY_TRAILER) // _COPY_ROW.itemsize
+    with connection.cursor() as cursor:
+        data = copy_out(cursor, statement, params)
+    count = (len(data) - len(COPY_SIGNATURE) - len(COPY_TRAILER)) // _COPY_ROW.itemsize
     if count <= 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    rows = np.frombuffer(data, dtype=_COPY_ROW, count=count, offset=_COPY_HEADER)
+    rows = np.frombuffer(data, dtype=_COPY_ROW, count=count, offset=len(COPY_SIGNATURE))
     return rows["a"].astype(np.int64), rows["b"].astype(np.int64)
 
 

@@ -28,6 +28,7 @@ from django.db import connection, connections, transaction
 from django.db.backends.utils import CursorWrapper
 
 from tokui.analytics.models import CustomerStats
+from tokui.analytics.pg_copy import COPY_SIGNATURE, COPY_TRAILER, copy_out
 from tokui.analytics.stats_arrays import (
     CategorySpend,
     LineRows,
@@ -49,7 +50,6 @@ from tokui.core.time import site_zone
 
 # PostgreSQL's binary dates and timestamps count from 2000-01-01 (UTC).
 _EPOCH_TS = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 # Table blocks per read (64 MB): a few hundred thousand rows per array, a dozen reads for 10M lines.
 _BLOCKS_PER_READ = 8192
 _PACKED_BITS = 31
@@ -94,13 +94,11 @@ def _read(cursor: CursorWrapper, part: _Read) -> list[np.ndarray]:
     statement = (
         f"COPY (SELECT {aggregated} FROM {part.table} t WHERE {ranges} AND {part.where}) TO STDOUT (FORMAT BINARY)"
     )
-    with cursor.cursor.copy(statement, part.params) as copy:
-        blocks = [bytes(block) for block in copy]
-    data = blocks[0] if len(blocks) == 1 else b"".join(blocks)
+    data = copy_out(cursor, statement, part.params)
     arrays = []
     # Header, then one row: field count, then per field its length and a one-dimensional array without nulls
     # (dimensions, flags, element type, size, lower bound, then each element's length and value); -1: no rows.
-    position = len(_COPY_SIGNATURE) + 2
+    position = len(COPY_SIGNATURE) + 2
     for _ in part.columns:
         (length,) = struct.unpack_from(">i", data, position)
         if length < 0:
@@ -367,14 +365,14 @@ def _copy_in(cursor: CursorWrapper, table: str, names: list[str], parts: list[np
     quote = connection.ops.quote_name
     statement = f"COPY {quote(table)} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)"
     with cursor.cursor.copy(statement) as copy:
-        copy.write(_COPY_SIGNATURE)
+        copy.write(COPY_SIGNATURE)
         for part in parts:
             if part.size == 0:
                 continue
             data = memoryview(np.ascontiguousarray(part)).cast("B")
             for start in range(0, len(data), 1 << 22):
                 copy.write(data[start : start + (1 << 22)])
-        copy.write(b"\xff\xff")
+        copy.write(COPY_TRAILER)
 
 
 def _copy_in_on_two(table: str, names: list[str], parts: list[np.ndarray]) -> None:
