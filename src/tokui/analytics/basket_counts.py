@@ -161,14 +161,11 @@ def _run_lengths(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], np.diff(np.r_[starts, ordered.size])
 
 
-def pair_counts(
-    lines: BasketLines, *, floor: int | Callable[[int], int], dense_cells: int = _DENSE_CELLS
-) -> PairCounts:
-    """The pairs of ``lines`` bought together in at least ``floor`` orders (or ``floor(orders in scope)``, for a
-    floor set by a share of the orders)."""
+def pair_counts(lines: BasketLines, *, floor: int, dense_cells: int = _DENSE_CELLS) -> PairCounts:
+    """The pairs of ``lines`` bought together in at least ``floor`` orders (a floor set by a share of the orders is
+    resolved by ``basket.BasketScope.pairs``, which knows the orders in scope)."""
     empty = np.empty(0, np.int64)
     orders_total = lines.orders_total
-    floor = int(floor(orders_total)) if callable(floor) else floor
     if not orders_total:
         return PairCounts(0, floor, empty, empty, empty, empty, empty)
     width = np.int64(lines.product_ids.size)
