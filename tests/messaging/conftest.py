@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from tests.factories import ContactFactory
@@ -54,6 +55,7 @@ class RecordingHandler:
     drop_at_message: int = 0  # the Nth message (1-based) loses the connection after its content arrived
     pipelining: bool = True
     eight_bit_mime: bool = True
+    chunking: bool = False
     messages_seen: int = 0
 
     async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
@@ -63,7 +65,9 @@ class RecordingHandler:
         session.host_name = hostname
         if not self.eight_bit_mime:  # aiosmtpd offers 8BITMIME; older or stricter servers do not
             responses = [response for response in responses if response[4:].upper() != "8BITMIME"]
-        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
+        offered = ["250-PIPELINING"] if self.pipelining else []
+        offered += ["250-CHUNKING"] if self.chunking else []
+        return [*responses[:-1], *offered, responses[-1]]
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -93,6 +97,48 @@ class RecordingHandler:
         return "250 Message accepted for delivery"
 
 
+class ChunkingSMTP(SMTP):
+    """aiosmtpd with BDAT (RFC 3030), which it does not have: the chunks of a message are gathered and, at the last,
+    handed to the handler's DATA hook as a DATA message would be. Offered when the handler says ``chunking``."""
+
+    chunks: bytearray | None = None
+
+    @syntax("BDAT <size> [LAST]")
+    async def smtp_BDAT(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's command method name
+        words = arg.split()
+        if not 1 <= len(words) <= 2 or not words[0].isdigit() or (len(words) == 2 and words[1].upper() != "LAST"):
+            await self.push("501 Syntax: BDAT <size> [LAST]")
+            return
+        try:
+            chunk = await self._reader.readexactly(int(words[0]))  # read whole whatever the reply: it is sized
+        except asyncio.IncompleteReadError:
+            return  # the connection closed in the middle of the chunk: nothing was delivered
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            self.chunks = None
+            await self.push("503 5.5.1 Error: need RCPT command")
+            return
+        self.chunks = (self.chunks or bytearray()) + chunk
+        if len(words) == 1:
+            await self.push(f"250 2.0.0 {len(chunk)} octets received")
+            return
+        content = bytes(self.chunks)
+        self.chunks = None
+        self.envelope.content = self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
+
+    def _set_rset_state(self) -> None:
+        self.chunks = None
+        super()._set_rset_state()
+
+
+class RecordingController(Controller):
+    def factory(self) -> SMTP:
+        return ChunkingSMTP(self.handler, **self.SMTP_kwargs)
+
+
 @dataclass
 class SmtpServer:
     handler: RecordingHandler
@@ -104,7 +150,9 @@ class SmtpServer:
 
 
 @contextmanager
-def running_smtp_server(settings: SettingsWrapper, *, pipelining: bool, eight_bit_mime: bool) -> Iterator[SmtpServer]:
+def running_smtp_server(
+    settings: SettingsWrapper, *, pipelining: bool, eight_bit_mime: bool, chunking: bool = False
+) -> Iterator[SmtpServer]:
     port = free_port()
     settings.MAILERS = {
         "default": {
@@ -114,8 +162,8 @@ def running_smtp_server(settings: SettingsWrapper, *, pipelining: bool, eight_bi
     }
     settings.MAIL_CHANNEL = "smtp"
     settings.SITE_URL = "https://tokui.example.jp"
-    handler = RecordingHandler(pipelining=pipelining, eight_bit_mime=eight_bit_mime)
-    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False)
+    handler = RecordingHandler(pipelining=pipelining, eight_bit_mime=eight_bit_mime, chunking=chunking)
+    controller = RecordingController(handler, hostname="127.0.0.1", port=port, decode_data=False)
     controller.start()
     try:
         yield SmtpServer(handler=handler, port=port)
@@ -123,11 +171,19 @@ def running_smtp_server(settings: SettingsWrapper, *, pipelining: bool, eight_bi
         controller.stop()
 
 
-@pytest.fixture(params=[True, False], ids=["pipelining-8bitmime", "one-command-at-a-time-7bit"])
+@pytest.fixture(
+    params=["chunking", "pipelining", "plain"],
+    ids=["bdat-pipelining-8bitmime", "data-pipelining-8bitmime", "one-command-at-a-time-7bit"],
+)
 def smtp_server(settings: SettingsWrapper, request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
-    """A server that offers PIPELINING and 8BITMIME (mail parts go as 8bit), and (the same tests again) one that
-    offers neither (base64 parts, one command at a time). ``test_8bitmime`` covers the other two combinations."""
-    with running_smtp_server(settings, pipelining=request.param, eight_bit_mime=request.param) as server:
+    """The same tests against three servers: one that offers CHUNKING, PIPELINING and 8BITMIME (as Postfix does:
+    BDAT, a slice of mails in one go), one with PIPELINING and 8BITMIME but no CHUNKING (pipelined DATA, one round
+    trip a mail), and one with none of them (base64 parts, one command at a time). ``test_8bitmime`` covers the
+    other combinations of PIPELINING and 8BITMIME."""
+    plain = request.param == "plain"
+    with running_smtp_server(
+        settings, pipelining=not plain, eight_bit_mime=not plain, chunking=request.param == "chunking"
+    ) as server:
         yield server
 
 

@@ -39,13 +39,24 @@ def _raw_lines_are_rfc_5322(raw: bytes) -> None:
     assert max(map(len, lines)) <= 998
 
 
-@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-command-at-a-time"])
+@pytest.mark.parametrize(
+    ("pipelining", "chunking"),
+    [(True, True), (True, False), (False, False)],
+    ids=["bdat", "pipelining", "one-command-at-a-time"],
+)
 @pytest.mark.parametrize("eight_bit_mime", [True, False], ids=["8bitmime", "7bit"])
 def test_parts_go_as_8bit_only_to_a_server_offering_8bitmime_and_read_back_the_same(
-    settings: SettingsWrapper, sender: SenderIdentity, buyer: Contact, pipelining: bool, eight_bit_mime: bool
+    settings: SettingsWrapper,
+    sender: SenderIdentity,
+    buyer: Contact,
+    pipelining: bool,
+    chunking: bool,
+    eight_bit_mime: bool,
 ) -> None:
     _template, version = make_template(sender=sender, html=LONG_HTML)
-    with running_smtp_server(settings, pipelining=pipelining, eight_bit_mime=eight_bit_mime) as server:
+    with running_smtp_server(
+        settings, pipelining=pipelining, eight_bit_mime=eight_bit_mime, chunking=chunking
+    ) as server:
         messages_send_to_contacts(template_version=version, contact_ids=[buyer.pk])
 
     assert OutboxMessage.objects.get().status == OutboxStatus.SENT
@@ -58,7 +69,7 @@ def test_parts_go_as_8bit_only_to_a_server_offering_8bitmime_and_read_back_the_s
     assert received.raw.isascii() != eight_bit_mime
     body = html.get_content()
     assert "山田 花子様" in body and "おすすめ 59" in body and body.count("https://tokui.example.jp/m/c/") == 60
-    # The line starting with a dot was stuffed on the wire and arrives as written.
+    # The line starting with a dot arrives as written (stuffed on the wire with DATA; BDAT carries it as it is).
     assert "\n.整形済みの行\n" in body.replace("\r\n", "\n")
     assert "山田 花子様" in text.get_content()
 

@@ -23,7 +23,8 @@ import dkim  # type: ignore[import-untyped]
 from django.conf import settings
 
 from tokui.messaging.channels.base import Envelope, SendResult, mail_channels, outcome_of_code
-from tokui.messaging.channels.smtp_pipeline import send_pipelined, wire_content
+from tokui.messaging.channels.smtp_chunking import send_chunked
+from tokui.messaging.channels.smtp_pipeline import crlf_content, send_pipelined, wire_content
 from tokui.messaging.enums import AttemptOutcome
 
 logger = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class SmtpChannel:
         dkim_signer: DkimSigner | None = None,
         pipelining: bool = True,
         eight_bit_mime: bool = True,
+        chunking: bool = True,
     ) -> None:
         self.host, self.port, self.timeout = host, port, timeout
         self.username, self.password = username, password
@@ -127,7 +129,10 @@ class SmtpChannel:
         self.dkim = dkim_signer
         self.pipelining = pipelining
         self.eight_bit_mime = eight_bit_mime
+        self.chunking = chunking
         self.connection: smtplib.SMTP | None = None
+        # No mail went over the connection yet: a chunked batch needs no RSET before its first mail.
+        self.fresh = False
 
     def _connect(self) -> smtplib.SMTP:
         if self.connection is None:
@@ -145,7 +150,7 @@ class SmtpChannel:
             if self.username:
                 connection.login(self.username, self.password or "")
             connection.ehlo_or_helo_if_needed()
-            self.connection = connection
+            self.connection, self.fresh = connection, True
         return self.connection
 
     def close(self) -> None:
@@ -182,10 +187,21 @@ class SmtpChannel:
                 raw, dot_free = envelope.seven_bit(), True
         return wire_content(self._sign(raw), crlf_only=envelope.crlf_only, dot_free=dot_free), options
 
+    def _prepare_chunk(self, envelope: Envelope, *, takes_8bit: bool) -> tuple[bytes, str]:
+        """``_prepare`` for BDAT: the content is sized, so it goes as it is (CRLF line ends), nothing stuffed."""
+        raw, options = envelope.raw, ""
+        if envelope.eight_bit:
+            if takes_8bit:
+                options = " BODY=8BITMIME"
+            elif envelope.seven_bit is not None:
+                raw = envelope.seven_bit()
+        return crlf_content(self._sign(raw), crlf_only=envelope.crlf_only), options
+
     def send_one(self, envelope: Envelope) -> SendResult:
         handed_over = False
         try:
             connection = self._connect()
+            self.fresh = False
             content, options = self._prepare(envelope, takes_8bit=self._takes_8bit(connection))
             code, reply = _mail_from(connection, envelope.mail_from, options)
             if code != 250:
@@ -232,6 +248,20 @@ class SmtpChannel:
         if connection is None or not self.pipelining or not connection.has_extn("pipelining"):
             return [self.send_one(envelope) for envelope in envelopes]
         takes_8bit = self._takes_8bit(connection)
+        if self.chunking and connection.has_extn("chunking"):
+            fresh, self.fresh = self.fresh, False
+            results = send_chunked(
+                connection,
+                envelopes,
+                fresh=fresh,
+                prepare=lambda envelope: self._prepare_chunk(envelope, takes_8bit=takes_8bit),
+                quote=_quoted,
+                on_broken=self._one_at_a_time,
+            )
+            if any(result.outcome == AttemptOutcome.UNKNOWN for result in results):
+                self._drop()  # the connection failed while its replies were read
+            return results
+        self.fresh = False
         return send_pipelined(
             connection,
             envelopes,

@@ -31,6 +31,11 @@ def _bare_line_ends(raw: bytes) -> bool:
     return raw.count(b"\n") != crlf or raw.count(b"\r") != crlf
 
 
+def crlf_content(raw: bytes, *, crlf_only: bool = False) -> bytes:
+    """The message with CRLF line ends only, as BDAT carries it (sized: no dots to stuff, no closing dot)."""
+    return raw if crlf_only or not _bare_line_ends(raw) else _BARE_LINE_END.sub(b"\r\n", raw)
+
+
 def wire_content(raw: bytes, *, crlf_only: bool = False, dot_free: bool = False) -> bytes:
     """The message as DATA sends it: CRLF line ends, leading dots doubled, closed by a lone dot. Tokui's own
     messages need neither fix (``crlf_only``, ``dot_free``: their assembly knows), so no search of the whole
