@@ -82,3 +82,14 @@ def test_a_cart_link_is_rewritten_while_rendering_without_the_regex_pass(setting
     assert complete and html == expected
     # The shop address and the fixed link; the opt-out and mailto links stay as they are.
     assert html.count(f'href="{PREFIX}') == 2 and 'href="https://tokui.example.jp/m/u/x"' in html
+
+
+def test_an_unclosed_link_leaves_every_link_to_the_regex_pass(settings: Any) -> None:
+    # The regex takes the first href up to the second link's quote, so the second link stays as it is: an output
+    # rewritten while rendering would have been rewritten where the regex does not (found by the property above).
+    settings.SITE_URL = "https://tokui.example.jp"
+    url = "https://shop.example.jp/p/1?a=1&b=2"
+    expected, html, complete = _render_both('<a href="{{ u }}<a href="{{ u }}">', {"u": url})
+    assert not complete
+    assert html == expected
+    assert html.endswith('"https://shop.example.jp/p/1?a=1&amp;b=2">')

@@ -452,6 +452,12 @@ def compile_fast(
     compiler = _Compiler(template, slots, link, utf8=utf8)
     try:
         render = compiler.run(template.nodes)
+        if link is not None and not compiler.links_complete:
+            # Some link is not accounted for, so the regex pass runs over the result: no output may be rewritten
+            # before it, since an unclosed href earlier in the text can make the regex take a later link's quote
+            # (and leave that link as it is). Compiled again without rewriting.
+            compiler = _Compiler(template, slots, None, utf8=utf8)
+            render = compiler.run(template.nodes)
     except _NotCompilableError:
         return None
     return FastTemplate(render, template.env.output_stream_limit, links_complete=compiler.links_complete)
