@@ -150,7 +150,9 @@ class TopicOptOut(models.Model):
 class OutboxMessage(models.Model):
     """One mail to one recipient. The row exists (with its idempotency key) before any channel is called."""
 
-    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    # Unique through ``Meta.constraints``, not ``unique=True``: on PostgreSQL that would add a second index for LIKE
+    # searches, which nothing does (every index costs each of a mail's three row versions, ADR 29).
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200)
     contact = models.ForeignKey(
         "customers.Contact",
         null=True,
@@ -158,6 +160,7 @@ class OutboxMessage(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("contact"),
+        db_index=False,  # ``outbox_contact_sent`` starts with the contact
     )
     to_email = models.CharField(_("to"), max_length=254, blank=True)
     to_domain = models.CharField(_("domain"), max_length=254, blank=True)
@@ -170,7 +173,7 @@ class OutboxMessage(models.Model):
     data = models.JSONField(_("data"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED)
     skip_reason = models.CharField(_("reason not sent"), max_length=32, choices=SkipReason.choices, blank=True)
-    message_id = models.CharField(_("Message-ID header"), max_length=200, unique=True)
+    message_id = models.CharField(_("Message-ID header"), max_length=200)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"))
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
@@ -190,12 +193,29 @@ class OutboxMessage(models.Model):
         verbose_name = _("outbox message")
         verbose_name_plural = _("outbox")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="outbox_idempotency_key_unique"),
+            models.UniqueConstraint(fields=["message_id"], name="outbox_message_id_unique"),
+        ]
+        # A mail's row is written three times (queued, claimed, sent), each time a new version in every index whose
+        # rows it belongs to: partial indexes hold only the rows their queries look for.
         indexes = [
             # The due queue: only queued rows are in the index, so claiming stays fast however long the history.
             models.Index(fields=["next_attempt_at"], condition=Q(status="queued"), name="outbox_due"),
+            # Frequency caps, and the contact's rows when it is deleted.
             models.Index(fields=["contact", "sent_at"], name="outbox_contact_sent"),
-            models.Index(fields=["to_domain", "sent_at"], name="outbox_domain_sent"),
-            models.Index(fields=["status", "claimed_at"], name="outbox_status_claimed"),
+            # Per-domain rate limits count sent mail only.
+            models.Index(
+                fields=["to_domain", "sent_at"], condition=Q(sent_at__isnull=False), name="outbox_domain_sent_only"
+            ),
+            # Claims a killed worker left behind (``outbox_requeue_stale``).
+            models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="outbox_sending"),
+            # The Outbox page filtered to what needs attention.
+            models.Index(
+                fields=["status", "-created_at"],
+                condition=Q(status__in=["failed", "unknown", "suppressed"]),
+                name="outbox_attention",
+            ),
         ]
 
     def __str__(self) -> str:

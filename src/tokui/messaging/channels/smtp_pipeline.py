@@ -19,11 +19,22 @@ import smtplib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from tokui.messaging.channels.base import Envelope, SendResult, outcome_of_code
 from tokui.messaging.enums import AttemptOutcome
 
 _BARE_LINE_END = re.compile(rb"(?:\r\n|\n|\r(?!\n))")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def starts_a_line_with_dot(raw: bytes) -> bool:
+    """Some line of ``raw`` starts with a dot. The line ends' positions as an array: ``b"\\n." in raw`` is slow with
+    a line end every few dozen bytes (~50 µs for a 66 KB message), this a fraction of it."""
+    if raw[:1] == b".":
+        return True
+    array = np.frombuffer(raw, dtype=np.uint8)
+    return bool((array[np.flatnonzero(array[:-1] == 10) + 1] == 46).any())
 
 
 def _bare_line_ends(raw: bytes) -> bool:
@@ -40,7 +51,7 @@ def wire_content(raw: bytes, *, crlf_only: bool = False, dot_free: bool = False)
     """The message as DATA sends it: CRLF line ends, leading dots doubled, closed by a lone dot. Tokui's own
     messages need neither fix (``crlf_only``, ``dot_free``: their assembly knows), so no search of the whole
     message (a search for "\\n." in a 66 KB base64 message costs ~50 µs, with a line end every 78 bytes)."""
-    if (not dot_free and (raw.startswith(b".") or b"\n." in raw)) or (not crlf_only and _bare_line_ends(raw)):
+    if (not dot_free and starts_a_line_with_dot(raw)) or (not crlf_only and _bare_line_ends(raw)):
         raw = _LEADING_DOT.sub(b"..", _BARE_LINE_END.sub(b"\r\n", raw))
     return (raw if raw.endswith(b"\r\n") else raw + b"\r\n") + b".\r\n"
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+import time
 from dataclasses import dataclass
 from email.utils import formatdate
 
@@ -101,6 +102,18 @@ def format_address(name: str, address: str, *, charset: str = MailCharset.UTF8) 
 
 _LINE = 76
 
+_date_header: tuple[int, str] = (0, "")
+
+
+def date_now() -> str:
+    """The Date header's value for now (RFC 5322, GMT): formatted once a second, not for each of thousands of mails."""
+    global _date_header
+    second = int(time.time())
+    if _date_header[0] != second:
+        _date_header = (second, formatdate(second, usegmt=True))
+    return _date_header[1]
+
+
 
 def base64_body(data: bytes) -> bytes:
     """Base64 in 76-character lines with CRLF ends. One C call encodes; the line breaks are added as a column of a
@@ -120,32 +133,31 @@ def base64_body(data: bytes) -> bytes:
 _MAX_LINE = 998
 
 
-def eight_bit_body(data: bytes, *, boundary: bytes) -> tuple[bytes, bool] | None:
-    """``data`` (UTF-8, LF or CRLF line ends) as an 8bit part body with CRLF line ends, and whether no line of it
-    starts with a dot; or ``None`` when it cannot go as 8bit (a bare CR or NUL, a line longer than 998 octets, the
-    boundary inside): the caller then uses base64."""
+def lines_fit(data: bytes) -> bool:
+    """No line of ``data`` (LF line ends) is longer than 998 octets. The line ends' positions as an array (two
+    array operations over a 34 KB part): splitting into a bytes object per line costs several times more."""
+    size = len(data)
+    if size <= _MAX_LINE:
+        return True
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    if not ends.size or int(ends[0]) > _MAX_LINE or size - 1 - int(ends[-1]) > _MAX_LINE:
+        return False
+    return ends.size == 1 or int((ends[1:] - ends[:-1]).max()) <= _MAX_LINE + 1
+
+
+def eight_bit_body(data: bytes, *, boundary: bytes) -> bytes | None:
+    """``data`` (UTF-8, LF or CRLF line ends) as an 8bit part body with CRLF line ends; or ``None`` when it cannot
+    go as 8bit (a bare CR or NUL, a line longer than 998 octets, the boundary inside): the caller then uses base64.
+    Lines starting with a dot are left to the DATA path (``smtp_pipeline.wire_content``): BDAT does not stuff."""
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")  # a text part typed in a browser has CRLF line ends already
         if b"\r" in data:
             return None
-    if b"\x00" in data or boundary in data:
-        return None
-    # Line lengths and first bytes from the positions of the line ends, as arrays: splitting into a bytes object
-    # per line, or a search for b"\\n." (slow with a dot in every address), costs several times more.
-    size = len(data)
-    array = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(array == 10)
-    if ends.size:
-        longest = max(int(ends[0]), int(np.diff(ends).max(initial=1)) - 1, size - 1 - int(ends[-1]))
-        starts = ends[:-1] + 1 if ends[-1] == size - 1 else ends + 1
-        dot_free = data[:1] != b"." and not bool((array[starts] == 46).any())
-    else:
-        longest, dot_free = size, data[:1] != b"."
-    if longest > _MAX_LINE:
+    if b"\x00" in data or boundary in data or not lines_fit(data):
         return None
     # The templates' HTML is broken into short lines when a version is prepared (``lines.break_long_lines``).
     body = data.replace(b"\n", b"\r\n")
-    return (body if body.endswith(b"\r\n") else body + b"\r\n"), dot_free
+    return body if body.endswith(b"\r\n") else body + b"\r\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +167,7 @@ class AssembledMail:
     raw: bytes
     # A part went as 8bit: MAIL FROM must say BODY=8BITMIME (and a server without it gets ``seven_bit`` instead).
     eight_bit: bool
-    # No line starts with a dot (headers and base64 never do; 8bit parts are checked): DATA has nothing to stuff.
+    # No line starts with a dot (headers and base64 never do; an 8bit part is searched only if DATA carries it).
     dot_free: bool
 
 
@@ -213,7 +225,7 @@ class MimeSkeleton:
             f"From: {self.from_header}",
             f"To: {format_address(to_name, to_email, charset=self.charset)}",
             f"Subject: {encode_header_text(subject, charset=self.charset)}",
-            f"Date: {date or formatdate(localtime=False, usegmt=True)}",
+            f"Date: {date or date_now()}",
             f"Message-ID: {message_id}",
             "MIME-Version: 1.0",
         ]
@@ -226,7 +238,7 @@ class MimeSkeleton:
         headers.append(f'Content-Type: multipart/alternative; boundary="{self.boundary}"')
         head = CRLF.join(headers) + CRLF + extra_headers + CRLF
         pieces = [head.encode("ascii")]
-        sent_8bit, dot_free = False, True
+        sent_8bit = False
         boundary = f"--{self.boundary}".encode("ascii")
         for content, head_7bit, head_8bit in (
             (text, self.text_part_head, self.text_part_head_8bit),
@@ -247,7 +259,7 @@ class MimeSkeleton:
                 pieces += [head_7bit.encode("ascii"), base64_body(data), b"\r\n"]
             else:
                 # The part's last line end is the delimiter's CRLF (RFC 2046 5.1.1), as after a base64 body.
-                pieces += [head_8bit, body[0]]
-                sent_8bit, dot_free = True, dot_free and body[1]
+                pieces += [head_8bit, body]
+                sent_8bit = True
         pieces.append(f"--{self.boundary}--\r\n".encode("ascii"))
-        return AssembledMail(raw=b"".join(pieces), eight_bit=sent_8bit, dot_free=dot_free)
+        return AssembledMail(raw=b"".join(pieces), eight_bit=sent_8bit, dot_free=not sent_8bit)
