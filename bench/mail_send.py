@@ -54,6 +54,7 @@ from tokui.messaging.channels.base import Envelope  # noqa: E402
 from tokui.messaging.channels.email import SmtpChannel  # noqa: E402
 from tokui.messaging.links import opt_out_urls  # noqa: E402
 from tokui.messaging.models import MailTemplateVersion, OutboxMessage  # noqa: E402
+from tokui.messaging.outbox_rows import ClaimedMail  # noqa: E402
 from tokui.messaging.rendering.compiled import (  # noqa: E402
     CompiledVersion,
     assemble_mail,
@@ -288,15 +289,12 @@ def setup() -> tuple[MailTemplateVersion, list[int]]:
 # --- the workers -----------------------------------------------------------------------------------------------
 
 
-def _bench_context_for(
-    message: OutboxMessage, compiled: CompiledVersion, shared: Any
-) -> tuple[dict[str, Any], int, str]:
-    contact = message.contact
+def _bench_context_for(message: ClaimedMail, compiled: CompiledVersion, shared: Any) -> tuple[dict[str, Any], int, str]:
+    contact = message.recipient
     assert contact is not None
-    company = contact.company.name if contact.company else ""
     return (
-        bench_context(contact.pk, contact.name, company, shared.sender.as_context(), message.pk),
-        contact.pk,
+        bench_context(contact.id, contact.name, contact.company_name, shared.sender.as_context(), message.pk),
+        contact.id,
         contact.name,
     )
 

@@ -15,11 +15,11 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from tests.messaging.conftest import make_template, running_smtp_server
 from tokui.customers.models import Contact
+from tokui.messaging.channels.smtp_pipeline import starts_a_line_with_dot
 from tokui.messaging.delivery import messages_send_to_contacts
 from tokui.messaging.enums import OutboxStatus
 from tokui.messaging.models import OutboxMessage, SenderIdentity
 from tokui.messaging.rendering.lines import break_long_lines
-from tokui.messaging.channels.smtp_pipeline import starts_a_line_with_dot
 from tokui.messaging.rendering.mime import MimeSkeleton, eight_bit_body
 
 LONG_HTML = (

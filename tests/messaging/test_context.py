@@ -12,6 +12,7 @@ from django.utils import timezone
 from tests.factories import ContactFactory, OrderFactory, OrderLineFactory, ProductFactory
 from tokui.analytics.services import basket_partners_rebuild
 from tokui.customers.services import points_grant
+from tokui.messaging.selectors import contacts_for_mail
 from tokui.messaging.templating.context import SharedParts, mail_context
 from tokui.messaging.types import SenderData
 from tokui.tracking.enums import EventType
@@ -48,7 +49,11 @@ def test_the_context_holds_the_contacts_last_order_points_recommendations_and_th
     basket_partners_rebuild(today=timezone.localdate() + dt.timedelta(days=1))  # tonight's bought-together lists
 
     context = mail_context(
-        contact=buyer, needed=EVERYTHING, shared=SharedParts(sender=SENDER), unsubscribe_url="u", preferences_url="p"
+        contact=contacts_for_mail(contact_ids=[buyer.pk])[buyer.pk],
+        needed=EVERYTHING,
+        shared=SharedParts(sender=SENDER),
+        unsubscribe_url="u",
+        preferences_url="p",
     )
 
     assert context["contact"]["name"] == "山田 花子" and context["company"]["name"] == buyer.company.name
@@ -64,10 +69,10 @@ def test_the_context_holds_the_contacts_last_order_points_recommendations_and_th
 
 
 def test_only_the_parts_a_template_uses_are_read(django_assert_num_queries: Any) -> None:
-    buyer = ContactFactory()
+    buyer = contacts_for_mail(contact_ids=[ContactFactory().pk])
     with django_assert_num_queries(0):
         context = mail_context(
-            contact=buyer,
+            contact=next(iter(buyer.values())),
             needed=frozenset(),
             shared=SharedParts(sender=SENDER),
             unsubscribe_url="u",

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.utils import timezone
 
 from tests.factories import ContactFactory
+from tokui.customers.models import Contact
 from tokui.messaging.delivery import outbox_claim, outbox_deliver
 from tokui.messaging.enums import MailKind, OutboxOrigin, OutboxStatus
 from tokui.messaging.models import MailTemplateVersion, OutboxMessage
 from tokui.messaging.outbox_rows import NewRow, outbox_rows_store
+from tokui.messaging.types import MailRecipient
 
 
 def _rows(version: MailTemplateVersion, contact_ids: list[int], *, prefix: str) -> list[NewRow]:
@@ -47,7 +49,18 @@ def test_a_claim_takes_only_the_rows_asked_for_and_each_row_once(
     ids = outbox_rows_store(_rows(version, [ContactFactory().pk for _ in range(4)], prefix="c"))
     claimed = outbox_claim(outbox_ids=ids[:2])
     assert [message.pk for message in claimed] == ids[:2]
-    assert all(message.status == OutboxStatus.SENDING and message.claimed_at for message in claimed)
+    rows = OutboxMessage.objects.filter(pk__in=ids[:2])
+    assert all(row.status == OutboxStatus.SENDING and row.claimed_at for row in rows)
+    # What the send needs comes with the claim: the recipient as plain values and the version.
+    contact = Contact.objects.select_related("company").get(pk=claimed[0].contact_id)
+    assert claimed[0].recipient == MailRecipient(
+        id=contact.pk,
+        name=contact.name,
+        email=contact.email,
+        company_id=contact.company_id,
+        company_name=contact.company.name if contact.company else "",
+    )
+    assert claimed[0].template_version == version
     assert outbox_claim(outbox_ids=ids[:2]) == []
     assert [message.pk for message in outbox_claim(limit=1)] == [ids[2]]
     assert outbox_deliver(outbox_ids=ids[:3]).claimed == 0

@@ -85,12 +85,18 @@ def consent_status(*, contact: Contact, channel: Channel) -> ConsentStatus:
 
 
 def point_balance(
-    *, contact: Contact | None = None, company: Company | None = None, at: dt.datetime | None = None
+    *,
+    contact: Contact | None = None,
+    company: Company | None = None,
+    contact_id: int | None = None,
+    at: dt.datetime | None = None,
 ) -> int:
-    """Points usable at ``at``: the remainder of active lots not yet expired."""
+    """Points usable at ``at`` by a contact (or its id) or a company: the remainder of active lots not yet expired."""
     moment = at or timezone.now()
     lots = PointLot.objects.filter(state=PointLotState.ACTIVE).exclude(expires_at__lte=moment)
-    lots = lots.filter(contact=contact) if contact is not None else lots.filter(company=company)
+    if contact is not None:
+        contact_id = contact.pk
+    lots = lots.filter(contact_id=contact_id) if contact_id is not None else lots.filter(company=company)
     return int(lots.aggregate(total=Sum("remaining_points"))["total"] or 0)
 
 

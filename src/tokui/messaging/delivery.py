@@ -28,7 +28,6 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from tokui.customers.models import Contact
@@ -45,7 +44,9 @@ from tokui.messaging.hand_over import render_and_hand_over
 from tokui.messaging.models import MailTemplateVersion, OutboxMessage
 from tokui.messaging.outbox_rows import (
     AttemptRow,
+    ClaimedMail,
     NewRow,
+    claimed_mails,
     delivery_attempts_insert,
     outbox_claim_ids_postgresql,
     outbox_mark_sent,
@@ -228,11 +229,7 @@ class DeliveryReport:
     deferred: int = 0
 
 
-_OUTBOX_FIELDS = tuple(field.name for field in OutboxMessage._meta.concrete_fields)
-_CONTACT_FIELDS = ("contact__name", "contact__email", "contact__company__name")
-
-
-def outbox_claim(*, outbox_ids: Sequence[int] | None = None, limit: int | None = None) -> list[OutboxMessage]:
+def outbox_claim(*, outbox_ids: Sequence[int] | None = None, limit: int | None = None) -> list[ClaimedMail]:
     """Take due queued rows for this worker: ``sending`` from now on, invisible to other workers."""
     now = timezone.now()
     limit = limit or settings.MAIL_BATCH_SIZE
@@ -249,24 +246,7 @@ def outbox_claim(*, outbox_ids: Sequence[int] | None = None, limit: int | None =
                 .values_list("pk", flat=True)[:limit]
             )
             OutboxMessage.objects.filter(pk__in=ids).update(status=OutboxStatus.SENDING, claimed_at=now)
-    wanted: Any = ids
-    if connection.vendor == "postgresql":  # one array parameter instead of a thousand placeholders
-        wanted = RawSQL("SELECT unnest(%s::bigint[])", [ids])
-    # Of the contact and its company only what a mail uses (``mail_context``, the facts): the other thirty-odd
-    # columns cost more to transfer and turn into attributes than the rest of the claim.
-    messages = list(
-        OutboxMessage.objects.filter(pk__in=wanted)
-        .select_related("contact__company")
-        .only(*_OUTBOX_FIELDS, *_CONTACT_FIELDS)
-        .order_by("id")
-    )
-    # A batch shares a few versions: read each once instead of joining its 20 KB of HTML onto every row.
-    versions = MailTemplateVersion.objects.select_related("template__sender").in_bulk(
-        {message.template_version_id for message in messages}
-    )
-    for message in messages:
-        message.template_version = versions[message.template_version_id]
-    return messages
+    return claimed_mails(ids)
 
 
 def outbox_requeue_stale(*, lease: dt.timedelta = LEASE) -> int:
@@ -294,12 +274,12 @@ def quiet_hours_end(now: dt.datetime) -> dt.datetime | None:
 
 @dataclass(slots=True)
 class _Decisions:
-    send: list[OutboxMessage] = field(default_factory=list)
+    send: list[ClaimedMail] = field(default_factory=list)
     skip: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     defer: dict[dt.datetime, list[int]] = field(default_factory=lambda: defaultdict(list))
 
 
-def _decide(messages: list[OutboxMessage], *, now: dt.datetime) -> _Decisions:
+def _decide(messages: list[ClaimedMail], *, now: dt.datetime) -> _Decisions:
     """The send-time checks, each read once for the whole batch."""
     decisions = _Decisions()
     suppressed = suppressed_reasons(emails=[m.to_email for m in messages])
@@ -381,7 +361,7 @@ def _retry_delay(attempts: int) -> dt.timedelta:
 def outbox_record(
     *,
     results: Sequence[SendResult],
-    messages: dict[int, OutboxMessage],
+    messages: dict[int, ClaimedMail],
     decisions: _Decisions,
     render_errors: dict[int, str],
     now: dt.datetime,
@@ -451,7 +431,7 @@ def outbox_record(
             )
 
 
-def _facts(*, results: Sequence[SendResult], messages: dict[int, OutboxMessage], now: dt.datetime) -> None:
+def _facts(*, results: Sequence[SendResult], messages: dict[int, ClaimedMail], now: dt.datetime) -> None:
     events = []
     for result in results:
         message = messages[result.outbox_id]
@@ -463,7 +443,7 @@ def _facts(*, results: Sequence[SendResult], messages: dict[int, OutboxMessage],
             event_type = EventType.MAIL_FAILED
         else:
             continue
-        company = message.contact.company_id if message.contact is not None else None
+        company = message.recipient.company_id if message.recipient is not None else None
         events.append(
             EventIn(
                 type=event_type.value,

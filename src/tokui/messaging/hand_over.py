@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from email.utils import parseaddr
 from functools import partial
 from typing import Any
@@ -20,7 +22,8 @@ from tokui.core.errors import DomainError
 from tokui.messaging.channels.base import Envelope, MailChannel, SendResult, mail_channels
 from tokui.messaging.enums import AttemptOutcome, MailCharset, MailKind, OutboxOrigin
 from tokui.messaging.links import opt_out_urls, preferences_url, unsubscribe_url
-from tokui.messaging.models import OutboxMessage, SenderIdentity
+from tokui.messaging.models import SenderIdentity
+from tokui.messaging.outbox_rows import ClaimedMail
 from tokui.messaging.rendering.compiled import (
     CompiledVersion,
     assemble_mail,
@@ -51,10 +54,10 @@ def sender_data(identity: SenderIdentity | None) -> SenderData:
 
 
 def _context_for(
-    message: OutboxMessage, compiled: CompiledVersion, shared: SharedParts
+    message: ClaimedMail, compiled: CompiledVersion, shared: SharedParts
 ) -> tuple[dict[str, Any], int, str]:
     """The Liquid context, the contact id the links carry, and the recipient's display name."""
-    contact = message.contact
+    contact = message.recipient
     if contact is None and message.origin == OutboxOrigin.TEST and message.data.get("preview_contact_id"):
         contact = contacts_for_mail(contact_ids=[int(message.data["preview_contact_id"])]).get(
             int(message.data["preview_contact_id"])
@@ -65,7 +68,7 @@ def _context_for(
         context["unsubscribe_url"] = unsubscribe_url(message_id=message.pk, contact_id=0)
         context["preferences_url"] = preferences_url(message_id=message.pk, contact_id=0)
         return context, 0, ""
-    link_contact = contact.pk if message.origin != OutboxOrigin.TEST else 0
+    link_contact = contact.id if message.origin != OutboxOrigin.TEST else 0
     unsubscribe, preferences = opt_out_urls(message_id=message.pk, contact_id=link_contact)
     context = mail_context(
         contact=contact,
@@ -79,7 +82,7 @@ def _context_for(
 
 
 def envelope_for(
-    message: OutboxMessage, compiled: CompiledVersion, *, context: dict[str, Any], contact_id: int, to_name: str
+    message: ClaimedMail, compiled: CompiledVersion, *, context: dict[str, Any], contact_id: int, to_name: str
 ) -> Envelope:
     """Render one mail into what a channel needs (raw MIME for SMTP, parts and headers for an ESP)."""
     unsubscribe = str(context.get("unsubscribe_url", ""))
@@ -122,7 +125,7 @@ def envelope_for(
 _Prepared = dict[tuple[int, int | None], tuple[CompiledVersion, SharedParts]]
 
 
-def _render(messages: Sequence[OutboxMessage], prepared: _Prepared) -> tuple[list[Envelope], dict[int, str]]:
+def _render(messages: Sequence[ClaimedMail], prepared: _Prepared) -> tuple[list[Envelope], dict[int, str]]:
     """Envelopes of ``messages``, and the render error of each that could not be rendered. A batch shares a few
     versions: ``prepared`` keeps each one's sender, prepared version and shared parts for the whole batch."""
     envelopes: list[Envelope] = []
@@ -158,12 +161,24 @@ def _open_channel() -> MailChannel:
 HAND_OVER_SLICE = 10
 
 
+@dataclass(slots=True)
+class _InFlight:
+    """A slice handed to the sending thread: its envelopes and where the messages after it start."""
+
+    done: Future[list[SendResult]]
+    envelopes: list[Envelope]
+    next_start: int
+
+
 def render_and_hand_over(
-    messages: list[OutboxMessage], channel: MailChannel | None
+    messages: list[ClaimedMail], channel: MailChannel | None
 ) -> tuple[list[SendResult], dict[int, str]]:
     """Render and send ``messages`` through ``channel`` (or the configured one, opened for the batch). A channel
     that cannot even open is a temporary failure for all; one that breaks in the middle leaves the outcome of the
-    slice it was sending unknown (none is resent), and the mails not yet handed over are a temporary failure."""
+    slice it was sending unknown (none is resent), and the mails not yet handed over are a temporary failure.
+
+    A slice is sent by a thread of its own while the next is rendered: the worker no longer waits for the server to
+    take a slice before it renders the next one (socket waits release the GIL). One slice at most is in flight."""
     results: list[SendResult] = []
     errors: dict[int, str] = {}
     if not messages:
@@ -175,21 +190,24 @@ def render_and_hand_over(
         reason = f"{type(error).__name__}: {error}"
         return [SendResult(m.pk, AttemptOutcome.TEMPORARY, None, reason) for m in messages], errors
     prepared: _Prepared = {}
+    in_flight: _InFlight | None = None
     try:
-        for start in range(0, len(messages), HAND_OVER_SLICE):
-            envelopes, failed = _render(messages[start : start + HAND_OVER_SLICE], prepared)
-            errors.update(failed)
-            if not envelopes:
-                continue
-            try:
-                results += active.send_many(envelopes)
-            except Exception as error:
-                logger.exception("the mail channel failed in the middle of a batch")
-                reason = f"{type(error).__name__}: {error}"
-                results += [SendResult(e.outbox_id, AttemptOutcome.UNKNOWN, None, reason) for e in envelopes]
-                rest = messages[start + HAND_OVER_SLICE :]
-                results += [SendResult(m.pk, AttemptOutcome.TEMPORARY, None, reason) for m in rest]
-                break
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-hand-over") as sender:
+            for start in range(0, len(messages) + HAND_OVER_SLICE, HAND_OVER_SLICE):
+                envelopes: list[Envelope] = []
+                if start < len(messages):
+                    envelopes, failed = _render(messages[start : start + HAND_OVER_SLICE], prepared)
+                    errors.update(failed)
+                if in_flight is not None:
+                    sent, broken = _collect(in_flight, messages, errors)
+                    results += sent
+                    in_flight = None
+                    if broken:
+                        break
+                if envelopes:
+                    in_flight = _InFlight(
+                        sender.submit(active.send_many, envelopes), envelopes, start + HAND_OVER_SLICE
+                    )
     finally:
         if channel is None:
             try:
@@ -197,3 +215,18 @@ def render_and_hand_over(
             except Exception:
                 logger.exception("could not close the mail channel")
     return results, errors
+
+
+def _collect(
+    in_flight: _InFlight, messages: list[ClaimedMail], errors: dict[int, str]
+) -> tuple[list[SendResult], bool]:
+    """The results of a slice sent by the thread, and whether the channel broke: then the slice's outcome is
+    unknown, and every later mail that rendered is a temporary failure (none of them was handed over)."""
+    try:
+        return in_flight.done.result(), False
+    except Exception as error:
+        logger.exception("the mail channel failed in the middle of a batch")
+        reason = f"{type(error).__name__}: {error}"
+        unknown = [SendResult(e.outbox_id, AttemptOutcome.UNKNOWN, None, reason) for e in in_flight.envelopes]
+        later = [m for m in messages[in_flight.next_start :] if m.pk not in errors]
+        return unknown + [SendResult(m.pk, AttemptOutcome.TEMPORARY, None, reason) for m in later], True

@@ -16,10 +16,12 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from tokui.messaging.enums import OutboxStatus
-from tokui.messaging.models import DeliveryAttempt, OutboxMessage
+from tokui.messaging.models import DeliveryAttempt, MailTemplateVersion, OutboxMessage
+from tokui.messaging.types import MailRecipient
 
 
 @dataclass(slots=True)
@@ -116,6 +118,59 @@ def outbox_claim_ids_postgresql(*, outbox_ids: Sequence[int] | None, limit: int,
     with connection.cursor() as cursor:
         cursor.execute(sql, [str(OutboxStatus.SENDING), now, str(OutboxStatus.QUEUED), now, *only, limit])
         return [row[0] for row in cursor.fetchall()]
+
+
+@dataclass(slots=True)
+class ClaimedMail:
+    """A claimed outbox row with what its send needs: plain values read in one query (three model instances a row,
+    the message, its contact and the contact's company, cost more than the rest of the claim)."""
+
+    pk: int
+    contact_id: int | None
+    to_email: str
+    to_domain: str
+    template_version_id: int
+    kind: str
+    origin: str
+    campaign_id: str
+    data: dict[str, Any]
+    message_id: str
+    attempts: int
+    recipient: MailRecipient | None
+    template_version: MailTemplateVersion
+
+
+_CLAIM_COLUMNS = (
+    "pk", "contact_id", "to_email", "to_domain", "template_version_id", "kind", "origin", "campaign_id", "data",
+    "message_id", "attempts", "contact__name", "contact__email", "contact__company_id", "contact__company__name",
+)  # fmt: skip
+
+
+def claimed_mails(ids: Sequence[int]) -> list[ClaimedMail]:
+    """The claimed rows ``ids`` in id order, each with its recipient and template version."""
+    wanted: Any = ids
+    if connection.vendor == "postgresql":  # one array parameter instead of a thousand placeholders
+        wanted = RawSQL("SELECT unnest(%s::bigint[])", [list(ids)])
+    rows = list(OutboxMessage.objects.filter(pk__in=wanted).order_by("id").values_list(*_CLAIM_COLUMNS))
+    # A batch shares a few versions: read each once instead of joining its 20 KB of HTML onto every row.
+    versions = MailTemplateVersion.objects.select_related("template__sender").in_bulk({row[4] for row in rows})
+    mails = []
+    for row in rows:
+        pk, contact_id, email, domain, version_id, kind, origin, campaign, data, message_id, attempts, *who = row
+        name, contact_email, company_id, company_name = who
+        recipient = None
+        if contact_id is not None:
+            recipient = MailRecipient(
+                id=contact_id, name=name, email=contact_email, company_id=company_id, company_name=company_name or ""
+            )
+        mails.append(
+            ClaimedMail(
+                pk=pk, contact_id=contact_id, to_email=email, to_domain=domain, template_version_id=version_id,
+                kind=kind, origin=origin, campaign_id=campaign, data=data or {}, message_id=message_id,
+                attempts=attempts, recipient=recipient, template_version=versions[version_id],
+            )
+        )  # fmt: skip
+    return mails
 
 
 def outbox_mark_sent(ids: list[int], *, now: dt.datetime) -> None:

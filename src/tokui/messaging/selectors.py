@@ -24,6 +24,7 @@ from tokui.messaging.models import (
     Suppression,
     TopicOptOut,
 )
+from tokui.messaging.types import MailRecipient
 from tokui.tracking.enums import EventType
 from tokui.tracking.selectors import events_matching
 
@@ -102,8 +103,15 @@ def recommended_products(*, contact_id: int, limit: int = 4) -> list[Product]:
 # --- Send-time checks, in batches -----------------------------------------------------------------------------------
 
 
-def contacts_for_mail(*, contact_ids: Iterable[int]) -> dict[int, Contact]:
-    return Contact.objects.select_related("company").in_bulk(list(contact_ids))
+def contacts_for_mail(*, contact_ids: Iterable[int]) -> dict[int, MailRecipient]:
+    """The contacts a mail can be personalised for, as plain values."""
+    rows = Contact.objects.filter(pk__in=list(contact_ids)).values_list(
+        "pk", "name", "email", "company_id", "company__name"
+    )
+    return {
+        pk: MailRecipient(id=pk, name=name, email=email, company_id=company_id, company_name=company_name or "")
+        for pk, name, email, company_id, company_name in rows
+    }
 
 
 def contact_addresses(*, contact_ids: Iterable[int]) -> dict[int, str]:

@@ -27,6 +27,18 @@ class MailHit:
 
 
 @dataclass(frozen=True, slots=True)
+class MailRecipient:
+    """The contact a mail is personalised for, as plain values: what the Liquid context and the facts need of it
+    (a model instance with its company costs more to build than the claim of its row)."""
+
+    id: int
+    name: str
+    email: str
+    company_id: int | None
+    company_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class SenderData:
     """Who a mail is from, as the footer and the From header need it (特定電子メール法: name, address, opt-out)."""
 

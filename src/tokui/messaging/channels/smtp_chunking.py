@@ -102,10 +102,11 @@ def send_chunked(
                 fresh = False
                 position += 1
         except (smtplib.SMTPException, OSError) as error:
-            # The replies are not read from a broken connection: every mail written whole is unknown (never resent),
-            # the one being written was not handed over whole (it goes again later), the rest go on a new connection.
+            # The replies that arrived are still read (the rest of the mails written whole are unknown, never
+            # resent); the mail being written was not handed over whole (it goes again later); the mails after it
+            # go on a new connection.
             reason = f"{type(error).__name__}: {error}"
-            results += [SendResult(e.outbox_id, AttemptOutcome.UNKNOWN, None, reason) for e, _reset in written]
+            results += _read_outcomes(connection, written)
             results.append(SendResult(envelopes[position].outbox_id, AttemptOutcome.TEMPORARY, None, reason))
             return _in_order(results + on_broken(envelopes[position + 1 :]), envelopes)
         outcomes = _read_outcomes(connection, written)

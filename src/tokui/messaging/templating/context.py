@@ -17,10 +17,9 @@ from django.utils import timezone
 from tokui.analytics.rankings import product_ranking
 from tokui.catalog.selectors import products_matching
 from tokui.commerce.selectors import current_cart_of_contact, orders_of_contact
-from tokui.customers.models import Contact
 from tokui.customers.selectors import point_balance
 from tokui.messaging.selectors import points_expiring, recommended_products
-from tokui.messaging.types import SenderData
+from tokui.messaging.types import MailRecipient, SenderData
 
 RANKING_SIZE = 5
 RANKING_DAYS = 30
@@ -110,15 +109,15 @@ def _last_order(contact_id: int) -> dict[str, Any]:
     }
 
 
-def _points(contact: Contact) -> dict[str, Any]:
-    balance = point_balance(contact=contact)
-    expiring, expires_on = points_expiring(contact_id=contact.pk, within=POINTS_EXPIRY_WINDOW)
+def _points(contact_id: int) -> dict[str, Any]:
+    balance = point_balance(contact_id=contact_id)
+    expiring, expires_on = points_expiring(contact_id=contact_id, within=POINTS_EXPIRY_WINDOW)
     return {"balance": balance, "expiring": expiring, "expires_on": expires_on.isoformat() if expires_on else ""}
 
 
 def mail_context(
     *,
-    contact: Contact,
+    contact: MailRecipient,
     needed: frozenset[str],
     shared: SharedParts,
     unsubscribe_url: str,
@@ -127,24 +126,23 @@ def mail_context(
 ) -> dict[str, Any]:
     """The Liquid context of one mail to ``contact``. ``data`` is what the caller passed (a coupon code, ...)."""
     data = data or {}
-    company = contact.company
     context: dict[str, Any] = {
         "contact": {"name": contact.name, "email": contact.email},
-        "company": {"name": company.name if company is not None else ""},
+        "company": {"name": contact.company_name},
         "unsubscribe_url": unsubscribe_url,
         "preferences_url": preferences_url,
         "sender": shared.sender.as_context(),
         "coupon": {"code": str(data.get("coupon_code", ""))},
     }
     if "cart" in needed:
-        context["cart"] = _cart(contact.pk)
+        context["cart"] = _cart(contact.id)
     if "last_order" in needed:
-        context["last_order"] = _last_order(contact.pk)
+        context["last_order"] = _last_order(contact.id)
     if "points" in needed:
-        context["points"] = _points(contact)
+        context["points"] = _points(contact.id)
     if "recommendations" in needed:
         context["recommendations"] = [
-            product_data(product) for product in recommended_products(contact_id=contact.pk, limit=RECOMMENDATION_COUNT)
+            product_data(product) for product in recommended_products(contact_id=contact.id, limit=RECOMMENDATION_COUNT)
         ]
     if "ranking" in needed:
         if shared.ranking is None:
