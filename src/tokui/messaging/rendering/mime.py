@@ -114,7 +114,6 @@ def date_now() -> str:
     return _date_header[1]
 
 
-
 def base64_body(data: bytes) -> bytes:
     """Base64 in 76-character lines with CRLF ends. One C call encodes; the line breaks are added as a column of a
     lines × 78 byte matrix (a few array operations instead of ~700 slices joined per 40 KB part: 2.5× faster, and
@@ -134,15 +133,16 @@ _MAX_LINE = 998
 
 
 def lines_fit(data: bytes) -> bool:
-    """No line of ``data`` (LF line ends) is longer than 998 octets. The line ends' positions as an array (two
-    array operations over a 34 KB part): splitting into a bytes object per line costs several times more."""
-    size = len(data)
-    if size <= _MAX_LINE:
-        return True
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    if not ends.size or int(ends[0]) > _MAX_LINE or size - 1 - int(ends[-1]) > _MAX_LINE:
-        return False
-    return ends.size == 1 or int((ends[1:] - ends[:-1]).max()) <= _MAX_LINE + 1
+    """No line of ``data`` (LF line ends) is longer than 998 octets. Jumps to the last line end within each next
+    999 octets (one C search each, a few dozen for a 34 KB part): a third of the array method's cost, and no bytes
+    object per line."""
+    size, start, last_end = len(data), 0, data.rfind
+    while size - start > _MAX_LINE:
+        end = last_end(b"\n", start, start + _MAX_LINE + 1)
+        if end < 0:
+            return False
+        start = end + 1
+    return True
 
 
 def eight_bit_body(data: bytes, *, boundary: bytes) -> bytes | None:
