@@ -12,7 +12,7 @@ company per 5 orders (47 prefectures, 4 sizes, 20 sales reps), 10% of orders B2C
 3% cancelled, 0.5% in USD; channels web / sales rep / FAX / phone / POS.
 
 The reports read the sales facts (``analytics.sales_facts``, ADR 0015; the category facts and their day sums,
-ADR 0024). After the data is written the bench
+ADR 0024; the product day and month sums, ADR 0028). After the data is written the bench
 rebuilds them as the nightly run does and prints ``sales_facts_rebuild_seconds`` (not a page cost: the nightly
 job's), then ``sales_facts_refresh_1000_orders_seconds`` (what the order-fact consumer pays for a batch of 1,000
 orders with the highest ids, placed anywhere in the two years, so inside their buyers' histories),
@@ -25,7 +25,8 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
 - sales_month_channel_seconds: one year by month, compared with the year before, broken down by channel
   (``analytics.sales.sales_report``: every query of the page);
 - sales_month_category_seconds: the same broken down by category (from the category facts and their day sums);
-- sales_month_product_seconds: the same broken down by product (from the line facts);
+- sales_month_product_seconds: the same broken down by product (from the product sums);
+- sales_month_product_category_seconds: the same with a top category filter (its products' sums);
 - sales_category_filter_seconds: the same with a top category filter (every figure from its lines);
 - sales_subcategory_filter_seconds: the same with a subcategory filter (one category: sums over its facts);
 - category_move_report_seconds: a report right after one product moved to another category (it re-derives the
@@ -199,6 +200,8 @@ def main() -> None:
         print(f"sales_order_facts={facts}")
     print(f"sales_line_facts={scalar('SELECT COUNT(*) FROM analytics_saleslinefact')}")
     print(f"sales_category_facts={scalar('SELECT COUNT(*) FROM analytics_salescategoryfact')}")
+    print(f"sales_product_days={scalar('SELECT COUNT(*) FROM analytics_salesproductday')}")
+    print(f"sales_product_months={scalar('SELECT COUNT(*) FROM analytics_salesproductmonth')}")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id FROM commerce_order WHERE source = '{SOURCE}' ORDER BY id DESC LIMIT 1000")
         recent = [row[0] for row in cursor.fetchall()]
@@ -222,6 +225,10 @@ def main() -> None:
     print(f"sales_month_category_seconds={best(lambda: sales_report(**year, breakdown='category')):.3f}")
     print(f"sales_month_product_seconds={best(lambda: sales_report(**year, breakdown='product')):.3f}")
     filters = SalesFilters(category_id=top)
+    print(
+        "sales_month_product_category_seconds="
+        f"{best(lambda: sales_report(**year, filters=filters, breakdown='product')):.3f}"
+    )
     print(
         f"sales_category_filter_seconds={best(lambda: sales_report(**year, filters=filters, breakdown='channel')):.3f}"
     )

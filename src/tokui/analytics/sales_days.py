@@ -33,7 +33,7 @@ def month_index(column: str) -> str:
     return f"(CAST(strftime('%%Y', {column}) AS INTEGER) * 12 + CAST(strftime('%%m', {column}) AS INTEGER) - 1)"
 
 
-def _previous(column: str) -> str:
+def previous_month(column: str) -> str:
     """The month of a previous-order day; ``NO_BUYER`` for facts without a customer, ``NO_PREVIOUS`` without one."""
     return (
         f"CASE WHEN buyer IS NULL THEN {SalesCategoryDay.NO_BUYER}"
@@ -41,7 +41,7 @@ def _previous(column: str) -> str:
     )
 
 
-def _upsert(table: str, columns: str, key: str, sums: Sequence[str], select: str) -> str:
+def upsert_sums(table: str, columns: str, key: str, sums: Sequence[str], select: str) -> str:
     added = ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in sums)
     # "WHERE 1 = 1": SQLite needs a WHERE before ON CONFLICT to tell it from a join's ON.
     return (
@@ -60,8 +60,8 @@ def _category_select(where: str, *, sign: int, facts: str | None = None) -> str:
     """The day sums of the category facts matching ``where``, times ``sign``: one row per category and one for
     every line (the orders' first rows along their chain of orders with any line)."""
     table = _q(facts or SalesCategoryFact._meta.db_table)
-    previous = _previous("prev_day")
-    every = _previous("prev_order_day")
+    previous = previous_month("prev_day")
+    every = previous_month("prev_order_day")
     return (
         f"SELECT currency, COALESCE(category_id, 0) AS category_key, day, {previous} AS prev_month,"
         f" {sign} * SUM(amount) AS amount, {sign} * SUM(units) AS units, {sign} * COUNT(*) AS orders"
@@ -76,7 +76,9 @@ def category_days_add(cursor: CursorWrapper, where: str, params: Sequence[Any], 
     table = _q(SalesCategoryDay._meta.db_table)
     select = _category_select(where, sign=sign)
     key = _CATEGORY_KEY
-    cursor.execute(_upsert(table, _CATEGORY_COLUMNS, key, ("amount", "units", "orders"), select), [*params, *params])
+    cursor.execute(
+        upsert_sums(table, _CATEGORY_COLUMNS, key, ("amount", "units", "orders"), select), [*params, *params]
+    )
 
 
 def category_facts_insert(
@@ -93,7 +95,7 @@ def category_facts_insert(
     # page per deleted row. The rows as written are summed instead.
     table = _q(SalesCategoryDay._meta.db_table)
     select = _category_select("1 = 1", sign=1, facts="added")
-    upsert = _upsert(table, _CATEGORY_COLUMNS, _CATEGORY_KEY, ("amount", "units", "orders"), select)
+    upsert = upsert_sums(table, _CATEGORY_COLUMNS, _CATEGORY_KEY, ("amount", "units", "orders"), select)
     cursor.execute(f"WITH added AS ({sql} RETURNING *) {upsert}", list(insert_params))
 
 
@@ -116,7 +118,7 @@ _ORDER_KEY = "currency, day, channel, prev_month, prev_channel_month"
 
 def _order_select(where: str, *, sign: int, facts: str | None = None) -> str:
     table = _q(facts or SalesOrderFact._meta.db_table)
-    previous, channel = _previous("prev_day"), _previous("prev_channel_day")
+    previous, channel = previous_month("prev_day"), previous_month("prev_channel_day")
     return (
         f"SELECT currency, day, channel, {previous} AS prev_month, {channel} AS prev_channel_month,"
         f" {sign} * SUM(total) AS total, {sign} * SUM(units) AS units, {sign} * COUNT(*) AS orders"
@@ -129,7 +131,7 @@ def order_days_add(cursor: CursorWrapper, where: str, params: Sequence[Any], *, 
     table = _q(SalesOrderDay._meta.db_table)
     key = _ORDER_KEY
     cursor.execute(
-        _upsert(table, _ORDER_COLUMNS, key, ("total", "units", "orders"), _order_select(where, sign=sign)),
+        upsert_sums(table, _ORDER_COLUMNS, key, ("total", "units", "orders"), _order_select(where, sign=sign)),
         list(params),
     )
 
@@ -153,7 +155,7 @@ def _delete(cursor: CursorWrapper, facts: str, where: str, params: Sequence[Any]
     else:
         table, columns, key = _q(SalesOrderDay._meta.db_table), _ORDER_COLUMNS, _ORDER_KEY
         select, sums = _order_select("1 = 1", sign=-1, facts="gone"), ("total", "units", "orders")
-    upsert = _upsert(table, columns, key, sums, select)
+    upsert = upsert_sums(table, columns, key, sums, select)
     cursor.execute(f"WITH gone AS (DELETE FROM {_q(facts)} WHERE {where} RETURNING *) {upsert}", list(params))
 
 

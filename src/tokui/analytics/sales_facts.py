@@ -48,12 +48,14 @@ from tokui.analytics.models import (
     SalesOrderDay,
     SalesOrderFact,
 )
+from tokui.analytics.product_sums import product_sums_give, product_sums_rebuild_sql, product_sums_take
 from tokui.analytics.sales_days import (
     category_days_rebuild_sql,
     order_days_add,
     order_days_rebuild_sql,
     order_facts_delete,
 )
+from tokui.analytics.sales_models import SalesProductDay, SalesProductMonth, SalesProductTotal
 from tokui.analytics.table_swap import rebuild_beside
 from tokui.commerce.enums import NON_REVENUE_STATUSES
 from tokui.commerce.models import Order, OrderLine
@@ -69,6 +71,9 @@ _TABLES = (
     SalesCategoryDay._meta.db_table,
     SalesOrderDay._meta.db_table,
     SalesCategoryProduct._meta.db_table,
+    SalesProductDay._meta.db_table,
+    SalesProductMonth._meta.db_table,
+    SalesProductTotal._meta.db_table,
 )
 # More new orders than this (a bulk load without facts) are read by a full rebuild instead, in the background.
 CATCH_UP_LIMIT = 50_000
@@ -186,6 +191,9 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
             [*day_params, *params],
             since,
         )
+        # The product sums lose these buyers' (order, product) rows from their day on, and gain them back once the
+        # line facts are rewritten (product_sums).
+        product_sums_take(cursor, since=since, orders=(on_facts, params))
         cursor.execute(f"DELETE FROM {line_facts} WHERE {on_facts}", params)
         cursor.execute(*_lines_insert(orders_where, params))
         cursor.execute(f"SELECT DISTINCT order_id FROM {line_facts} WHERE buyer IS NULL AND ({on_facts})", params)
@@ -206,6 +214,7 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
             order_days_add(cursor, *later, sign=1)
         # The category chains of the same buyers, from the line and order facts just written.
         categories_rewrite(cursor, buyers=ordered, buyerless_orders=buyerless, since=since)
+        product_sums_give(cursor, since=since, orders=(on_facts, params))
     return written
 
 
@@ -394,6 +403,8 @@ def _rebuild_in_place(latest: int) -> int:
             cursor.execute(*categories_insert("1 = 1", []))
             cursor.execute(*category_days_rebuild_sql())
             cursor.execute(*order_days_rebuild_sql())
+            for statement in product_sums_rebuild_sql():
+                cursor.execute(*statement)
             return written
 
 
@@ -415,6 +426,17 @@ def _rebuild_beside(latest: int) -> int:
             cursor.execute(*categories_insert("1 = 1", [], table=twins[categories_table], lines=twins[lines_table]))
             cursor.execute(*category_days_rebuild_sql(table=twins[days_table], facts=twins[categories_table]))
             cursor.execute(*order_days_rebuild_sql(table=twins[order_days_table], facts=twins[orders_table]))
+            # The planner expects ten times fewer (order, product) groups than lines and hashes them to disk; sorted
+            # once by buyer and product instead they feed the chains' window as they are (105 → 58 s here).
+            cursor.execute("SET LOCAL enable_hashagg = off")
+            for statement in product_sums_rebuild_sql(
+                days=twins[SalesProductDay._meta.db_table],
+                months=twins[SalesProductMonth._meta.db_table],
+                totals=twins[SalesProductTotal._meta.db_table],
+                lines=twins[lines_table],
+            ):
+                cursor.execute(*statement)
+            cursor.execute("SET LOCAL enable_hashagg = on")
 
     rebuild_beside(list(_TABLES), fill)
     return written

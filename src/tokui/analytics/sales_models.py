@@ -255,6 +255,76 @@ class SalesOrderDay(models.Model):
         return f"{self.day} {self.channel}"
 
 
+class SalesProductDay(models.Model):
+    """The line facts summed per (currency, day, product, month of the buyer's previous order of that product):
+    what the product breakdown over whole months reads for a month it covers only in part (ADR 0028).
+
+    A row is one (order, product): an order with two lines of a product counts once in ``orders``. ``prev_month``
+    follows the buyer's chain of orders containing the product (same currency; ties on a day broken by order id),
+    with the sentinels of ``SalesCategoryDay``, so a period from the 1st counts a product's buyers as the
+    ``orders`` whose ``prev_month`` is before the period's. ``product_key`` is the product id, 0 for lines without
+    one. Kept with the line facts by ``analytics.product_sums`` and rebuilt with them at night.
+    """
+
+    pk = models.CompositePrimaryKey("currency", "day", "product_key", "prev_month")
+    currency = models.CharField(_("currency"), max_length=3)
+    day = models.DateField(_("day"))
+    product_key = models.BigIntegerField(_("product"))
+    prev_month = models.IntegerField(_("month of the previous order"))
+    amount = MoneyField(_("amount"))
+    units = models.BigIntegerField(_("units"))
+    orders = models.IntegerField(_("orders"))
+
+    class Meta:
+        verbose_name = _("sales product day")
+        verbose_name_plural = _("sales product days")
+
+    def __str__(self) -> str:
+        return f"{self.product_key} {self.day}"
+
+
+class SalesProductMonth(models.Model):
+    """The (order, product) rows of ``SalesProductDay`` counted per month (``month``: year × 12 + month - 1) and
+    month of the previous order of the product: what the product breakdown counts the buyers of its whole months
+    from (the rows whose ``prev_month`` is before the period's; ADR 0028). Their amounts and units are in
+    ``SalesProductTotal``, a seventh of the rows here."""
+
+    pk = models.CompositePrimaryKey("currency", "month", "prev_month", "product_key")
+    currency = models.CharField(_("currency"), max_length=3)
+    month = models.IntegerField(_("month"))
+    prev_month = models.IntegerField(_("month of the previous order"))
+    product_key = models.BigIntegerField(_("product"))
+    orders = models.IntegerField(_("orders"))
+
+    class Meta:
+        verbose_name = _("sales product month")
+        verbose_name_plural = _("sales product months")
+
+    def __str__(self) -> str:
+        return f"{self.product_key} {self.month}"
+
+
+class SalesProductTotal(models.Model):
+    """``SalesProductDay`` summed per month without the previous month: the revenue, orders and units of a
+    product's whole months, from a row per (product, month) (ADR 0028; the buyers come from
+    ``SalesProductMonth``)."""
+
+    pk = models.CompositePrimaryKey("currency", "month", "product_key")
+    currency = models.CharField(_("currency"), max_length=3)
+    month = models.IntegerField(_("month"))
+    product_key = models.BigIntegerField(_("product"))
+    amount = MoneyField(_("amount"))
+    units = models.BigIntegerField(_("units"))
+    orders = models.IntegerField(_("orders"))
+
+    class Meta:
+        verbose_name = _("sales product total")
+        verbose_name_plural = _("sales product totals")
+
+    def __str__(self) -> str:
+        return f"{self.product_key} {self.month}"
+
+
 class SalesCategoryProduct(models.Model):
     """The category each product had when its category facts were written: a report compares it with the
     catalogue and re-derives the facts of the products that moved (or were deleted) first."""

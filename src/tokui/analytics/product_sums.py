@@ -1,0 +1,280 @@
+"""Product sums: the line facts summed per product and month (and day), for the breakdown by product.
+
+The breakdown by product read a year of line facts twice (the period and its comparison) with distinct counts of
+orders and buyers per product: 6.4-10 s at 10M lines (ADR 0024's addendum). The sums answer it for periods that
+start on the 1st as the category day sums do for categories (ADR 0028):
+
+- a row per (order, product) — two lines of a product in one order are one order of it — has the month of the
+  buyer's previous order containing that product (same currency; ties on a day broken by order id). A product's
+  buyers over a period from the 1st are then its rows whose previous month lies before the period's: a plain sum;
+- ``SalesProductTotal`` sums those rows per (currency, month, product) for the revenue, orders and units of whole
+  months, ``SalesProductMonth`` counts them per (currency, month, previous month, product) for the buyers, and
+  ``SalesProductDay`` holds both per day for the month a period covers only in part.
+
+The rows are not stored: the chains are worked out from the line facts whenever the sums change. ``sales_facts``
+records a buyer's rows from the earliest day it rewrites, times -1, before it rewrites their line facts, and the
+same rows times +1 after (the same window over all the buyer's lines both times), then writes only the sums that
+changed, in the same transaction; the nightly rebuild sums every line fact. A sum taken back to zero stays as a
+zero row until then; it changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection
+from django.db.backends.utils import CursorWrapper
+from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
+
+from tokui.analytics.category_facts import since_where
+from tokui.analytics.report_types import SalesFigures
+from tokui.analytics.sales_days import month_index, previous_month, upsert_sums
+from tokui.analytics.sales_models import (
+    SalesLineFact,
+    SalesOrderFact,
+    SalesProductDay,
+    SalesProductMonth,
+    SalesProductTotal,
+)
+from tokui.analytics.sales_sums import Group, orders_where
+from tokui.catalog.models import Product
+from tokui.core.money import MoneyField, default_currency
+
+if TYPE_CHECKING:
+    from tokui.analytics.sales import SalesScope
+
+_CHUNK = 500
+_SUMS = ("amount", "units", "orders")
+_DAY_COLUMNS, _DAY_KEY = (
+    "currency, day, product_key, prev_month, amount, units, orders",
+    "currency, day, product_key, prev_month",
+)
+_MONTH_COLUMNS = "currency, month, prev_month, product_key, orders"
+_MONTH_KEY = "currency, month, prev_month, product_key"
+_TOTAL_COLUMNS, _TOTAL_KEY = "currency, month, product_key, amount, units, orders", "currency, month, product_key"
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _rows(where: str, keep: str, *, lines: str | None = None) -> str:
+    """One row per (order, product) of the line facts matching ``where`` (unqualified columns; it must hold every
+    line of each buyer it names, since the chains are window functions over these rows), with the month of the
+    buyer's previous order of the product; only the rows matching ``keep`` (on ``day`` and ``buyer``)."""
+    return (
+        f"SELECT currency, product_key, day, {previous_month('prev_day')} AS prev_month, amount, units FROM"
+        " (SELECT g.*, LAG(g.day) OVER (PARTITION BY g.currency, g.buyer, g.product_key ORDER BY g.day, g.order_id)"
+        " AS prev_day FROM (SELECT order_id, COALESCE(product_id, 0) AS product_key, day, currency, buyer,"
+        " SUM(amount) AS amount, SUM(quantity) AS units"
+        f" FROM {_q(lines or SalesLineFact._meta.db_table)} WHERE {where}"
+        " GROUP BY currency, buyer, COALESCE(product_id, 0), day, order_id) g) c"
+        f" WHERE {keep}"
+    )
+
+
+def _day_select(rows: str, *, sign: int) -> str:
+    return (
+        f"SELECT currency, day, product_key, prev_month, {sign} * SUM(amount) AS amount, {sign} * SUM(units) AS units,"
+        f" {sign} * COUNT(*) AS orders FROM ({rows}) r GROUP BY currency, day, product_key, prev_month"
+    )
+
+
+# The rows a rewrite takes out (times -1) and puts back (times +1), summed per day sum's key before any sum is
+# touched: most of a buyer's rows come back unchanged, so only the keys whose sums differ are written.
+_DELTA = "tokui_product_sums_delta"
+
+
+def _record(cursor: CursorWrapper, since: Mapping[int, Any], orders: tuple[str, Sequence[Any]], sign: int) -> None:
+    """Add to the delta table, times ``sign``, every (order, product) row of each buyer in ``since`` from that
+    buyer's day on, and the rows of the orders matching ``orders`` (unqualified columns) that have no buyer."""
+    order_facts, delta = _q(SalesOrderFact._meta.db_table), _q(_DELTA)
+    ordered = sorted(since)
+    parts: list[tuple[str, list[Any], tuple[str, Sequence[Any]]]] = []
+    for chunk in (ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)):
+        # Through the order facts' buyer index: the line facts have none.
+        mine = f"order_id IN (SELECT order_id FROM {order_facts} WHERE buyer IN ({', '.join(['%s'] * len(chunk))}))"
+        parts.append((mine, chunk, since_where(since, chunk)))
+    where, params = orders
+    parts.append((f"buyer IS NULL AND ({where})", list(params), ("1 = 1", [])))
+    for lines, params_of_lines, (keep, keep_params) in parts:
+        cursor.execute(
+            f"INSERT INTO {delta} ({_DAY_COLUMNS}) {_day_select(_rows(lines, keep), sign=sign)}",
+            [*params_of_lines, *keep_params],
+        )
+
+
+def product_sums_take(cursor: CursorWrapper, *, since: Mapping[int, Any], orders: tuple[str, Sequence[Any]]) -> None:
+    """Before ``sales_facts`` rewrites line facts: take out of the product sums every (order, product) row of each
+    buyer in ``since`` from that buyer's day on, and those of the orders matching ``orders`` without a buyer (held
+    in a temporary table until ``product_sums_give``, in the same transaction)."""
+    cursor.execute(f"DROP TABLE IF EXISTS {_q(_DELTA)}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {_q(_DELTA)} (currency varchar(3), day date, product_key bigint,"
+        " prev_month integer, amount numeric(14, 2), units bigint, orders integer)"
+    )
+    _record(cursor, since, orders, sign=-1)
+
+
+def product_sums_give(cursor: CursorWrapper, *, since: Mapping[int, Any], orders: tuple[str, Sequence[Any]]) -> None:
+    """After ``sales_facts`` rewrote the line facts: put the same buyers' and orders' rows back, as they are now,
+    and write what changed to the three sums.
+
+    A row's previous month depends only on the buyer's earlier rows, so the rows before each buyer's day are the
+    same before and after and stay in the sums as they are (ADR 0028).
+    """
+    _record(cursor, since, orders, sign=1)
+    delta, month = _q(_DELTA), month_index("day")
+    changed = "HAVING SUM(orders) <> 0 OR SUM(units) <> 0 OR SUM(amount) <> 0"
+    days = (
+        "SELECT currency, day, product_key, prev_month, SUM(amount) AS amount, SUM(units) AS units,"
+        f" SUM(orders) AS orders FROM {delta} GROUP BY currency, day, product_key, prev_month {changed}"
+    )
+    months = (
+        f"SELECT currency, {month} AS month, prev_month, product_key, SUM(orders) AS orders FROM {delta}"
+        f" GROUP BY currency, {month}, prev_month, product_key HAVING SUM(orders) <> 0"
+    )
+    totals = (
+        f"SELECT currency, {month} AS month, product_key, SUM(amount) AS amount, SUM(units) AS units,"
+        f" SUM(orders) AS orders FROM {delta} GROUP BY currency, {month}, product_key {changed}"
+    )
+    for table, columns, key, sums, select in (
+        (SalesProductDay, _DAY_COLUMNS, _DAY_KEY, _SUMS, days),
+        (SalesProductMonth, _MONTH_COLUMNS, _MONTH_KEY, ("orders",), months),
+        (SalesProductTotal, _TOTAL_COLUMNS, _TOTAL_KEY, _SUMS, totals),
+    ):
+        cursor.execute(upsert_sums(_q(table._meta.db_table), columns, key, sums, select), [])
+    cursor.execute(f"DROP TABLE {delta}")
+
+
+def product_sums_rebuild_sql(
+    *, days: str | None = None, months: str | None = None, totals: str | None = None, lines: str | None = None
+) -> list[tuple[str, list[Any]]]:
+    """INSERT ... SELECT of every product sum from every line fact (into a rebuild's twin tables): the days from
+    the lines, ordered by day so a month read in part is a few pages, then the months from the days and the
+    totals from the months."""
+    day_table, month_table = _q(days or SalesProductDay._meta.db_table), _q(months or SalesProductMonth._meta.db_table)
+    total_table = _q(totals or SalesProductTotal._meta.db_table)
+    rows = _rows("1 = 1", "1 = 1", lines=lines)
+    month = month_index("day")
+    return [
+        (f"INSERT INTO {day_table} ({_DAY_COLUMNS}) {_day_select(rows, sign=1)} ORDER BY day, product_key", []),
+        (
+            f"INSERT INTO {month_table} ({_MONTH_COLUMNS}) SELECT currency, {month}, prev_month, product_key,"
+            f" SUM(orders) FROM {day_table} GROUP BY currency, {month}, prev_month, product_key"
+            f" ORDER BY currency, {month}, prev_month, product_key",
+            [],
+        ),
+        (
+            f"INSERT INTO {total_table} ({_TOTAL_COLUMNS}) SELECT currency, {month}, product_key, SUM(amount),"
+            f" SUM(units), SUM(orders) FROM {day_table} GROUP BY currency, {month}, product_key",
+            [],
+        ),
+    ]
+
+
+# --- Reads ----------------------------------------------------------------------------------------------------------
+
+
+def _month_of(day: dt.date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _first_day(month: int) -> dt.date:
+    return dt.date(month // 12, month % 12 + 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """One period of a report: months [since, whole) lie wholly in it, the days from ``tail`` to ``end`` do not."""
+
+    side: int
+    start: dt.date
+    end: dt.date
+
+    @property
+    def since(self) -> int:
+        return _month_of(self.start)
+
+    @property
+    def whole(self) -> int:
+        return _month_of(self.end) + (1 if (self.end + dt.timedelta(days=1)).day == 1 else 0)
+
+    @property
+    def tail(self) -> dt.date:
+        return _first_day(self.whole)
+
+
+def product_figures(scope: SalesScope) -> dict[Group, SalesFigures]:
+    """Line figures per (side, product) from the sums, for scopes the day sums answer (``whole_months``): each
+    side's whole months from the month totals (revenue, orders, units) and the month sums' rows whose previous
+    month is before the side's (buyers), its last month covered in part from the day sums. Both sides are read
+    by the same scan of each table unless they overlap. A category filter keeps the products now in its
+    categories, as the line facts' path does."""
+    sides = [_Side(side, start, end) for side, (start, end) in ((1, scope.ranges[0]), (0, scope.ranges[1]))]
+    sums: dict[Group, list[Any]] = {}
+    for group in [[side] for side in sides] if scope.overlap else [sides]:
+        for side, product, revenue, orders, units, buyers in _rows_of(group, scope.categories):
+            total = sums.get((side, product or None))
+            if total is None:
+                sums[(side, product or None)] = [revenue, orders, units, buyers]
+            else:
+                total[0] += revenue
+                total[1] += orders
+                total[2] += units
+                total[3] += buyers
+    return {
+        group: SalesFigures(revenue=revenue, orders=int(orders), units=int(units), buyers=int(buyers))
+        for group, (revenue, orders, units, buyers) in sums.items()
+        # Rows taken back to zero by the deltas leave no product behind.
+        if orders
+    }
+
+
+def _rows_of(sides: list[_Side], categories: Iterable[int] | None) -> list[tuple[Any, ...]]:
+    """``(side, product, revenue, orders, units, buyers)`` rows of ``sides`` (one, or both when they do not
+    overlap: the reported one's rows are then exactly those from its start on)."""
+    current = sides[0]
+
+    def side(column: str, first: Any) -> Any:
+        return Value(current.side) if len(sides) == 1 else Case(When(**{f"{column}__gte": first}, then=1), default=0)
+
+    def any_of(make: Callable[[_Side], Q], of: list[_Side]) -> Q:
+        return functools.reduce(operator.or_, (make(s) for s in of))
+
+    currency = default_currency()
+    zero = Value(0, output_field=IntegerField())
+    money = Value(Decimal(0), output_field=MoneyField())
+    months = any_of(lambda s: Q(month__gte=s.since, month__lt=s.whole), sides)
+    rows: list[tuple[Any, ...]] = []
+    totals = SalesProductTotal.objects.filter(months, currency=currency).annotate(side=side("month", current.since))
+    rows += _grouped(totals, categories, Sum("amount"), Sum("orders"), Sum("units"), zero)
+    # A product's buyers in its whole months: the rows whose previous month is before the period's.
+    chains = SalesProductMonth.objects.filter(
+        any_of(lambda s: Q(month__gte=s.since, month__lt=s.whole, prev_month__lt=s.since), sides), currency=currency
+    ).annotate(side=side("month", current.since))
+    rows += _grouped(chains, categories, money, zero, zero, Sum("orders"))
+    tails = [s for s in sides if s.tail <= s.end]
+    if tails:
+        days = SalesProductDay.objects.filter(
+            any_of(lambda s: Q(day__gte=s.tail, day__lte=s.end), tails), currency=currency
+        ).annotate(side=side("day", current.start))
+        buyers = orders_where(any_of(lambda s: Q(day__gte=s.tail, day__lte=s.end, prev_month__lt=s.since), tails))
+        rows += _grouped(days, categories, Sum("amount"), Sum("orders"), Sum("units"), buyers)
+    return rows
+
+
+def _grouped(part: QuerySet[Any], categories: Iterable[int] | None, *sums: Any) -> list[tuple[Any, ...]]:
+    """``part`` summed per (side, product): ``(side, product, revenue, orders, units, buyers)``."""
+    if categories is not None:
+        # The products now in these categories (lines without a product, or of a deleted one, are in none).
+        part = part.filter(product_key__in=Product.objects.filter(category_id__in=sorted(categories)).values("pk"))
+    names = ("revenue", "orders_sum", "units_sum", "buyers")
+    grouped = part.values("side", "product_key").order_by().annotate(**dict(zip(names, sums, strict=True)))
+    return list(grouped.values_list("side", "product_key", *names))
