@@ -360,46 +360,6 @@ def test_a_channel_failing_mid_batch_leaves_its_slice_unknown_and_the_mails_not_
     assert (report.sent, report.unknown, report.retried) == (2, 2, 1)
 
 
-def test_a_mail_that_cannot_render_after_a_failed_slice_fails_for_its_own_reason_and_the_rest_are_queued(
-    sender: SenderIdentity, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The next slice is rendered while the one before is being sent: when that send fails, the next slice's
-    # render errors stay render errors, and its other mails (never handed over) are queued again.
-    from tokui.messaging import delivery, hand_over
-    from tokui.messaging.channels.base import SendResult
-
-    class BreaksOnSecondSlice:
-        name = "smtp"
-        calls = 0
-
-        def send_many(self, envelopes: list[Any]) -> list[SendResult]:
-            self.calls += 1
-            if self.calls == 2:
-                raise RuntimeError("connection reset")
-            return [SendResult(e.outbox_id, AttemptOutcome.SENT, 250, "OK") for e in envelopes]
-
-        def close(self) -> None:
-            pass
-
-    monkeypatch.setattr(hand_over, "HAND_OVER_SLICE", 2)
-    monkeypatch.setattr(delivery, "_deliver_after_commit", lambda ids: None)
-    html = '<p>{{ contact.name }}</p>{% if contact.name == "壊れた名前" %}{{ 1 | divided_by: 0 }}{% endif %}'
-    _template, version = make_template(sender=sender, html=html)
-    names = ["一", "二", "三", "四", "壊れた名前", "六"]
-    ids = messages_send_to_contacts(
-        template_version=version, contact_ids=[opted_in(ContactFactory(name=name)).pk for name in names]
-    ).outbox_ids
-    report = outbox_deliver(outbox_ids=ids, channel=BreaksOnSecondSlice())
-
-    rows = {row.pk: row for row in OutboxMessage.objects.all()}
-    assert [rows[pk].status for pk in sorted(ids)] == [
-        OutboxStatus.SENT, OutboxStatus.SENT, OutboxStatus.UNKNOWN, OutboxStatus.UNKNOWN, OutboxStatus.FAILED,
-        OutboxStatus.QUEUED,
-    ]  # fmt: skip
-    assert rows[sorted(ids)[4]].skip_reason == SkipReason.RENDER_ERROR
-    assert (report.sent, report.unknown, report.failed, report.retried) == (2, 2, 1, 1)
-
-
 def test_the_suppression_check_finds_a_batchs_suppressed_addresses_whatever_their_case() -> None:
     suppression_add(email="bounced@example.jp", reason=SuppressionReason.HARD_BOUNCE, source="smtp")
     suppression_add(email="left@example.jp", reason=SuppressionReason.UNSUBSCRIBED, source="link")

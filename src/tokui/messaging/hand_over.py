@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from email.utils import parseaddr
 from functools import partial
 from typing import Any
@@ -161,24 +159,12 @@ def _open_channel() -> MailChannel:
 HAND_OVER_SLICE = 10
 
 
-@dataclass(slots=True)
-class _InFlight:
-    """A slice handed to the sending thread: its envelopes and where the messages after it start."""
-
-    done: Future[list[SendResult]]
-    envelopes: list[Envelope]
-    next_start: int
-
-
 def render_and_hand_over(
     messages: list[ClaimedMail], channel: MailChannel | None
 ) -> tuple[list[SendResult], dict[int, str]]:
     """Render and send ``messages`` through ``channel`` (or the configured one, opened for the batch). A channel
     that cannot even open is a temporary failure for all; one that breaks in the middle leaves the outcome of the
-    slice it was sending unknown (none is resent), and the mails not yet handed over are a temporary failure.
-
-    A slice is sent by a thread of its own while the next is rendered: the worker no longer waits for the server to
-    take a slice before it renders the next one (socket waits release the GIL). One slice at most is in flight."""
+    slice it was sending unknown (none is resent), and the mails not yet handed over are a temporary failure."""
     results: list[SendResult] = []
     errors: dict[int, str] = {}
     if not messages:
@@ -190,24 +176,21 @@ def render_and_hand_over(
         reason = f"{type(error).__name__}: {error}"
         return [SendResult(m.pk, AttemptOutcome.TEMPORARY, None, reason) for m in messages], errors
     prepared: _Prepared = {}
-    in_flight: _InFlight | None = None
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-hand-over") as sender:
-            for start in range(0, len(messages) + HAND_OVER_SLICE, HAND_OVER_SLICE):
-                envelopes: list[Envelope] = []
-                if start < len(messages):
-                    envelopes, failed = _render(messages[start : start + HAND_OVER_SLICE], prepared)
-                    errors.update(failed)
-                if in_flight is not None:
-                    sent, broken = _collect(in_flight, messages, errors)
-                    results += sent
-                    in_flight = None
-                    if broken:
-                        break
-                if envelopes:
-                    in_flight = _InFlight(
-                        sender.submit(active.send_many, envelopes), envelopes, start + HAND_OVER_SLICE
-                    )
+        for start in range(0, len(messages), HAND_OVER_SLICE):
+            envelopes, failed = _render(messages[start : start + HAND_OVER_SLICE], prepared)
+            errors.update(failed)
+            if not envelopes:
+                continue
+            try:
+                results += active.send_many(envelopes)
+            except Exception as error:
+                logger.exception("the mail channel failed in the middle of a batch")
+                reason = f"{type(error).__name__}: {error}"
+                results += [SendResult(e.outbox_id, AttemptOutcome.UNKNOWN, None, reason) for e in envelopes]
+                rest = messages[start + HAND_OVER_SLICE :]
+                results += [SendResult(m.pk, AttemptOutcome.TEMPORARY, None, reason) for m in rest]
+                break
     finally:
         if channel is None:
             try:
@@ -215,18 +198,3 @@ def render_and_hand_over(
             except Exception:
                 logger.exception("could not close the mail channel")
     return results, errors
-
-
-def _collect(
-    in_flight: _InFlight, messages: list[ClaimedMail], errors: dict[int, str]
-) -> tuple[list[SendResult], bool]:
-    """The results of a slice sent by the thread, and whether the channel broke: then the slice's outcome is
-    unknown, and every later mail that rendered is a temporary failure (none of them was handed over)."""
-    try:
-        return in_flight.done.result(), False
-    except Exception as error:
-        logger.exception("the mail channel failed in the middle of a batch")
-        reason = f"{type(error).__name__}: {error}"
-        unknown = [SendResult(e.outbox_id, AttemptOutcome.UNKNOWN, None, reason) for e in in_flight.envelopes]
-        later = [m for m in messages[in_flight.next_start :] if m.pk not in errors]
-        return unknown + [SendResult(m.pk, AttemptOutcome.TEMPORARY, None, reason) for m in later], True
