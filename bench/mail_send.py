@@ -455,9 +455,11 @@ def main() -> None:
         received_before = counter.value
         seconds, sent, recorded, cpu = end_to_end(version, ids, port)
         print(f"mail_outbox_record={MAILS / recorded:.0f} rows/s ({recorded:.1f} s for {MAILS} outbox rows)")
-        print(f"mail_send_end_to_end={sent / seconds:.0f} mails/s ({sent} sent in {seconds:.1f} s, "
-              f"{counter.value - received_before} received by the sink; workers' own CPU "
-              f"{cpu / max(sent, 1) * 1e6:.0f} µs per mail, database and sink not counted)")  # fmt: skip
+        print(f"mail_send_end_to_end={sent / seconds:.0f} mails/s ({sent} sent in {seconds:.1f} s from the call that "
+              f"queues them, outbox rows included; {counter.value - received_before} received by the sink; workers' "
+              f"own CPU {cpu / max(sent, 1) * 1e6:.0f} µs per mail, database and sink not counted)")  # fmt: skip
+        print(f"mail_send_from_queued_rows={sent / (seconds - recorded):.0f} mails/s (the same run from the moment "
+              f"the rows were queued: claimed, checked, rendered, handed over, recorded)")  # fmt: skip
         statuses = dict(OutboxMessage.objects.filter(campaign_id="bench").values_list("status").annotate(n=Count("id")))
         print(f"mail_send_statuses={statuses}")
     finally:
