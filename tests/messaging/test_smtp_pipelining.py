@@ -168,3 +168,31 @@ def test_message_content_is_sent_with_crlf_lines_and_dots_doubled(raw: bytes, wi
 )
 def test_addresses_are_quoted_for_smtp_as_smtplib_quotes_them(address: str) -> None:
     assert _quoted(address) == smtplib.quoteaddr(address)
+
+
+def test_when_smtplib_closes_the_connection_on_a_failed_write_the_written_mails_are_unknown(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # smtplib drops its socket when a write fails (a broken pipe): the replies cannot be read any more.
+    with running_smtp_server(settings, pipelining=True, eight_bit_mime=True, chunking=True) as server:
+        channel = SmtpChannel(host="127.0.0.1", port=server.port)
+        channel.send_many([envelope(0)])
+        writes = 0
+        send = smtplib.SMTP.send
+
+        def pipe_breaks_at_third(self: smtplib.SMTP, data: Any) -> None:
+            nonlocal writes
+            writes += 1
+            if writes == 3:
+                self.close()
+                raise smtplib.SMTPServerDisconnected("Server not connected")
+            send(self, data)
+
+        monkeypatch.setattr(smtplib.SMTP, "send", pipe_breaks_at_third)
+        results = outcomes(channel.send_many([envelope(n) for n in range(1, 5)]))
+        channel.close()
+
+    assert {n: results[n][0] for n in (1, 2, 3)} == {
+        1: AttemptOutcome.UNKNOWN, 2: AttemptOutcome.UNKNOWN, 3: AttemptOutcome.TEMPORARY,
+    }  # fmt: skip
+    assert results[4] == (AttemptOutcome.SENT, 250)  # on a new connection

@@ -52,7 +52,8 @@ def read_reply(reply_file: BinaryIO) -> tuple[int, str]:
 
 def _reply_file(connection: smtplib.SMTP) -> BinaryIO:
     if connection.file is None:  # smtplib opens it on the first reply, which EHLO has read already
-        assert connection.sock is not None
+        if connection.sock is None:  # smtplib closes the connection when a write to it fails
+            raise smtplib.SMTPServerDisconnected("Server not connected")
         connection.file = connection.sock.makefile("rb")
     return connection.file
 
@@ -120,9 +121,9 @@ def _read_outcomes(connection: smtplib.SMTP, written: list[tuple[Envelope, bool]
     """The outcome of each written mail from its replies; if the connection fails first, a mail whose outcome was
     not read is unknown (its content went whole)."""
     results: list[SendResult] = []
-    reply_file = _reply_file(connection)
     for index, (envelope, reset) in enumerate(written):
         try:
+            reply_file = _reply_file(connection)
             if reset:
                 read_reply(reply_file)  # a refused RSET shows again in MAIL's reply
             mail, rcpt, chunk = read_reply(reply_file), read_reply(reply_file), read_reply(reply_file)
