@@ -176,25 +176,25 @@ class SmtpChannel:
     def _takes_8bit(self, connection: smtplib.SMTP) -> bool:
         return self.eight_bit_mime and connection.has_extn("8bitmime")
 
-    def _prepare(self, envelope: Envelope, *, takes_8bit: bool) -> tuple[bytes, str]:
-        """The content in its wire form (signed) and the MAIL FROM parameters: an 8bit mail says BODY=8BITMIME, or
-        goes all in base64 to a server that does not offer 8BITMIME (RFC 6152)."""
-        raw, options, dot_free = envelope.raw, "", envelope.dot_free
+    @staticmethod
+    def _body(envelope: Envelope, *, takes_8bit: bool) -> tuple[bytes, str, bool]:
+        """The message to send, its MAIL FROM parameters and whether no line of it starts with a dot: an 8bit mail
+        says BODY=8BITMIME, or goes all in base64 to a server that does not offer 8BITMIME (RFC 6152)."""
         if envelope.eight_bit:
             if takes_8bit:
-                options = " BODY=8BITMIME"
-            elif envelope.seven_bit is not None:
-                raw, dot_free = envelope.seven_bit(), True
+                return envelope.raw, " BODY=8BITMIME", envelope.dot_free
+            if envelope.seven_bit is not None:
+                return envelope.seven_bit(), "", True
+        return envelope.raw, "", envelope.dot_free
+
+    def _prepare(self, envelope: Envelope, *, takes_8bit: bool) -> tuple[bytes, str]:
+        """The content in its wire form for DATA (signed) and the MAIL FROM parameters."""
+        raw, options, dot_free = self._body(envelope, takes_8bit=takes_8bit)
         return wire_content(self._sign(raw), crlf_only=envelope.crlf_only, dot_free=dot_free), options
 
     def _prepare_chunk(self, envelope: Envelope, *, takes_8bit: bool) -> tuple[bytes, str]:
         """``_prepare`` for BDAT: the content is sized, so it goes as it is (CRLF line ends), nothing stuffed."""
-        raw, options = envelope.raw, ""
-        if envelope.eight_bit:
-            if takes_8bit:
-                options = " BODY=8BITMIME"
-            elif envelope.seven_bit is not None:
-                raw = envelope.seven_bit()
+        raw, options, _dot_free = self._body(envelope, takes_8bit=takes_8bit)
         return crlf_content(self._sign(raw), crlf_only=envelope.crlf_only), options
 
     def send_one(self, envelope: Envelope) -> SendResult:
@@ -250,7 +250,8 @@ class SmtpChannel:
         takes_8bit = self._takes_8bit(connection)
         if self.chunking and connection.has_extn("chunking"):
             fresh, self.fresh = self.fresh, False
-            results = send_chunked(
+            # A failed connection is dropped by ``on_broken`` (called with what is left, maybe nothing).
+            return send_chunked(
                 connection,
                 envelopes,
                 fresh=fresh,
@@ -258,9 +259,6 @@ class SmtpChannel:
                 quote=_quoted,
                 on_broken=self._one_at_a_time,
             )
-            if any(result.outcome == AttemptOutcome.UNKNOWN for result in results):
-                self._drop()  # the connection failed while its replies were read
-            return results
         self.fresh = False
         return send_pipelined(
             connection,

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
 from tokui.messaging.channels.base import Envelope, SendResult, outcome_of_code
+from tokui.messaging.channels.smtp_pipeline import in_envelope_order
 from tokui.messaging.enums import AttemptOutcome
 
 _MAX_LINE = 8192  # smtplib's own limit on a reply line
@@ -109,12 +110,12 @@ def send_chunked(
             reason = f"{type(error).__name__}: {error}"
             results += _read_outcomes(connection, written)
             results.append(SendResult(envelopes[position].outbox_id, AttemptOutcome.TEMPORARY, None, reason))
-            return _in_order(results + on_broken(envelopes[position + 1 :]), envelopes)
+            return in_envelope_order(results + on_broken(envelopes[position + 1 :]), envelopes)
         outcomes = _read_outcomes(connection, written)
         results += outcomes
         if outcomes and outcomes[-1].outcome == AttemptOutcome.UNKNOWN:  # the connection failed while reading
-            return _in_order(results + on_broken(envelopes[position:]), envelopes)
-    return _in_order(results, envelopes)
+            return in_envelope_order(results + on_broken(envelopes[position:]), envelopes)
+    return in_envelope_order(results, envelopes)
 
 
 def _read_outcomes(connection: smtplib.SMTP, written: list[tuple[Envelope, bool]]) -> list[SendResult]:
@@ -133,8 +134,3 @@ def _read_outcomes(connection: smtplib.SMTP, written: list[tuple[Envelope, bool]
         refused = mail if mail[0] != 250 else rcpt if rcpt[0] not in (250, 251) else chunk
         results.append(SendResult(envelope.outbox_id, outcome_of_code(refused[0]), refused[0], refused[1]))
     return results
-
-
-def _in_order(results: list[SendResult], envelopes: Sequence[Envelope]) -> list[SendResult]:
-    order = {envelope.outbox_id: index for index, envelope in enumerate(envelopes)}
-    return sorted(results, key=lambda result: order.get(result.outbox_id, 0))

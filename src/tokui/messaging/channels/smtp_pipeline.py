@@ -134,5 +134,10 @@ def send_pipelined(
         if asked is not None:
             results.append(SendResult(asked.outbox_id, AttemptOutcome.TEMPORARY, None, reason))
         results += on_broken(envelopes[position:])
+    return in_envelope_order(results, envelopes)
+
+
+def in_envelope_order(results: list[SendResult], envelopes: Sequence[Envelope]) -> list[SendResult]:
+    """``results`` in the order of their envelopes (failures are collected out of order)."""
     order = {envelope.outbox_id: index for index, envelope in enumerate(envelopes)}
     return sorted(results, key=lambda result: order.get(result.outbox_id, 0))
