@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from liquid.exceptions import LiquidError
 
-from tokui.messaging.rendering.compiled import LINK_SLOT, _link_rewrite, prepare_tracking, rewrite_links
+from tokui.messaging.rendering.compiled import LINK_SLOT, link_rewrite, prepare_tracking, rewrite_links
 from tokui.messaging.templating.environment import html_environment
 from tokui.messaging.templating.fast import MailLiquid
 
@@ -37,13 +37,13 @@ def _render_both(source: str, values: dict[str, Any]) -> tuple[str, str, bool]:
         assume(False)
         raise
     plain = MailLiquid(template, slots=(LINK_SLOT,))
-    linked = MailLiquid(template, slots=(LINK_SLOT,), link=_link_rewrite(7))
+    linked = MailLiquid(template, slots=(LINK_SLOT,), link=link_rewrite(7))
     expected = rewrite_links(
         plain.render_filled(values, {LINK_SLOT: PREFIX}), message_id=1, contact_id=2, version_id=7, prefix=PREFIX
     )
     html, complete = linked.render_linked(values, {LINK_SLOT: PREFIX})
     # The UTF-8 form of an SMTP send: the same bytes, and the same answer about the regex pass.
-    linked_utf8 = MailLiquid(template, slots=(LINK_SLOT,), link=_link_rewrite(7), utf8=True)
+    linked_utf8 = MailLiquid(template, slots=(LINK_SLOT,), link=link_rewrite(7), utf8=True)
     assert linked_utf8.render_linked_utf8(values, {LINK_SLOT: PREFIX}) == (html.encode(), complete)
     if not complete:
         html = rewrite_links(html, message_id=1, contact_id=2, version_id=7, prefix=PREFIX)

@@ -17,6 +17,7 @@ from liquid.exceptions import LiquidError
 
 from tokui.messaging.templating.environment import html_environment, text_environment
 from tokui.messaging.templating.fast import FastRenderError, MailLiquid, compile_fast
+from tokui.messaging.templating.fast_merge import compile_merge
 
 pytestmark = pytest.mark.django_db(databases=[])
 
@@ -132,6 +133,16 @@ def test_compiled_liquid_renders_what_the_engine_renders(
     if got != "handed to the engine":
         assert got == expected, source
     assert engine_text(MailLiquid(template), recipient) == expected
+    # The merge form (an ESP batch call, ADR 32): fixed text with this recipient's fields put in is the same text.
+    form = compile_merge(template, prefix="f")
+    assert form is not None, source
+    fields: dict[str, str] = {}
+    try:
+        form.fields(recipient, {}, fields)
+    except FastRenderError:
+        pass
+    else:
+        assert isinstance(expected, str) and form.fixed_text(fields.__getitem__) == expected, source
     # The UTF-8 form (an SMTP send's parts) gives the same text's bytes, or hands the mail to the engine too.
     fast_utf8 = compile_fast(template, utf8=True)
     assert fast_utf8 is not None, source
@@ -230,3 +241,8 @@ def test_slots_among_text_and_outputs_are_filled_as_the_engine_path_replaces_the
     assert part.render_filled(values, dict(fills)) == expected
     assert part.render_linked_utf8(values, dict(fills))[0] == expected.encode()
     assert (part.fast_utf8 is not None) == utf8
+    form = compile_merge(template, prefix="f", slots={SLOT_MARKERS[0]: "l", SLOT_MARKERS[1]: "p"})
+    assert form is not None
+    fields = {"l": fills[SLOT_MARKERS[0]], "p": fills[SLOT_MARKERS[1]]}
+    form.fields(values, dict(fills), fields)
+    assert form.fixed_text(fields.__getitem__) == expected

@@ -29,8 +29,10 @@ from tokui.messaging.rendering.compiled import (
     render_tracked,
     render_tracked_utf8,
 )
+from tokui.messaging.rendering.merge import merge_mail
 from tokui.messaging.selectors import contacts_for_mail, sender_default
 from tokui.messaging.templating.context import SharedParts, mail_context
+from tokui.messaging.templating.fast import FastRenderError
 from tokui.messaging.templating.variables import sample_context
 from tokui.messaging.types import SenderData
 
@@ -80,9 +82,16 @@ def _context_for(
 
 
 def envelope_for(
-    message: ClaimedMail, compiled: CompiledVersion, *, context: dict[str, Any], contact_id: int, to_name: str
+    message: ClaimedMail,
+    compiled: CompiledVersion,
+    *,
+    context: dict[str, Any],
+    contact_id: int,
+    to_name: str,
+    merge: bool = False,
 ) -> Envelope:
-    """Render one mail into what a channel needs (raw MIME for SMTP, parts and headers for an ESP)."""
+    """Render one mail into what a channel needs (raw MIME for SMTP, parts and headers for an ESP; with ``merge``,
+    for an ESP that merges, only the mail's fields where the version has a merge form)."""
     unsubscribe = str(context.get("unsubscribe_url", ""))
     if settings.MAIL_CHANNEL == "smtp":
         # SMTP carries the parts as bytes: a UTF-8 version renders them so directly (its literal text encoded once).
@@ -109,9 +118,18 @@ def envelope_for(
             seven_bit=(lambda: assemble(eight_bit=False).raw) if mail.eight_bit else None,
         )
     else:  # an ESP takes the parts and builds the MIME itself: no message assembled here
-        parts = render_tracked(compiled, context=context, message_pk=message.pk, contact_id=contact_id)
         envelope = Envelope(outbox_id=message.pk, mail_from=compiled.sender.email, to=message.to_email, raw=b"")
-        envelope.subject, envelope.html, envelope.text = parts.subject, parts.html, parts.text
+        fields = None
+        if merge:
+            form = merge_mail(compiled)
+            try:
+                fields = form.fields(context=context, message_pk=message.pk, contact_id=contact_id)
+                envelope.merge, envelope.merge_fields = form, fields
+            except FastRenderError:
+                fields = None  # rendered whole below, and sent alone
+        if fields is None:
+            parts = render_tracked(compiled, context=context, message_pk=message.pk, contact_id=contact_id)
+            envelope.subject, envelope.html, envelope.text = parts.subject, parts.html, parts.text
         envelope.from_header = compiled.skeleton.from_header
         envelope.headers = {"Message-ID": message.message_id}
         if compiled.kind == MailKind.MARKETING and unsubscribe:
@@ -123,11 +141,14 @@ def envelope_for(
 _Prepared = dict[tuple[int, int | None], tuple[CompiledVersion, SharedParts]]
 
 
-def _render(messages: Sequence[ClaimedMail], prepared: _Prepared) -> tuple[list[Envelope], dict[int, str]]:
+def render_envelopes(
+    messages: Sequence[ClaimedMail], prepared: _Prepared | None = None, *, merge: bool = False
+) -> tuple[list[Envelope], dict[int, str]]:
     """Envelopes of ``messages``, and the render error of each that could not be rendered. A batch shares a few
     versions: ``prepared`` keeps each one's sender, prepared version and shared parts for the whole batch."""
     envelopes: list[Envelope] = []
     errors: dict[int, str] = {}
+    prepared = {} if prepared is None else prepared
     for message in messages:
         version = message.template_version
         try:
@@ -138,7 +159,9 @@ def _render(messages: Sequence[ClaimedMail], prepared: _Prepared) -> tuple[list[
                 found = prepared[key] = (compiled_version(version=version, sender=sender), SharedParts(sender=sender))
             compiled, shared = found
             context, contact_id, to_name = _context_for(message, compiled, shared)
-            envelopes.append(envelope_for(message, compiled, context=context, contact_id=contact_id, to_name=to_name))
+            envelopes.append(
+                envelope_for(message, compiled, context=context, contact_id=contact_id, to_name=to_name, merge=merge)
+            )
         except (LiquidError, DomainError) as error:
             errors[message.pk] = str(error)[:2000]
         except Exception as error:
@@ -176,9 +199,12 @@ def render_and_hand_over(
         reason = f"{type(error).__name__}: {error}"
         return [SendResult(m.pk, AttemptOutcome.TEMPORARY, None, reason) for m in messages], errors
     prepared: _Prepared = {}
+    # An ESP that merges takes a whole call's worth at once (ADR 32); SMTP a slice that stays in the caches.
+    size = int(getattr(active, "hand_over_slice", HAND_OVER_SLICE))
+    merge = bool(getattr(active, "merges", False))
     try:
-        for start in range(0, len(messages), HAND_OVER_SLICE):
-            envelopes, failed = _render(messages[start : start + HAND_OVER_SLICE], prepared)
+        for start in range(0, len(messages), size):
+            envelopes, failed = render_envelopes(messages[start : start + size], prepared, merge=merge)
             errors.update(failed)
             if not envelopes:
                 continue
@@ -188,7 +214,7 @@ def render_and_hand_over(
                 logger.exception("the mail channel failed in the middle of a batch")
                 reason = f"{type(error).__name__}: {error}"
                 results += [SendResult(e.outbox_id, AttemptOutcome.UNKNOWN, None, reason) for e in envelopes]
-                rest = messages[start + HAND_OVER_SLICE :]
+                rest = messages[start + size :]
                 results += [SendResult(m.pk, AttemptOutcome.TEMPORARY, None, reason) for m in rest]
                 break
     finally:

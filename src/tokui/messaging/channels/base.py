@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from tokui.messaging.enums import AttemptOutcome
+
+
+class MergeParts(Protocol):
+    """A version's parts as fixed text with fields (``rendering.merge.MergeMail``), for an ESP's batch call."""
+
+    @property
+    def key(self) -> int: ...
+
+    def literal_text(self) -> str: ...
+
+    def fixed_parts(self, placeholder: Callable[[str], str], *, key: Any) -> tuple[str, str, str]: ...
+
+    def merged(self, fields: dict[str, str]) -> tuple[str, str, str]: ...
 
 
 @dataclass(slots=True)
@@ -30,6 +43,10 @@ class Envelope:
     text: str = ""
     from_header: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    # For an ESP that merges: the version's parts with fields, and this recipient's fields (subject, html and text
+    # are then left empty: ``merge.merged(merge_fields)`` gives them).
+    merge: MergeParts | None = None
+    merge_fields: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

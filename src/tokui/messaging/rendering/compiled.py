@@ -149,7 +149,7 @@ def compile_version(*, version: MailTemplateVersion, sender: SenderData) -> Comp
         tracked_source,
         "HTML",
         slots=(LINK_SLOT, PIXEL_SLOT),
-        link=_link_rewrite(version.pk),
+        link=link_rewrite(version.pk),
         utf8=utf8,
     )
     subject = _parse(text_environment(), version.subject, "subject")
@@ -247,7 +247,7 @@ def _untracked_href(skip: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r'href="((?!' + "|".join(map(re.escape, skip)) + r')https?://[^"]+)"')
 
 
-def _link_rewrite(version_id: int) -> LinkRewrite:
+def link_rewrite(version_id: int) -> LinkRewrite:
     """``rewrite_links`` for one value written as a whole href while rendering (``templating.fast_links``): the
     same rule as the regex, applied to the value alone."""
     skip = _untracked_prefixes()
@@ -322,7 +322,7 @@ def render_parts(compiled: CompiledVersion, *, context: dict[str, Any]) -> Rende
     )
 
 
-def _tracking_fills(compiled: CompiledVersion, *, message_pk: int, contact_id: int) -> tuple[str, dict[str, str]]:
+def tracking_fills(compiled: CompiledVersion, *, message_pk: int, contact_id: int) -> tuple[str, dict[str, str]]:
     """The mail's click-link prefix and the fills of the version's slots."""
     prefix = mail_click_prefix(message_id=message_pk, contact_id=contact_id, version_id=compiled.version_id)
     if not compiled.has_pixel_slot:
@@ -348,7 +348,7 @@ def render_tracked(
     """Subject, HTML and text of one mail with its links signed and the open pixel added. The fixed links were
     signed when the version was prepared: per mail only its own prefix is signed and put in front of them."""
     # The slots are filled while rendering: a search of 20 KB of Japanese text costs ~12 µs, a replace ~24 µs.
-    prefix, fills = _tracking_fills(compiled, message_pk=message_pk, contact_id=contact_id)
+    prefix, fills = tracking_fills(compiled, message_pk=message_pk, contact_id=contact_id)
     html, linked = compiled.tracked_html.render_linked(context, fills)
     html = _finish_tracking(compiled, html, linked=linked, prefix=prefix, message_pk=message_pk, contact_id=contact_id)
     return RenderedMail(subject=compiled.subject.render(**context), html=html, text=compiled.text.render(**context))
@@ -359,7 +359,7 @@ def render_tracked_utf8(
 ) -> EncodedMail:
     """``render_tracked`` with the HTML and text as UTF-8 bytes, for the SMTP message of a UTF-8 version: the
     version's literal text was encoded once, so a 20 KB part is not encoded again for every mail."""
-    prefix, fills = _tracking_fills(compiled, message_pk=message_pk, contact_id=contact_id)
+    prefix, fills = tracking_fills(compiled, message_pk=message_pk, contact_id=contact_id)
     html, linked = compiled.tracked_html.render_linked_utf8(context, fills)
     if not linked or not compiled.has_pixel_slot:  # the regex pass and the pixel search work on text
         text_html = html.decode()

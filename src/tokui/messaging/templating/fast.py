@@ -463,6 +463,21 @@ def compile_fast(
     return FastTemplate(render, template.env.output_stream_limit, links_complete=compiler.links_complete)
 
 
+def compile_top_level(
+    template: BoundTemplate, *, slots: Sequence[str] = (), link: LinkRewrite | None = None
+) -> tuple[list[str | Piece | Slot], bool] | None:
+    """The template's top-level pieces as ``compile_fast`` makes them (literal text, slot markers, compiled
+    closures that write into a list) and whether every link is accounted for; ``None`` when it does not compile.
+    For ``fast_merge``, which renders each piece on its own."""
+    if template.globals or template.env.undefined is not Undefined:
+        return None
+    compiler = _Compiler(template, slots, link)
+    try:
+        return compiler.nodes(template.nodes), compiler.links_complete
+    except _NotCompilableError:
+        return None
+
+
 class MailLiquid:
     """One part of a mail (subject, HTML, text): the engine's template and, when it compiles, its fast form."""
 
