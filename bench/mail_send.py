@@ -14,8 +14,10 @@ and 3 Liquid variables (contact name, company name, coupon code). Measured:
   and the message assembled, as the SMTP send does);
 - **SMTP only** (2 processes handing finished messages to the sink), with BDAT and, as for a server without
   CHUNKING, with pipelined DATA (one round trip a mail);
-- **ESP batch render**: 1,000-recipient payloads (subject, HTML, text, headers) as an ESP batch API takes them, in
-  one process and in 2 processes at once (as the 2 workers would render them).
+- **ESP batch render**: 1,000-recipient calls of an ESP that merges per-recipient fields into one body (ADR 32;
+  Mailgun's form: the body with placeholders written once per version, each recipient's fields and headers as the
+  call's recipient-variables JSON), in one process and in 2 processes at once (as the 2 workers would render them);
+  beside it, whole mails rendered one a call (an ESP without merging).
 
 The per-recipient context here comes from the bench (each contact's cart made up from its id), not from reading
 carts and orders: the context reads are per contact and are measured by the tests, not here. The sink is a
@@ -30,6 +32,7 @@ per mail (PostgreSQL's and the sink's are not in it).
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import os
 import socket
@@ -52,6 +55,7 @@ from tokui.customers.models import Company, Consent, Contact  # noqa: E402
 from tokui.messaging import delivery, hand_over  # noqa: E402
 from tokui.messaging.channels.base import Envelope  # noqa: E402
 from tokui.messaging.channels.email import SmtpChannel  # noqa: E402
+from tokui.messaging.channels.esp_merge import merge_syntaxes  # noqa: E402
 from tokui.messaging.links import opt_out_urls  # noqa: E402
 from tokui.messaging.models import MailTemplateVersion, OutboxMessage  # noqa: E402
 from tokui.messaging.outbox_rows import ClaimedMail  # noqa: E402
@@ -62,6 +66,7 @@ from tokui.messaging.rendering.compiled import (  # noqa: E402
     render_tracked,
     render_tracked_utf8,
 )
+from tokui.messaging.rendering.merge import merge_mail  # noqa: E402
 from tokui.messaging.rendering.mime import AssembledMail  # noqa: E402
 from tokui.messaging.services import mail_template_create, mail_template_save, sender_identity_save  # noqa: E402
 
@@ -70,6 +75,8 @@ WORKERS = 2
 BATCH = 1_000
 RENDER_SAMPLE = min(MAILS, 20_000)
 ESP_CALL = 1_000
+MAILGUN = merge_syntaxes.for_backend("anymail.backends.mailgun.EmailBackend")
+assert MAILGUN is not None
 
 # --- the template: 20 KB of realistic table layout around a cart block and three variables -------------------
 
@@ -343,27 +350,41 @@ def render_only(version: MailTemplateVersion) -> tuple[float, float]:
 
 
 def esp_batch_render(version: MailTemplateVersion, *, sample: int = RENDER_SAMPLE) -> tuple[float, float]:
+    """Recipients rendered into 1,000-recipient calls of an ESP that merges (Mailgun's form: one body with
+    ``%recipient.NAME%`` placeholders, written once, and the recipient variables as the JSON the call carries)."""
     compiled = compiled_version(version=version, sender=hand_over.sender_data(version.template.sender))
+    form = merge_mail(compiled)
     sender = compiled.sender.as_context()
     calls = max(1, sample // ESP_CALL)
     start, cpu = time.perf_counter(), time.process_time()
     for call in range(calls):
-        payload = []
+        _subject, _html, _text = form.fixed_parts(MAILGUN.placeholder, key=MAILGUN.name)
+        variables = {}
         for n in range(call * ESP_CALL, (call + 1) * ESP_CALL):
             context = bench_context(n, f"山田 太郎{n}", f"ベンチ商店{n}", sender, n)
-            parts = render_tracked(compiled, context=context, message_pk=n, contact_id=n)
-            headers = {"Message-ID": f"<{n}@bench>", "List-Unsubscribe": f"<{context['unsubscribe_url']}>"}
-            payload.append(
-                {
-                    "to": f"u{n}@example.jp",
-                    "subject": parts.subject,
-                    "html": parts.html,
-                    "text": parts.text,
-                    "headers": headers,
-                }
-            )
+            fields = form.fields(context=context, message_pk=n, contact_id=n)
+            fields["h:Message-ID"] = f"<{n}@bench>"
+            fields["h:List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+            fields["v:tokui_outbox_id"] = str(n)
+            variables[f"u{n}@example.jp"] = fields
+        payload = json.dumps(variables, ensure_ascii=False)
+        assert payload
     done = calls * ESP_CALL
     return done / (time.perf_counter() - start), done / (time.process_time() - cpu)
+
+
+def esp_single_render(version: MailTemplateVersion, *, sample: int = RENDER_SAMPLE) -> tuple[float, float]:
+    """Recipients rendered whole, one mail a call (an ESP without merging: Postmark, Amazon SES)."""
+    compiled = compiled_version(version=version, sender=hand_over.sender_data(version.template.sender))
+    sender = compiled.sender.as_context()
+    start, cpu = time.perf_counter(), time.process_time()
+    for n in range(sample):
+        context = bench_context(n, f"山田 太郎{n}", f"ベンチ商店{n}", sender, n)
+        parts = render_tracked(compiled, context=context, message_pk=n, contact_id=n)
+        headers = {"Message-ID": f"<{n}@bench>", "List-Unsubscribe": f"<{context['unsubscribe_url']}>"}
+        payload = {"to": f"u{n}@example.jp", "subject": parts.subject, "html": parts.html, "text": parts.text}
+        assert payload and headers
+    return sample / (time.perf_counter() - start), sample / (time.process_time() - cpu)
 
 
 def _esp_worker(version: MailTemplateVersion, sample: int, results: Any) -> None:
@@ -443,11 +464,15 @@ def main() -> None:
               f"load={os.getloadavg()[0]:.1f}")  # fmt: skip
         rate, per_cpu = render_only(version)
         print(f"mail_render_only_per_process={rate:.0f} mails/s ({per_cpu:.0f} per CPU second, sample {RENDER_SAMPLE})")
+        rate, per_cpu = esp_single_render(version)
+        print(f"mail_esp_single_render_per_process={rate:.0f} recipients/s ({per_cpu:.0f} per CPU second, whole "
+              f"mails, one a call: an ESP without merging)")  # fmt: skip
         rate, per_cpu = esp_batch_render(version)
         print(f"mail_esp_batch_render_per_process={rate:.0f} recipients/s ({per_cpu:.0f} per CPU second, "
-              f"calls of {ESP_CALL})")  # fmt: skip
+              f"calls of {ESP_CALL}, fields merged by the ESP)")  # fmt: skip
         rate = esp_batch_render_processes(version)
-        print(f"mail_esp_batch_render={rate:.0f} recipients/s ({WORKERS} processes, calls of {ESP_CALL})")
+        print(f"mail_esp_batch_render={rate:.0f} recipients/s ({WORKERS} processes, calls of {ESP_CALL}, fields "
+              f"merged by the ESP)")  # fmt: skip
         print(f"mail_smtp_only={smtp_only(version, port, chunking=True):.0f} mails/s ({WORKERS} processes, "
               f"sample {RENDER_SAMPLE}, BDAT)")  # fmt: skip
         print(f"mail_smtp_only_data={smtp_only(version, port, chunking=False):.0f} mails/s ({WORKERS} processes, "

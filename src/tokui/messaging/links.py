@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
 from tokui.core.errors import DomainError
@@ -81,13 +83,31 @@ class _FastSigner:
 
 
 _fast_signers: dict[str, _FastSigner] = {}
+_site_url: list[str] = []
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **_kwargs: Any) -> None:
+    # The signers keep keys derived from the secret and the tokens signed with them, and the site address is read
+    # once: a mail has a dozen links and each settings read costs a lazy-object look-up. Settings change only in
+    # tests (override_settings sends this), never while a worker runs.
+    if setting in ("SECRET_KEY", "SITE_URL"):
+        _fast_signers.clear()
+        _site_url.clear()
 
 
 def _fast_signer(salt: str) -> _FastSigner:
     found = _fast_signers.get(salt)
-    if found is None or found.secret != settings.SECRET_KEY:
+    if found is None:
         found = _fast_signers[salt] = _FastSigner(salt=salt, secret=settings.SECRET_KEY)
     return found
+
+
+def site_url() -> str:
+    """``SITE_URL`` without its trailing slash, read once."""
+    if not _site_url:
+        _site_url.append(settings.SITE_URL.rstrip("/"))
+    return _site_url[0]
 
 
 def _token(payload: list[Any]) -> str:
@@ -106,7 +126,7 @@ def mail_click_url(*, message_id: int, contact_id: int, url: str) -> str:
     if not _signable(url):
         raise DomainError(_("Links in mails must be http or https addresses: “%(url)s”.") % {"url": url}, field="url")
     token = _token([MailLinkKind.CLICK.value, message_id, contact_id, url])
-    return f"{settings.SITE_URL.rstrip('/')}{CLICK_PATH}{token}"
+    return f"{site_url()}{CLICK_PATH}{token}"
 
 
 # --- Click links of a sent mail: one signature per mail, one per (version, address) ---------------------------------
@@ -141,7 +161,7 @@ def mail_click_prefix(*, message_id: int, contact_id: int, version_id: int) -> s
     token = _fast_signer(_MAIL_PART_SALT).sign_object(
         [MailLinkKind.CLICK.value, int(message_id), int(contact_id), int(version_id)]
     )
-    return f"{settings.SITE_URL.rstrip('/')}{CLICK_PATH}{token}{PART_SEPARATOR}"
+    return f"{site_url()}{CLICK_PATH}{token}{PART_SEPARATOR}"
 
 
 def mail_click_url_of_version(*, message_id: int, contact_id: int, version_id: int, url: str) -> str:
@@ -189,7 +209,7 @@ def _click_read_parts(token: str) -> MailLink | None:
 def mail_open_url(*, message_id: int, contact_id: int) -> str:
     """The address of the invisible image that counts an open of a mail."""
     token = _token([MailLinkKind.OPEN.value, message_id, contact_id])
-    return f"{settings.SITE_URL.rstrip('/')}{OPEN_PATH}{token}{OPEN_SUFFIX}"
+    return f"{site_url()}{OPEN_PATH}{token}{OPEN_SUFFIX}"
 
 
 def mail_link_read(*, token: str, kind: MailLinkKind) -> MailLink | None:
@@ -243,19 +263,19 @@ def _opt_out_token(*, message_id: int, contact_id: int) -> str:
 def unsubscribe_url(*, message_id: int, contact_id: int) -> str:
     """The one-click unsubscribe address of a mail (List-Unsubscribe, RFC 8058; also the footer link)."""
     token = _opt_out_token(message_id=message_id, contact_id=contact_id)
-    return f"{settings.SITE_URL.rstrip('/')}{UNSUBSCRIBE_PATH}{token}"
+    return f"{site_url()}{UNSUBSCRIBE_PATH}{token}"
 
 
 def preferences_url(*, message_id: int, contact_id: int) -> str:
     """The preference page of a mail's recipient (all mail / this kind of mail)."""
     token = _opt_out_token(message_id=message_id, contact_id=contact_id)
-    return f"{settings.SITE_URL.rstrip('/')}{PREFERENCES_PATH}{token}"
+    return f"{site_url()}{PREFERENCES_PATH}{token}"
 
 
 def opt_out_urls(*, message_id: int, contact_id: int) -> tuple[str, str]:
     """``(unsubscribe_url, preferences_url)`` of a mail: both carry the same token, signed once (a send needs both)."""
     token = _opt_out_token(message_id=message_id, contact_id=contact_id)
-    site = settings.SITE_URL.rstrip("/")
+    site = site_url()
     return f"{site}{UNSUBSCRIBE_PATH}{token}", f"{site}{PREFERENCES_PATH}{token}"
 
 

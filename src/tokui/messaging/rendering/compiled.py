@@ -247,19 +247,31 @@ def _untracked_href(skip: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r'href="((?!' + "|".join(map(re.escape, skip)) + r')https?://[^"]+)"')
 
 
+_UNSEEN: Any = object()
+_REWRITE_CACHE_SIZE = 20_000
+
+
 def link_rewrite(version_id: int) -> LinkRewrite:
     """``rewrite_links`` for one value written as a whole href while rendering (``templating.fast_links``): the
     same rule as the regex, applied to the value alone."""
     skip = _untracked_prefixes()
     address = re.compile(r"(?!" + "|".join(map(re.escape, skip)) + r')https?://[^"]+')
 
+    # The same product addresses come back in mail after mail: each value's signed half is looked up once here
+    # (the signer's own cache is cleared with the secret; this one goes with the prepared version).
+    parts: dict[str, str | None] = {}
+
     def rewrite(value: str, fills: Mapping[str, str]) -> str:
-        if address.fullmatch(value) is None:
-            return value
-        url = html_lib.unescape(value)
-        if url.startswith(skip):
-            return value
-        part = click_link_part(version_id=version_id, url=url)
+        part = parts.get(value, _UNSEEN)
+        if part is _UNSEEN:
+            part = None
+            if address.fullmatch(value) is not None:
+                url = html_lib.unescape(value)
+                if not url.startswith(skip):
+                    part = click_link_part(version_id=version_id, url=url)
+            if len(parts) >= _REWRITE_CACHE_SIZE:
+                parts.clear()
+            parts[value] = part
         return value if part is None else fills[LINK_SLOT] + part
 
     return rewrite
