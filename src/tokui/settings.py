@@ -7,6 +7,7 @@ mail delivered to the built-in mail catcher. Production sets ``TOKUI_DATABASE_UR
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -158,7 +159,13 @@ MAILCATCHER_PORT = _EMAIL_PORT
 # backend named by TOKUI_MAIL_ESP_BACKEND (e.g. anymail.backends.amazon_ses.EmailBackend, settings in ANYMAIL).
 MAIL_CHANNEL = env.str("TOKUI_MAIL_CHANNEL", default="smtp")
 MAIL_ESP_BACKEND = env.str("TOKUI_MAIL_ESP_BACKEND", default="")
-ANYMAIL = {"WEBHOOK_SECRET": env.str("TOKUI_ANYMAIL_WEBHOOK_SECRET", default="")}
+# Every TOKUI_ANYMAIL_<NAME> variable is anymail's setting <NAME> (TOKUI_ANYMAIL_MAILGUN_API_KEY,
+# TOKUI_ANYMAIL_SENDGRID_API_KEY, TOKUI_ANYMAIL_WEBHOOK_SECRET, ...): text values only.
+_ANYMAIL_PREFIX = "TOKUI_ANYMAIL_"
+ANYMAIL = {
+    name.removeprefix(_ANYMAIL_PREFIX): value for name, value in os.environ.items() if name.startswith(_ANYMAIL_PREFIX)
+}
+ANYMAIL.setdefault("WEBHOOK_SECRET", "")
 # DKIM signing of SMTP mail: a PEM private key file, the selector and the signing domain (d=).
 MAIL_DKIM_KEY_FILE = env.str("TOKUI_MAIL_DKIM_KEY_FILE", default="")
 MAIL_DKIM_SELECTOR = env.str("TOKUI_MAIL_DKIM_SELECTOR", default="tokui")
