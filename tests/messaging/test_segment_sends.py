@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -82,3 +85,39 @@ def test_a_segment_without_contacts_says_so_and_queues_nothing(
     assert OutboxMessage.objects.count() == 0 and SegmentSend.objects.count() == 0
     page = marketer_client.get(f"/mail/{cart_template[0].pk}/preview/", follow=True).content.decode()
     assert "送信できる連絡先がありません" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_send_commits_chunk_by_chunk_and_a_retry_queues_only_what_is_missing(
+    cart_template: tuple[MailTemplate, MailTemplateVersion], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tokui.messaging import delivery, segment_sends, tasks
+
+    queued: list[list[int]] = []
+    monkeypatch.setattr(tasks, "deliver_outbox", SimpleNamespace(enqueue=lambda outbox_ids: queued.append(outbox_ids)))
+    monkeypatch.setattr(segment_sends, "QUEUE_CHUNK", 2)
+    ids = [opted_in(ContactFactory()).pk for _ in range(5)]
+    real = delivery.messages_send_to_contacts
+    calls = []
+
+    def third_chunk_fails(**kwargs: Any) -> delivery.SendBatch:
+        calls.append(kwargs["contact_ids"])
+        if len(calls) == 3:
+            raise RuntimeError("the database went away")
+        return real(**kwargs)
+
+    monkeypatch.setattr(segment_sends, "messages_send_to_contacts", third_chunk_fails)
+    with pytest.raises(RuntimeError):
+        segment_sends.messages_send_in_chunks(
+            template_version=cart_template[1], contact_ids=reversed(ids), idempotency_prefix="big", campaign_id="big"
+        )
+    # The two chunks before the failure are committed (in their own transactions) and were handed to the workers.
+    assert sorted(OutboxMessage.objects.values_list("contact_id", flat=True)) == sorted(ids)[:4]
+    assert [len(chunk) for chunk in queued] == [2, 2]
+
+    monkeypatch.setattr(segment_sends, "messages_send_to_contacts", real)
+    batch = segment_sends.messages_send_in_chunks(
+        template_version=cart_template[1], contact_ids=ids, idempotency_prefix="big", campaign_id="big"
+    )
+    assert batch.created == 1 and len(batch.outbox_ids) == 5
+    assert sorted(OutboxMessage.objects.values_list("contact_id", flat=True)) == sorted(ids)
