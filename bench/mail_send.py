@@ -4,12 +4,12 @@ TOKUI_BENCH_MAILS recipients (default 100,000) get a 20 KB HTML marketing mail w
 and 3 Liquid variables (contact name, company name, coupon code). Measured:
 
 - **end to end** with 2 worker processes already running: outbox rows queued in committed chunks of 10,000
-  (``messages_send_in_chunks``, as a segment send queues them), while each worker claims batches of 1,000 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), runs the send-time checks
-  (suppression, consent, topic opt-out), renders each mail (Liquid, signed click links, open pixel, signed
-  unsubscribe link, MIME assembled from the version's skeleton, its parts 8bit since the sink offers 8BITMIME),
-  hands it over SMTP to the sink on one connection (ten mails rendered, then sent with BDAT in one go, since the
-  sink offers CHUNKING and PIPELINING as Postfix does), and records statuses,
-  the delivery log and the ``mail_sent`` facts in bulk;
+  (``messages_send_in_chunks``, as a segment send queues them), while each worker claims batches of 1,000
+  (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), runs the send-time checks (suppression, consent, topic opt-out),
+  renders each mail (Liquid, signed click links, open pixel, signed unsubscribe link, MIME assembled from the
+  version's skeleton, its parts 8bit since the sink offers 8BITMIME), hands it over SMTP to the sink on one
+  connection (ten mails rendered, then sent with BDAT in one go, since the sink offers CHUNKING and PIPELINING as
+  Postfix does), and records statuses, the delivery log and the ``mail_sent`` facts in bulk;
 - **render only** (one process, the per-recipient work without SMTP or database: the parts rendered to UTF-8 bytes
   and the message assembled, as the SMTP send does);
 - **SMTP only** (2 processes handing finished messages to the sink), with BDAT and, as for a server without

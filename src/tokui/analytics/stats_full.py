@@ -2,9 +2,9 @@
 
 The one ``INSERT … SELECT`` of ``stats_sql`` took a minute at 1M customers and 10M order lines: PostgreSQL
 hash-joins the lines with the orders, sorts and hashes for the window functions and groups, spilling to disk, all
-on one core. Here the counted orders and the lines leave the database once, as integer arrays (``array_agg`` over
-runs of table blocks, sent by a binary ``COPY``: a few large messages instead of one per row, which the driver
-reads ten times slower than the server writes them), on two connections that share one snapshot: this one reads
+on one core. Here the counted orders and the lines leave the database once, as integer arrays (``stats_reads``:
+``array_agg`` over runs of table blocks, sent by a binary ``COPY``, several fields packed in one element), on two
+connections that share one snapshot: this one reads
 the orders and computes their figures (``stats_arrays``) while the other reads lines, whose spend is summed per
 customer and category as each run arrives. The rows go back by one binary ``COPY`` into a twin of the table that
 is then swapped in (``table_swap``), so pages read the previous figures until the new ones are complete (ADR 0023).
@@ -17,18 +17,16 @@ is counted by the full recompute or by a refresh after it.
 from __future__ import annotations
 
 import datetime as dt
-import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 from django.db import connection, connections, transaction
 from django.db.backends.utils import CursorWrapper
 
 from tokui.analytics.models import CustomerStats
-from tokui.analytics.pg_copy import COPY_SIGNATURE, COPY_TRAILER, copy_out
+from tokui.analytics.pg_copy import COPY_SIGNATURE, COPY_TRAILER
 from tokui.analytics.stats_arrays import (
     CategorySpend,
     LineRows,
@@ -40,21 +38,15 @@ from tokui.analytics.stats_arrays import (
     order_figures,
     orders_exact,
 )
+from tokui.analytics.stats_reads import Run, runs
 from tokui.analytics.stats_sql import MONEY_SCALE
 from tokui.analytics.table_swap import rebuild_beside
 from tokui.catalog.models import Product
-from tokui.commerce.enums import NON_REVENUE_STATUSES
-from tokui.commerce.models import Order, OrderLine
 from tokui.core.money import minor_units
 from tokui.core.time import site_zone
 
 # PostgreSQL's binary dates and timestamps count from 2000-01-01 (UTC).
 _EPOCH_TS = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-# Table blocks per read (64 MB): a few hundred thousand rows per array, a dozen reads for 10M lines.
-_BLOCKS_PER_READ = 8192
-_PACKED_BITS = 31
-_PACKED = 1 << _PACKED_BITS
-_ELEMENT = np.dtype([("length", ">i4"), ("value", ">i8")])
 # Advisory lock key: the full recompute holds it exclusively, each incremental refresh shared.
 STATS_LOCK = "tokui.analytics.stats"
 
@@ -72,85 +64,7 @@ class _Column:
     values: np.ndarray
 
 
-@dataclass(frozen=True, slots=True)
-class _Read:
-    """One part of a table to read: its columns (expressions over ``t`` of 8-byte types) for the rows of the blocks
-    from ``first`` to before ``end`` (``None``: to the end of the table, wherever that is by then)."""
-
-    table: str
-    columns: tuple[str, ...]
-    where: str
-    params: tuple[Any, ...]
-    first: int
-    end: int | None
-
-
-def _read(cursor: CursorWrapper, part: _Read) -> list[np.ndarray]:
-    """A part's columns as int64 arrays, sent as one row of arrays (a TID range scan of its blocks)."""
-    aggregated = ", ".join(f"array_agg({column})" for column in part.columns)
-    ranges = f"t.ctid >= '({part.first},0)'::tid"
-    if part.end is not None:
-        ranges += f" AND t.ctid < '({part.end},0)'::tid"
-    statement = (
-        f"COPY (SELECT {aggregated} FROM {part.table} t WHERE {ranges} AND {part.where}) TO STDOUT (FORMAT BINARY)"
-    )
-    data = copy_out(cursor, statement, part.params)
-    arrays = []
-    # Header, then one row: field count, then per field its length and a one-dimensional array without nulls
-    # (dimensions, flags, element type, size, lower bound, then each element's length and value); -1: no rows.
-    position = len(COPY_SIGNATURE) + 2
-    for _ in part.columns:
-        (length,) = struct.unpack_from(">i", data, position)
-        if length < 0:
-            arrays.append(np.empty(0, np.int64))
-            position += 4
-            continue
-        dimensions, has_nulls, _, size = struct.unpack_from(">iiii", data, position + 4)
-        if dimensions != 1 or has_nulls:  # every column is NOT NULL or filtered: a fixed-width array
-            raise ValueError(f"unexpected array from {part.table}: {dimensions} dimensions, nulls {has_nulls}")
-        values = np.frombuffer(data, dtype=_ELEMENT, count=size, offset=position + 24)
-        arrays.append(values["value"].astype(np.int64))
-        position += 4 + length
-    return arrays
-
-
-def _parts(cursor: CursorWrapper, currency: str) -> tuple[list[_Read], list[_Read]]:
-    """The orders and the lines, each cut into runs of blocks."""
-    order_table, line_table = Order._meta.db_table, OrderLine._meta.db_table
-    cursor.execute(
-        "SELECT pg_relation_size(%s) / current_setting('block_size')::int8, "
-        "pg_relation_size(%s) / current_setting('block_size')::int8, "
-        f"GREATEST((SELECT MAX(id) FROM {Order._meta.db_table}), (SELECT MAX(id) FROM {Product._meta.db_table}))",
-        [order_table, line_table],
-    )
-    order_blocks, line_blocks, top_id = cursor.fetchone()
-    # Every column an 8-byte value: bigints, the timestamp as sent (microseconds; the site-zone day is computed in
-    # arrays: AT TIME ZONE costs the server more per row than the rest of the row), money as integer hundredths.
-    orders = (
-        "t.id::int8",
-        "(CASE WHEN t.company_id IS NOT NULL THEN t.company_id ELSE -t.contact_id END)::int8",
-        "t.placed_at",
-        f"(t.total * {MONEY_SCALE})::int8",
-    )
-    counted = "t.status NOT IN (%s, %s) AND t.currency = %s"
-    # Each array element costs the server about as much as reading the row: two ids below 2**31 go as one.
-    if (top_id or 0) < _PACKED:
-        lines: tuple[str, ...] = (f"(t.order_id * {_PACKED} + t.product_id)::int8", f"(t.amount * {MONEY_SCALE})::int8")
-    else:
-        lines = ("t.order_id::int8", "t.product_id::int8", f"(t.amount * {MONEY_SCALE})::int8")
-    return (
-        _runs(order_table, orders, counted, (*NON_REVENUE_STATUSES, currency), int(order_blocks)),
-        _runs(line_table, lines, "t.product_id IS NOT NULL", (), int(line_blocks)),
-    )
-
-
-def _runs(table: str, columns: tuple[str, ...], where: str, params: tuple[Any, ...], blocks: int) -> list[_Read]:
-    starts = list(range(0, max(blocks, 1), _BLOCKS_PER_READ))
-    ends: list[int | None] = [*starts[1:], None]
-    return [_Read(table, columns, where, params, first, end) for first, end in zip(starts, ends, strict=True)]
-
-
-def _columns_of(parts: list[_Read], found: dict[_Read, list[np.ndarray]]) -> list[np.ndarray]:
+def _columns_of(parts: list[Run], found: dict[Run, list[np.ndarray]]) -> list[np.ndarray]:
     return [np.concatenate(column) for column in zip(*(found[part] for part in parts), strict=True)]
 
 
@@ -159,11 +73,9 @@ def _order_rows(columns: list[np.ndarray]) -> OrderRows:
     return OrderRows(order_id=order_id, ckey=ckey, day=local_days(placed, site_zone()), total=total)
 
 
-def _line_rows(columns: list[np.ndarray]) -> LineRows:
-    if len(columns) == 2:
-        packed, amount = columns
-        return LineRows(order_id=packed >> _PACKED_BITS, product_id=packed & (_PACKED - 1), amount=amount)
-    return LineRows(*columns)
+def _line_rows(fields: list[np.ndarray]) -> LineRows:
+    order_id, product_id, amount = fields
+    return LineRows(order_id=order_id, product_id=product_id, amount=amount)
 
 
 def _products() -> Products:
@@ -179,8 +91,8 @@ class _Computation:
 
     def __init__(self, currency: str) -> None:
         self.places = minor_units(currency)
-        self.order_parts: list[_Read] = []
-        self.order_columns: dict[_Read, list[np.ndarray]] = {}
+        self.order_parts: list[Run] = []
+        self.order_columns: dict[Run, list[np.ndarray]] = {}
         self.products = Products(np.empty(0, np.int64), np.empty(0, np.int64))  # read at the snapshot
         self.figures: OrderFigures | None = None
         self.spend: CategorySpend | None = None
@@ -188,11 +100,11 @@ class _Computation:
         self.hopeless = False  # nothing to compute in arrays: the remaining reads are skipped
         self.lock = threading.Lock()
 
-    def start(self, order_parts: list[_Read], products: Products) -> None:
+    def start(self, order_parts: list[Run], products: Products) -> None:
         self.order_parts, self.order_columns = order_parts, {}
         self.products = products
 
-    def part_read(self, part: _Read, columns: list[np.ndarray]) -> None:
+    def part_read(self, part: Run, columns: list[np.ndarray]) -> None:
         """Called by the thread that read ``part``; the one that reads the last run of orders computes their
         figures (the other reads on)."""
         if part not in self.order_parts:
@@ -246,12 +158,12 @@ def stats_compute(*, currency: str) -> StatsArrays | None:
     computation = _Computation(currency)
     if connection.in_atomic_block:
         with connection.cursor() as cursor:
-            order_parts, line_parts = _parts(cursor, currency)
+            order_parts, line_parts = runs(cursor, currency)
             computation.start(order_parts, _products())
             for part in order_parts + line_parts:
                 if computation.hopeless:
                     break
-                computation.part_read(part, _read(cursor, part))
+                computation.part_read(part, part.read(cursor))
     else:
         _read_on_two(currency, computation)
     return computation.result()
@@ -267,7 +179,7 @@ def _read_on_two(currency: str, computation: _Computation) -> None:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SELECT pg_export_snapshot()")
         snapshot = str(cursor.fetchone()[0])
-        order_parts, line_parts = _parts(cursor, currency)
+        order_parts, line_parts = runs(cursor, currency)
         computation.start(order_parts, _products())
         queue = list(reversed(order_parts + line_parts))
 
@@ -277,7 +189,7 @@ def _read_on_two(currency: str, computation: _Computation) -> None:
                     part = queue.pop()  # atomic under the GIL
                 except IndexError:
                     return
-                computation.part_read(part, _read(their, part))
+                computation.part_read(part, part.read(their))
 
         def second(their: CursorWrapper) -> None:
             their.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
