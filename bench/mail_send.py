@@ -32,6 +32,7 @@ per mail (PostgreSQL's and the sink's are not in it).
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
 import multiprocessing
 import os
@@ -48,6 +49,7 @@ django.setup()
 
 from django.db import connection, connections  # noqa: E402
 from django.db.models import Count  # noqa: E402
+from django.test import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from tokui.customers.enums import Channel, ConsentStatus  # noqa: E402
@@ -55,6 +57,7 @@ from tokui.customers.models import Company, Consent, Contact  # noqa: E402
 from tokui.messaging import delivery, hand_over  # noqa: E402
 from tokui.messaging.channels.base import Envelope  # noqa: E402
 from tokui.messaging.channels.email import SmtpChannel  # noqa: E402
+from tokui.messaging.channels.esp import EspChannel  # noqa: E402
 from tokui.messaging.channels.esp_merge import merge_syntaxes  # noqa: E402
 from tokui.messaging.links import opt_out_urls  # noqa: E402
 from tokui.messaging.models import MailTemplateVersion, OutboxMessage  # noqa: E402
@@ -76,6 +79,7 @@ WORKERS = 2
 BATCH = 1_000
 RENDER_SAMPLE = min(MAILS, 20_000)
 ESP_CALL = 1_000
+ESP_SEND_SAMPLE = min(MAILS, 10_000)
 MAILGUN = merge_syntaxes.for_backend("anymail.backends.mailgun.EmailBackend")
 assert MAILGUN is not None
 
@@ -439,6 +443,64 @@ def _smtp_only_worker(port: int, mail: AssembledMail, count: int, chunking: bool
     results.put((ok, time.perf_counter() - start))
 
 
+class _MailgunSink(http.server.BaseHTTPRequestHandler):
+    """Answers Mailgun's send API as Mailgun does (200, a message id); reads and discards the request."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive: requests' session reuses the connection, as with the real API
+    disable_nagle_algorithm = True  # headers and body are written apart: no 40 ms wait for a delayed ACK
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = b'{"id": "<1@mg.example>", "message": "Queued. Thank you."}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _run_mailgun_sink(port: int) -> None:
+    http.server.ThreadingHTTPServer(("127.0.0.1", port), _MailgunSink).serve_forever()
+
+
+def esp_send(version: MailTemplateVersion, *, merge: bool, recipients: int) -> float:
+    """Recipients/s handed to Mailgun's API (a local stand-in in its own process) through anymail's real backend:
+    with merging, calls of 1,000 recipients' fields; without, one call a whole mail."""
+    port = free_port()
+    sink = multiprocessing.Process(target=_run_mailgun_sink, args=(port,), daemon=True)
+    sink.start()
+    time.sleep(0.3)
+    compiled = compiled_version(version=version, sender=hand_over.sender_data(version.template.sender))
+    form = merge_mail(compiled)
+    sender = compiled.sender.as_context()
+    with override_settings(ANYMAIL={"MAILGUN_API_KEY": "key-bench", "MAILGUN_API_URL": f"http://127.0.0.1:{port}/v3"}):
+        channel = EspChannel(backend="anymail.backends.mailgun.EmailBackend")
+        start, sent = time.perf_counter(), 0
+        for call in range(0, recipients, ESP_CALL):
+            envelopes = []
+            for n in range(call, min(call + ESP_CALL, recipients)):
+                context = bench_context(n, f"山田 太郎{n}", f"ベンチ商店{n}", sender, n)
+                envelope = Envelope(outbox_id=n, mail_from="shop@tokui.example.jp", to=f"u{n}@example.jp", raw=b"")
+                envelope.from_header = compiled.skeleton.from_header
+                envelope.headers = {"Message-ID": f"<{n}@bench>", "List-Unsubscribe": f"<{context['unsubscribe_url']}>"}
+                if merge:
+                    envelope.merge = form
+                    envelope.merge_fields = form.fields(context=context, message_pk=n, contact_id=n)
+                else:
+                    parts = render_tracked(compiled, context=context, message_pk=n, contact_id=n)
+                    envelope.subject, envelope.html, envelope.text = parts.subject, parts.html, parts.text
+                envelopes.append(envelope)
+            sent += sum(1 for result in channel.send_many(envelopes) if result.outcome == "sent")
+        seconds = time.perf_counter() - start
+        channel.close()
+    sink.terminate()
+    assert sent == recipients
+    return recipients / seconds
+
+
 def smtp_only(version: MailTemplateVersion, port: int, *, chunking: bool) -> float:
     compiled = compiled_version(version=version, sender=hand_over.sender_data(version.template.sender))
     context = bench_context(1, "山田 太郎", "ベンチ商店", compiled.sender.as_context(), 1)
@@ -484,6 +546,11 @@ def main() -> None:
         rate = esp_batch_render_processes(version)
         print(f"mail_esp_batch_render={rate:.0f} recipients/s ({WORKERS} processes, calls of {ESP_CALL}, fields "
               f"merged by the ESP)")  # fmt: skip
+        print(f"mail_esp_send_batched={esp_send(version, merge=True, recipients=ESP_SEND_SAMPLE):.0f} recipients/s "
+              f"(one process, anymail's Mailgun backend to a local stand-in of the API, calls of {ESP_CALL}, "
+              f"sample {ESP_SEND_SAMPLE})")  # fmt: skip
+        print(f"mail_esp_send_one_a_call={esp_send(version, merge=False, recipients=ESP_SEND_SAMPLE // 5):.0f} "
+              f"recipients/s (the same, one whole mail a call, sample {ESP_SEND_SAMPLE // 5})")  # fmt: skip
         print(f"mail_smtp_only={smtp_only(version, port, chunking=True):.0f} mails/s ({WORKERS} processes, "
               f"sample {RENDER_SAMPLE}, BDAT)")  # fmt: skip
         print(f"mail_smtp_only_data={smtp_only(version, port, chunking=False):.0f} mails/s ({WORKERS} processes, "
