@@ -19,7 +19,7 @@ from liquid.exceptions import LiquidError
 from tokui.core.errors import DomainError
 from tokui.messaging.channels.base import Envelope, MailChannel, SendResult, mail_channels
 from tokui.messaging.enums import AttemptOutcome, MailCharset, MailKind, OutboxOrigin
-from tokui.messaging.links import opt_out_urls, preferences_url, unsubscribe_url
+from tokui.messaging.links import opt_out_urls, preferences_url, site_url, unsubscribe_url
 from tokui.messaging.models import SenderIdentity
 from tokui.messaging.outbox_rows import ClaimedMail
 from tokui.messaging.rendering.compiled import (
@@ -63,7 +63,7 @@ def _context_for(
             int(message.data["preview_contact_id"])
         )
     if contact is None:
-        context = sample_context(site_url=settings.SITE_URL.rstrip("/"))
+        context = sample_context(site_url=site_url())
         context["sender"] = shared.sender.as_context()
         context["unsubscribe_url"] = unsubscribe_url(message_id=message.pk, contact_id=0)
         context["preferences_url"] = preferences_url(message_id=message.pk, contact_id=0)

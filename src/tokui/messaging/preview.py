@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from tokui.messaging.enums import MailKind
 from tokui.messaging.hand_over import sender_data
-from tokui.messaging.links import preferences_url, unsubscribe_url
+from tokui.messaging.links import preferences_url, site_url, unsubscribe_url
 from tokui.messaging.models import MailTemplateVersion
 from tokui.messaging.rendering.compiled import RenderedMail, compiled_version, render_parts
 from tokui.messaging.selectors import contacts_for_mail
@@ -28,7 +27,7 @@ def template_preview(*, version: MailTemplateVersion, contact_id: int | None) ->
     compiled = compiled_version(version=version, sender=sender)
     contact = contacts_for_mail(contact_ids=[contact_id]).get(contact_id) if contact_id else None
     if contact is None:
-        context = sample_context(site_url=settings.SITE_URL.rstrip("/"))
+        context = sample_context(site_url=site_url())
         context["sender"] = sender.as_context()
     else:
         context = mail_context(

@@ -39,6 +39,7 @@ from tokui.messaging.forms import (
     TemplateSettingsForm,
     TestSendForm,
 )
+from tokui.messaging.links import site_url
 from tokui.messaging.models import MailTemplate, MailTemplateVersion
 from tokui.messaging.preview import send_checklist, template_preview
 from tokui.messaging.segment_sends import mail_send_to_segment
@@ -425,7 +426,7 @@ def image_upload(request: HttpRequest) -> JsonResponse:
             return JsonResponse({"error": _("Upload a JPEG, PNG, GIF or WebP image.")}, status=400)
         upload.seek(0)
         name = default_storage.save(f"mail/{uuid.uuid4().hex}.{extension}", upload)
-        stored.append({"src": f"{settings.SITE_URL.rstrip('/')}{default_storage.url(name)}"})
+        stored.append({"src": f"{site_url()}{default_storage.url(name)}"})
     if not stored:
         return JsonResponse({"error": _("Choose an image to upload.")}, status=400)
     return JsonResponse({"data": stored})

@@ -53,10 +53,17 @@ class EspChannel:
     def __init__(self, *, backend: str) -> None:
         self.connection = import_string(backend)(fail_silently=False)
         self.syntax: MergeSyntax | None = merge_syntaxes.for_backend(backend)
-        # ``hand_over`` renders this many mails before handing them over: a whole call's worth when merging.
-        self.merges = self.syntax is not None
-        self.hand_over_slice = self.syntax.max_recipients if self.syntax is not None else SINGLE_SLICE
         self._fits: dict[int, bool] = {}
+
+    @property
+    def merges(self) -> bool:
+        """Whether ``hand_over`` should render fields for merging instead of whole mails."""
+        return self.syntax is not None
+
+    @property
+    def hand_over_slice(self) -> int:
+        """How many mails ``hand_over`` renders before handing them over: a whole call's worth when merging."""
+        return self.syntax.max_recipients if self.syntax is not None else SINGLE_SLICE
 
     # --- one call a mail ----------------------------------------------------------------------------------------
 

@@ -17,14 +17,13 @@ from threading import Lock
 from typing import Any
 
 import css_inline
-from django.conf import settings
 from django.utils.translation import gettext as _
 from liquid import Environment
 
 from tokui.core.errors import DomainError
 from tokui.messaging.enums import MailCharset, MailKind
 from tokui.messaging.html_clean import mail_html_clean
-from tokui.messaging.links import CLICK_PATH, click_link_part, mail_click_prefix, mail_open_url
+from tokui.messaging.links import CLICK_PATH, click_link_part, mail_click_prefix, mail_open_url, site_url
 from tokui.messaging.models import MailTemplateVersion
 from tokui.messaging.rendering.lines import break_long_lines
 from tokui.messaging.rendering.mime import AssembledMail, MimeSkeleton
@@ -204,7 +203,7 @@ def compiled_version(*, version: MailTemplateVersion, sender: SenderData) -> Com
 
 def _untracked_prefixes() -> tuple[str, ...]:
     # The opt-out links must work as they are and must not count as clicks; tracked links are not tracked twice.
-    site = settings.SITE_URL.rstrip("/")
+    site = site_url()
     return (f"{site}/m/u/", f"{site}/m/p/", f"{site}{CLICK_PATH}")
 
 

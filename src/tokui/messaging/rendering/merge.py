@@ -46,16 +46,17 @@ class MergeMail:
         """Subject, HTML and text with each field written as ``placeholder(name)``."""
         found = self._written.get(key)
         if found is None:
-            html = self.html.fixed_text(placeholder) if self.html is not None else placeholder("h")
-            text = self.text.fixed_text(placeholder) if self.text is not None else placeholder("t")
-            found = self._written[key] = (placeholder("s"), html, text)
+            found = self._written[key] = self._write(placeholder)
         return found
 
     def merged(self, fields: dict[str, str]) -> tuple[str, str, str]:
         """Subject, HTML and text with ``fields`` put in (what the ESP makes of them, for a mail sent alone)."""
-        html = self.html.fixed_text(fields.__getitem__) if self.html is not None else fields["h"]
-        text = self.text.fixed_text(fields.__getitem__) if self.text is not None else fields["t"]
-        return fields["s"], html, text
+        return self._write(fields.__getitem__)
+
+    def _write(self, field: Callable[[str], str]) -> tuple[str, str, str]:
+        html = self.html.fixed_text(field) if self.html is not None else field("h")
+        text = self.text.fixed_text(field) if self.text is not None else field("t")
+        return field("s"), html, text
 
     def fields(self, *, context: dict[str, Any], message_pk: int, contact_id: int) -> dict[str, str]:
         """This recipient's fields. Raises ``FastRenderError`` when the mail must be rendered whole (and sent alone)."""

@@ -18,6 +18,7 @@ from tokui.analytics.rankings import product_ranking
 from tokui.catalog.selectors import products_matching
 from tokui.commerce.selectors import current_cart_of_contact, orders_of_contact
 from tokui.customers.selectors import point_balance
+from tokui.messaging.links import site_url
 from tokui.messaging.selectors import points_expiring, recommended_products
 from tokui.messaging.types import MailRecipient, SenderData
 
@@ -31,7 +32,7 @@ def absolute_url(url: str) -> str:
     """Mail is read outside the site: a path such as ``/media/x.png`` needs the site's address in front."""
     if not url or url.startswith(("http://", "https://")):
         return url
-    return f"{settings.SITE_URL.rstrip('/')}/{url.lstrip('/')}"
+    return f"{site_url()}/{url.lstrip('/')}"
 
 
 def _price(value: Any) -> int:

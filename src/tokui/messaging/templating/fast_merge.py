@@ -29,9 +29,9 @@ from tokui.messaging.templating.fast_slots import FILLS, Piece, Slot
 
 class MergeForm:
     """One part of a mail as literal text and fields. ``parts`` holds literal text, a field's index (its piece in
-    ``pieces``) or a slot marker; ``field_names`` names each field and each marker."""
+    ``pieces``) or a slot marker; a field is named ``prefix`` + its index, a marker by ``slot_names``."""
 
-    __slots__ = ("literal_length", "output_limit", "parts", "pieces", "prefix", "slot_counts", "slot_names")
+    __slots__ = ("literal_length", "names", "output_limit", "parts", "pieces", "slot_counts", "slot_names")
 
     def __init__(
         self,
@@ -42,7 +42,8 @@ class MergeForm:
         slot_names: Mapping[str, str],
         output_limit: int | None,
     ) -> None:
-        self.parts, self.pieces, self.prefix = parts, pieces, prefix
+        self.parts, self.pieces = parts, pieces
+        self.names = [f"{prefix}{index}" for index in range(len(pieces))]  # made once, not per recipient
         self.slot_names = dict(slot_names)
         self.output_limit = output_limit
         self.literal_length = sum(len(part) for part in parts if isinstance(part, str))
@@ -60,7 +61,7 @@ class MergeForm:
             elif isinstance(part, Slot):
                 written.append(placeholder(self.slot_names[part.marker]))
             else:
-                written.append(placeholder(f"{self.prefix}{part}"))
+                written.append(placeholder(self.names[part]))
         return "".join(written)
 
     def literal_text(self) -> str:
@@ -72,12 +73,12 @@ class MergeForm:
         scope = {**values, FILLS: fills}
         length = self.literal_length
         try:
-            for index, piece in enumerate(self.pieces):
+            for name, piece in zip(self.names, self.pieces, strict=True):
                 out: list[str] = []
                 piece(scope, out, [])
                 value = "".join(out)
                 length += len(value)
-                into[f"{self.prefix}{index}"] = value
+                into[name] = value
         except FastRenderError:
             raise
         except Exception as error:  # the engine says what is wrong, in its own words
