@@ -31,6 +31,7 @@ from tokui.analytics.rfm_defaults import default_rules
 from tokui.analytics.types import RfmCell, RfmGrid, RfmGroupDef, RfmMovement, RfmRules
 from tokui.commerce.enums import NON_REVENUE_STATUSES
 from tokui.commerce.models import Order
+from tokui.core.lookups import in_ids_sql
 from tokui.core.money import default_currency
 from tokui.core.time import add_months, local_today, site_zone, start_of_local_day
 from tokui.customers.selectors import companies_visible_to, contacts_visible_to
@@ -273,12 +274,19 @@ def product_partners(*, product_ids: Sequence[int], limit: int = 5) -> dict[int,
     The window is the build's (the last year of orders); a product without partners is left out of the result.
     For another window, ``analytics.basket.products_bought_together`` counts from the orders.
     """
+    # Hand-written SQL: the queryset cost 0.96 ms a call in Python for 0.14 ms of query, and mails with
+    # recommendations call this for every recipient.
+    matching, params = in_ids_sql("product_id", product_ids)
     found: dict[int, list[BoughtTogether]] = {}
-    rows = (
-        BasketPartner.objects.filter(product_id__in=list(product_ids), rank__lte=limit)
-        .order_by("product_id", "rank")
-        .values_list("product_id", "partner_id", "orders_together", "confidence", "lift")
-    )
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT product_id, partner_id, orders_together, confidence, lift"
+            f" FROM {quote(BasketPartner._meta.db_table)}"
+            f" WHERE {matching} AND {quote('rank')} <= %s ORDER BY product_id, {quote('rank')}",
+            [*params, limit],
+        )
+        rows = cursor.fetchall()
     for product_id, partner_id, together, confidence, lift in rows:
         found.setdefault(product_id, []).append(
             BoughtTogether(product_id=partner_id, orders_together=together, confidence=confidence, lift=lift)

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import connection
 from django.db.models import F, Lookup, Q
 
 
@@ -29,6 +30,14 @@ class _InValues(Lookup):
         if connection.vendor == "postgresql":
             return f"{lhs} = ANY(%s::{self.array_type}[])", (*lhs_params, values)
         return f"{lhs} IN (SELECT value FROM json_each(%s))", (*lhs_params, json.dumps(values))
+
+
+def in_ids_sql(column: str, ids: Iterable[int]) -> tuple[str, list[Any]]:
+    """``column IN ids`` for hand-written SQL, bound as one parameter (as ``InIds``)."""
+    values = [int(pk) for pk in ids]
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", [values]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(values)]
 
 
 class InIds(_InValues):
