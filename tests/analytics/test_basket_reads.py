@@ -71,3 +71,48 @@ def test_an_empty_scope_reads_no_rows_either_way() -> None:
     for read in (basket_counts._rows_aggregated, basket_counts._rows_copied):
         orders, products = read(sql, params)
         assert orders.size == products.size == 0
+
+
+def _values_sql(rows: list[tuple[int, int]]) -> str:
+    listed = ", ".join(f"({order}::int8, {product}::int8)" for order, product in rows)
+    return f"SELECT order_id, product_id FROM (VALUES {listed}) v (order_id, product_id)"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the aggregated read is PostgreSQL's")
+def test_a_product_id_above_the_catalogues_largest_is_read_whole() -> None:
+    # A line fact keeps the id of a product deleted since: it does not fit the width packed beside the order id.
+    top = ProductFactory().pk
+    rows = [(7, top), (7, 1), (8, top * 4 + 3), (2**40, top)]
+    assert _as_set(basket_counts._rows_aggregated(_values_sql(rows), [])) == set(rows)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the aggregated read is PostgreSQL's")
+def test_an_order_id_too_large_to_pack_is_read_whole() -> None:
+    top = ProductFactory().pk
+    rows = [(2**62, top), (3, top)]  # 2**62 shifted by the product bits is past int64
+    assert _as_set(basket_counts._rows_aggregated(_values_sql(rows), [])) == set(rows)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the second connection is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_two_halves_read_at_once_give_the_rows_of_the_whole_period() -> None:
+    # Outside a transaction the second half is read by a second connection at the first one's snapshot.
+    expected = _shop()
+    middle = timezone.now() - dt.timedelta(days=2, hours=12)
+    first = _scope_sql(start=START, end=middle, category_ids=None, distinct=False)
+    second = _scope_sql(start=middle, end=END, category_ids=None, distinct=False)
+    assert not connection.in_atomic_block
+    orders, products = basket_counts.scope_rows_in_halves(first, second)
+    assert _as_set((orders, products)) == expected
+    assert orders.size == 9
+    assert _as_set(basket_counts.scope_rows(*first)) and _as_set(basket_counts.scope_rows(*second))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the second connection is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_an_error_reading_the_second_half_reaches_the_caller() -> None:
+    _shop()
+    first = _scope_sql(start=START, end=END, category_ids=None, distinct=False)
+    with pytest.raises(Exception, match="syntax error"):
+        basket_counts.scope_rows_in_halves(first, ("SELECT order_id, product_id FROM nowhere WHERE", []))
+    assert _as_set(basket_counts.scope_rows(*first))  # this connection is usable after

@@ -22,11 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
 from tokui.analytics.models import CustomerStats
 from tokui.analytics.pg_copy import COPY_SIGNATURE, COPY_TRAILER
+from tokui.analytics.pg_parallel import beside_second_connection, join_snapshot, shared_snapshot
 from tokui.analytics.stats_arrays import (
     CategorySpend,
     LineRows,
@@ -174,11 +175,9 @@ def _read_on_two(currency: str, computation: _Computation) -> None:
     the last run of orders computes their figures while the other reads on."""
     failure: list[BaseException] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        snapshot = shared_snapshot(cursor)
         # The plans are simple scans: compiling them would cost more than it saves.
         cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SELECT pg_export_snapshot()")
-        snapshot = str(cursor.fetchone()[0])
         order_parts, line_parts = runs(cursor, currency)
         computation.start(order_parts, _products())
         queue = list(reversed(order_parts + line_parts))
@@ -192,12 +191,11 @@ def _read_on_two(currency: str, computation: _Computation) -> None:
                 computation.part_read(part, part.read(their))
 
         def second(their: CursorWrapper) -> None:
-            their.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            their.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            join_snapshot(their, snapshot)
             their.execute("SET LOCAL jit = off")
             work(their)
 
-        _beside_second_connection(lambda: work(cursor), second, failure=failure, name="stats-lines")
+        beside_second_connection(lambda: work(cursor), second, failure=failure, name="stats-lines")
 
 
 def _words(kind: str, values: np.ndarray) -> list[np.ndarray | int]:
@@ -297,44 +295,9 @@ def _copy_in_on_two(table: str, names: list[str], parts: list[np.ndarray]) -> No
         with connection.cursor() as cursor:
             _copy_in(cursor, table, names, first)
 
-    _beside_second_connection(
+    beside_second_connection(
         copy_first, lambda their: _copy_in(their, table, names, second), failure=[], name="stats-copy"
     )
-
-
-def _beside_second_connection(
-    main: Callable[[], None],
-    second: Callable[[CursorWrapper], None],
-    *,
-    failure: list[BaseException],
-    name: str,
-) -> None:
-    """``main`` on this connection while ``second`` runs in a thread on a second connection to the same database
-    (in its own transaction, closed after); the first error of either is raised here once both are done.
-    ``failure`` is shared with the work so it can stop early: an error of ``main`` is noted in it at once."""
-    alias = connection.alias
-
-    def run() -> None:
-        other = connections[alias]
-        try:
-            with transaction.atomic(using=alias), other.cursor() as their:
-                second(their)
-        except BaseException as error:  # noqa: BLE001 (handed to the caller's thread)
-            failure.append(error)
-        finally:
-            other.close()
-
-    helper = threading.Thread(target=run, name=name)
-    helper.start()
-    try:
-        main()
-    except BaseException:
-        failure.append(RuntimeError("stopped"))  # the second stops after its current step
-        raise
-    finally:
-        helper.join()
-    if failure:
-        raise failure[0]
 
 
 def stats_replace_all(*, currency: str, refreshed_at: dt.datetime, fallback: Callable[[], int]) -> int:
