@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 
-.PHONY: demo test bench setup python assets messages browser lint serve clean
+.PHONY: demo test bench setup python assets messages bytecode browser lint serve clean
 
 demo: setup ## Set up and run the demo on http://127.0.0.1:8000
 	$(PY) -m tokui demo
@@ -20,7 +20,7 @@ test: setup ## Set up and run every test: lint, types, import contracts, SQLite,
 bench: setup ## Run every benchmark; each prints name=value lines with its data size
 	bash scripts/run-benchmarks
 
-setup: python assets messages
+setup: python assets messages bytecode
 
 python: $(VENV)/.synced
 
@@ -41,6 +41,9 @@ src/tokui/web/static/tokui/.built: node_modules/.installed $(shell find frontend
 messages: python
 	@command -v msgfmt >/dev/null || bash scripts/apt-install gettext
 	cd src/tokui && ../../$(PY) -m tokui compilemessages --ignore=.venv -v 0
+
+bytecode: python ## Tokui's own modules compiled ahead (see scripts/setup-python; unchanged files are skipped)
+	@$(PY) -m compileall -q src/tokui >/dev/null
 
 browser: ## Install Debian Chromium and Japanese fonts for the browser tests when missing
 	bash scripts/setup-browser
