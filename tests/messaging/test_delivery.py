@@ -329,11 +329,13 @@ def test_a_batch_reads_its_contacts_in_one_go_however_many_mails_it_holds(
 def test_a_channel_failing_mid_batch_leaves_its_slice_unknown_and_the_mails_not_handed_over_queued(
     sender: SenderIdentity, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tokui.messaging import delivery, hand_over
+    from tokui.messaging import delivery
     from tokui.messaging.channels.base import SendResult
 
     class BreaksOnSecondSlice:
         name = "smtp"
+        merges = False
+        hand_over_slice = 2
         calls = 0
 
         def send_many(self, envelopes: list[Any]) -> list[SendResult]:
@@ -345,7 +347,6 @@ def test_a_channel_failing_mid_batch_leaves_its_slice_unknown_and_the_mails_not_
         def close(self) -> None:
             pass
 
-    monkeypatch.setattr(hand_over, "HAND_OVER_SLICE", 2)
     monkeypatch.setattr(delivery, "_deliver_after_commit", lambda ids: None)
     _template, version = make_template(sender=sender, html="<p>{{ contact.name }}</p>")
     ids = messages_send_to_contacts(

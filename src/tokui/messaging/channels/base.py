@@ -60,6 +60,17 @@ class SendResult:
 class MailChannel(Protocol):
     name: str
 
+    @property
+    def merges(self) -> bool:
+        """Whether ``hand_over`` renders each mail's fields for the channel to merge (ADR 32) instead of whole
+        mails."""
+        ...
+
+    @property
+    def hand_over_slice(self) -> int:
+        """How many mails ``hand_over`` renders before handing them over in one ``send_many``."""
+        ...
+
     def send_many(self, envelopes: Sequence[Envelope]) -> list[SendResult]:
         """Hand every envelope over, reusing one connection; one result per envelope, in order."""
         ...

@@ -107,6 +107,12 @@ def _mail_from(connection: smtplib.SMTP, address: str, options: str = "") -> tup
 
 class SmtpChannel:
     name = "smtp"
+    merges = False
+    # Mails are rendered and handed over a slice at a time, not a whole batch and then its sending: a finished mail
+    # and its parts take ~130 KB, and a thousand of them (130 MB) were written to memory the CPU caches had long
+    # lost, then read back to send. Ten at a time stay in the caches: measured ~75 µs less CPU a mail. A slice costs
+    # one more round trip to the SMTP server (the reply to its last message), a tenth of one a mail.
+    hand_over_slice = 10
 
     def __init__(
         self,
