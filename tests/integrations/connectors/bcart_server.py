@@ -11,12 +11,13 @@ from __future__ import annotations
 import copy
 import json
 import re
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.http_stub import serving
 
 TOKEN = "bcart_test_token"
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
@@ -363,12 +364,6 @@ def bcart_server(
     *, throttle_once: set[str] | None = None, orders: list[dict[str, Any]] | None = None
 ) -> Iterator[BcartStub]:
     stub = BcartStub(throttle_once=throttle_once, orders=orders)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
-    stub.url = f"http://127.0.0.1:{server.server_address[1]}/api/v1"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))) as port:
+        stub.url = f"http://127.0.0.1:{port}/api/v1"
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()

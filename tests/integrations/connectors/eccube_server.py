@@ -13,12 +13,13 @@ import copy
 import datetime as dt
 import json
 import re
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.http_stub import serving
 
 TOKEN = "eccube_access_token"
 REFRESH_TOKEN = "eccube_refresh_token"
@@ -434,12 +435,6 @@ def _instant(value: str) -> float:
 @contextmanager
 def eccube_server(*, throttle_once: set[str] | None = None, denied: set[str] | None = None) -> Iterator[EccubeStub]:
     stub = EccubeStub(throttle_once=throttle_once, denied=denied)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
-    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))) as port:
+        stub.url = f"http://127.0.0.1:{port}"
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -8,12 +8,13 @@ per resource when asked to, and 401 with Shopify's error body for a wrong token.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.http_stub import serving
 
 API_VERSION = "2025-01"
 TOKEN = "shpat_test_token"
@@ -200,12 +201,6 @@ def _handler(stub: ShopifyStub) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def shopify_server(*, throttle_once: set[str] | None = None) -> Iterator[ShopifyStub]:
     stub = ShopifyStub(throttle_once=throttle_once)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
-    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))) as port:
+        stub.url = f"http://127.0.0.1:{port}"
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()
