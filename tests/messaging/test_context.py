@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from tests.factories import ContactFactory, OrderFactory, OrderLineFactory, ProductFactory
@@ -79,3 +80,86 @@ def test_only_the_parts_a_template_uses_are_read(django_assert_num_queries: Any)
             preferences_url="p",
         )
     assert "cart" not in context and "ranking" not in context and context["coupon"] == {"code": ""}
+
+
+def _cart(contact: Any, products: list[Any], *, state: str, minutes_ago: int) -> None:
+    from tokui.commerce.models import Cart, CartLine
+
+    moment = timezone.now() - dt.timedelta(minutes=minutes_ago)
+    cart = Cart.objects.create(contact=contact, state=state, last_activity_at=moment, recovery_url=f"https://c/{state}")
+    for quantity, product in enumerate(products, start=1):
+        CartLine.objects.create(
+            cart=cart, product=product, quantity=quantity, unit_price=product.price, added_at=moment
+        )
+
+
+def _recipients_of_every_kind() -> list[int]:
+    """Contacts with and without each part: carts (an older one, an ordered one), orders, points (expired too)."""
+    from tokui.commerce.enums import CartState
+
+    shirt, scarf, socks = (
+        ProductFactory(name=n, url=f"https://shop.example.jp/{n}") for n in ("シャツ", "帽子", "靴下")
+    )
+    shirt.image.name = "products/shirt.jpg"
+    shirt.save(update_fields=["image"])
+    everyone = [ContactFactory() for _ in range(6)]
+    _cart(everyone[0], [shirt, scarf], state=CartState.ACTIVE, minutes_ago=5)
+    _cart(everyone[0], [socks], state=CartState.ABANDONED, minutes_ago=50)  # older: not the current one
+    _cart(everyone[1], [socks, shirt], state=CartState.ABANDONED, minutes_ago=90)
+    _cart(everyone[2], [scarf], state=CartState.CONVERTED, minutes_ago=1)  # ordered: no cart to show
+    for contact, days in ((everyone[0], 3), (everyone[0], 30), (everyone[3], 1)):
+        order = OrderFactory(contact=contact, placed_at=timezone.now() - dt.timedelta(days=days))
+        OrderLineFactory(order=order, product=shirt, line_no=1)
+        OrderLineFactory(order=order, product=socks, line_no=2, quantity=3)
+    points_grant(contact=everyone[1], points=300, expires_at=timezone.now() + dt.timedelta(days=5))
+    points_grant(contact=everyone[1], points=700, expires_at=timezone.now() + dt.timedelta(days=200))
+    points_grant(contact=everyone[4], points=900, expires_at=None)
+    return [contact.pk for contact in everyone]
+
+
+def test_a_batchs_context_parts_read_at_once_are_those_read_one_recipient_at_a_time() -> None:
+    from tokui.messaging.templating.context import contexts_prefetch
+
+    ids = _recipients_of_every_kind()
+    recipients = contacts_for_mail(contact_ids=ids)
+    needed = frozenset({"cart", "last_order", "points"})
+    batch = SharedParts(sender=SENDER)
+    contexts_prefetch(contact_ids=ids, needed=needed, shared=batch)
+
+    for pk in ids:
+        alone = mail_context(
+            contact=recipients[pk], needed=needed, shared=SharedParts(sender=SENDER), unsubscribe_url="u",
+            preferences_url="p",
+        )  # fmt: skip
+        together = mail_context(
+            contact=recipients[pk], needed=needed, shared=batch, unsubscribe_url="u", preferences_url="p"
+        )
+        assert together == alone
+    first = batch.parts[ids[0]]
+    assert [item["name"] for item in first["cart"]["items"]] == ["シャツ", "帽子"]  # the newest open cart
+    assert first["cart"]["items"][0]["image_url"] == f"{settings.SITE_URL.rstrip('/')}/media/products/shirt.jpg"
+    assert first["cart"]["items"][1]["image_url"] == "" and first["cart"]["url"] == "https://c/active"
+    assert first["last_order"]["lines"] == [  # the latest order (3 days ago), its lines in order
+        {"name": "シャツ", "quantity": 2, "price": 5000},
+        {"name": "靴下", "quantity": 3, "price": 5000},
+    ]
+    assert first["last_order"]["ordered_at"] == timezone.localdate(timezone.now() - dt.timedelta(days=3)).isoformat()
+    assert batch.parts[ids[2]]["cart"] == {"items": [], "url": ""}
+    assert batch.parts[ids[1]]["points"]["balance"] == 1000 and batch.parts[ids[1]]["points"]["expiring"] == 300
+
+
+def test_a_batchs_context_parts_cost_the_same_queries_for_five_recipients_or_fifty() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tokui.messaging.templating.context import contexts_prefetch
+
+    ids = _recipients_of_every_kind()
+    ids += [ContactFactory().pk for _ in range(44)]
+    needed = frozenset({"cart", "last_order", "points"})
+    counts = []
+    for chosen in (ids[:5], ids):
+        with CaptureQueriesContext(connection) as queries:
+            contexts_prefetch(contact_ids=chosen, needed=needed, shared=SharedParts(sender=SENDER))
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 7

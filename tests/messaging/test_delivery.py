@@ -370,3 +370,24 @@ def test_the_suppression_check_finds_a_batchs_suppressed_addresses_whatever_thei
         "bounced@example.jp": SuppressionReason.HARD_BOUNCE,
         "left@example.jp": SuppressionReason.UNSUBSCRIBED,
     }
+
+
+def test_a_cart_mails_batch_reads_its_recipients_carts_at_once_and_each_gets_its_own(
+    smtp_server: SmtpServer, cart_template: tuple[MailTemplate, MailTemplateVersion]
+) -> None:
+    # The carts, their lines and products are read for the whole batch (a few statements), not per recipient.
+    counts, everyone = [], []
+    for size in (1, 4):
+        contacts = [opted_in(ContactFactory()) for _ in range(size)]
+        for contact in contacts:
+            cart = _cart(contact)
+            cart.lines.filter(quantity=1).update(quantity=contact.pk % 7 + 3)  # a quantity only this one has
+        everyone += contacts
+        with CaptureQueriesContext(connection) as queries:
+            messages_send_to_contacts(template_version=cart_template[1], contact_ids=[c.pk for c in contacts])
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1]
+    delivered = {r.recipients[0]: r.message.get_body(("html",)).get_content() for r in smtp_server.received}
+    for contact in everyone:
+        assert f"× {contact.pk % 7 + 3}" in delivered[contact.email]

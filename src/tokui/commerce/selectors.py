@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, Min, Prefetch, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Prefetch, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 
 from tokui.commerce.enums import NON_REVENUE_STATUSES, CartState
 from tokui.commerce.models import Cart, CartLine, Favorite, Order, OrderLine
-from tokui.commerce.types import CompanyOrderSummary
+from tokui.commerce.types import CartItem, CompanyOrderSummary, OpenCart
+from tokui.core.lookups import ids_q
 
 
 def revenue_orders(*, company_ids: QuerySet[Any] | None = None) -> QuerySet[Order]:
@@ -297,15 +299,59 @@ def order_summaries_of_contacts(*, contact_ids: Iterable[int]) -> dict[int, Comp
     }
 
 
+def _open_carts() -> QuerySet[Cart]:
+    # Lines in the order they were added (a mail lists them so), each with its product.
+    lines = CartLine.objects.select_related("product").order_by("pk")
+    return (
+        Cart.objects.filter(state__in=[CartState.ACTIVE, CartState.ABANDONED])
+        .select_related("contact")
+        .prefetch_related(Prefetch("lines", queryset=lines))
+        .order_by("-last_activity_at", "-pk")
+    )
+
+
 def current_cart_of_contact(*, contact_id: int) -> Cart | None:
     """The contact's most recently changed cart that has not been ordered or emptied."""
-    return (
-        Cart.objects.filter(contact_id=contact_id, state__in=[CartState.ACTIVE, CartState.ABANDONED])
-        .select_related("contact")
-        .prefetch_related(Prefetch("lines", queryset=CartLine.objects.select_related("product")))
-        .order_by("-last_activity_at")
-        .first()
+    return _open_carts().filter(contact_id=contact_id).first()
+
+
+def current_carts_of_contacts(*, contact_ids: Iterable[int]) -> dict[int, OpenCart]:
+    """The current cart (``current_cart_of_contact``) of each of these contacts that has one, as plain values, in
+    two queries for all: a mail batch reads its recipients' carts at once (two queries a recipient, and the model
+    objects of every line and product, cost a cart mail 35 times its render)."""
+    current: dict[int, tuple[int, str]] = {}
+    carts = (
+        Cart.objects.filter(ids_q("contact_id", contact_ids), state__in=[CartState.ACTIVE, CartState.ABANDONED])
+        .order_by("-last_activity_at", "-pk")
+        .values_list("pk", "contact_id", "recovery_url")
     )
+    for pk, contact_id, recovery_url in carts:  # newest first: the first of each contact is its current one
+        current.setdefault(int(contact_id), (int(pk), recovery_url or ""))
+    found = {contact_id: OpenCart(recovery_url=url) for contact_id, (_, url) in current.items()}
+    owner = {pk: contact_id for contact_id, (pk, _) in current.items()}
+    lines = (
+        CartLine.objects.filter(ids_q("cart_id", owner))
+        .order_by("pk")
+        .values_list(
+            "cart_id", "product__name", "product__image", "product__url", "product__price", "quantity", "unit_price"
+        )
+    )
+    for cart_id, name, image, url, price, quantity, unit_price in lines:
+        found[owner[cart_id]].items.append(CartItem(name, image or "", url or "", price, quantity, unit_price))
+    return found
+
+
+def latest_orders_of_contacts(*, contact_ids: Iterable[int]) -> dict[int, Order]:
+    """Each contact's latest order (``orders_of_contact(...).first()``), its lines and their products prefetched,
+    in two queries for all."""
+    newest_first = [F("placed_at").desc(), F("id").desc()]
+    orders = (
+        Order.objects.filter(ids_q("contact_id", contact_ids))
+        .annotate(place=Window(RowNumber(), partition_by=[F("contact_id")], order_by=newest_first))
+        .filter(place=1)
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("product")))
+    )
+    return {int(order.contact_id or 0): order for order in orders}
 
 
 def favorites_of_contact(*, contact_id: int) -> QuerySet[Favorite]:

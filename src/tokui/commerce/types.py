@@ -120,3 +120,21 @@ class FavoriteRecordIn:
     product_external_id: str | None = None
     added_at: dt.datetime | None = None
     removed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CartItem:
+    """One line of an open cart as a mail shows it: the product's name, image (storage name), page and price."""
+
+    product_name: str
+    product_image: str
+    product_url: str
+    product_price: Decimal
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCart:
+    recovery_url: str
+    items: list[CartItem] = field(default_factory=list)

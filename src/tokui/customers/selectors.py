@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
+from tokui.core.lookups import ids_q
 from tokui.customers.enums import Channel, ConsentStatus, PointLotState
 from tokui.customers.models import Company, Consent, Contact, PointLot, Tag
 
@@ -98,6 +99,23 @@ def point_balance(
         contact_id = contact.pk
     lots = lots.filter(contact_id=contact_id) if contact_id is not None else lots.filter(company=company)
     return int(lots.aggregate(total=Sum("remaining_points"))["total"] or 0)
+
+
+def point_balances(*, contact_ids: Iterable[int], at: dt.datetime | None = None) -> dict[int, int]:
+    """``point_balance`` of each of these contacts (0 for none), in one query for all."""
+    moment = at or timezone.now()
+    ids = list(contact_ids)
+    rows = (
+        PointLot.objects.filter(ids_q("contact_id", ids), state=PointLotState.ACTIVE)
+        .exclude(expires_at__lte=moment)
+        .values("contact_id")
+        .order_by()
+        .annotate(total=Sum("remaining_points"))
+        .values_list("contact_id", "total")
+    )
+    balances = dict.fromkeys(ids, 0)
+    balances.update({int(contact_id): int(total or 0) for contact_id, total in rows})
+    return balances
 
 
 def active_companies_count() -> int:

@@ -31,7 +31,7 @@ from tokui.messaging.rendering.compiled import (
 )
 from tokui.messaging.rendering.merge import merge_mail
 from tokui.messaging.selectors import contacts_for_mail, sender_default
-from tokui.messaging.templating.context import SharedParts, mail_context
+from tokui.messaging.templating.context import SharedParts, contexts_prefetch, mail_context
 from tokui.messaging.templating.fast import FastRenderError
 from tokui.messaging.templating.variables import sample_context
 from tokui.messaging.types import SenderData
@@ -141,23 +141,51 @@ def envelope_for(
 _Prepared = dict[tuple[int, int | None], tuple[CompiledVersion, SharedParts]]
 
 
+def _prepared_for(message: ClaimedMail, prepared: _Prepared) -> tuple[CompiledVersion, SharedParts]:
+    version = message.template_version
+    key = (version.pk, version.template.sender_id)
+    found = prepared.get(key)
+    if found is None:
+        sender = sender_data(version.template.sender)
+        found = prepared[key] = (compiled_version(version=version, sender=sender), SharedParts(sender=sender))
+    return found
+
+
+def prepare_batch(messages: Sequence[ClaimedMail], prepared: _Prepared) -> None:
+    """Prepare the versions of ``messages`` and read their recipients' own context parts (cart, last order,
+    points) for all of them at once. Anything that fails here is left to each mail's render, which reads alone
+    and records its own error."""
+    recipients: dict[tuple[int, int | None], list[int]] = {}
+    for message in messages:
+        if message.recipient is None:
+            continue
+        try:
+            _prepared_for(message, prepared)
+        except Exception:  # noqa: BLE001 (the render of this mail reports it)
+            continue
+        version = message.template_version
+        recipients.setdefault((version.pk, version.template.sender_id), []).append(message.recipient.id)
+    for key, contact_ids in recipients.items():
+        compiled, shared = prepared[key]
+        try:
+            contexts_prefetch(contact_ids=contact_ids, needed=compiled.needed, shared=shared)
+        except Exception:
+            logger.exception("could not read the batch's context parts; each mail reads its own")
+
+
 def render_envelopes(
     messages: Sequence[ClaimedMail], prepared: _Prepared | None = None, *, merge: bool = False
 ) -> tuple[list[Envelope], dict[int, str]]:
     """Envelopes of ``messages``, and the render error of each that could not be rendered. A batch shares a few
-    versions: ``prepared`` keeps each one's sender, prepared version and shared parts for the whole batch."""
+    versions: ``prepared`` keeps each one's sender, prepared version and shared parts (the recipients' context
+    parts read at once included) for the whole batch."""
     envelopes: list[Envelope] = []
     errors: dict[int, str] = {}
     prepared = {} if prepared is None else prepared
+    prepare_batch(messages, prepared)  # no reads for recipients a caller prepared already
     for message in messages:
-        version = message.template_version
         try:
-            key = (version.pk, version.template.sender_id)
-            found = prepared.get(key)
-            if found is None:
-                sender = sender_data(version.template.sender)
-                found = prepared[key] = (compiled_version(version=version, sender=sender), SharedParts(sender=sender))
-            compiled, shared = found
+            compiled, shared = _prepared_for(message, prepared)
             context, contact_id, to_name = _context_for(message, compiled, shared)
             envelopes.append(
                 envelope_for(message, compiled, context=context, contact_id=contact_id, to_name=to_name, merge=merge)
@@ -192,6 +220,7 @@ def render_and_hand_over(
         reason = f"{type(error).__name__}: {error}"
         return [SendResult(m.pk, AttemptOutcome.TEMPORARY, None, reason) for m in messages], errors
     prepared: _Prepared = {}
+    prepare_batch(messages, prepared)  # the whole batch's context parts at once, not a slice's
     # An ESP that merges takes a whole call's worth at once (ADR 32); SMTP a slice that stays in the caches.
     size, merge = active.hand_over_slice, active.merges
     try:

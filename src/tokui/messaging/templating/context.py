@@ -8,6 +8,7 @@ template cannot follow a model's relations to another customer's data.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +16,17 @@ from django.conf import settings
 from django.utils import timezone
 
 from tokui.analytics.rankings import product_ranking
+from tokui.catalog.models import Product
 from tokui.catalog.selectors import products_matching
-from tokui.commerce.selectors import current_cart_of_contact, orders_of_contact
-from tokui.customers.selectors import point_balance
+from tokui.commerce.selectors import (
+    current_carts_of_contacts,
+    latest_orders_of_contacts,
+    orders_of_contact,
+)
+from tokui.commerce.types import OpenCart
+from tokui.customers.selectors import point_balance, point_balances
 from tokui.messaging.links import site_url
-from tokui.messaging.selectors import points_expiring, recommended_products
+from tokui.messaging.selectors import points_expiring, points_expiring_of_contacts, recommended_products
 from tokui.messaging.types import MailRecipient, SenderData
 
 RANKING_SIZE = 5
@@ -71,21 +78,31 @@ def shared_ranking() -> list[dict[str, Any]]:
 
 @dataclass(slots=True)
 class SharedParts:
-    """Parts of the context that are the same for every recipient of a batch, read once."""
+    """Parts of the context that are the same for every recipient of a batch, read once; and the recipients' own
+    parts read for the whole batch at once (``contexts_prefetch``), by contact id."""
 
     sender: SenderData
     ranking: list[dict[str, Any]] | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    parts: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
-def _cart(contact_id: int) -> dict[str, Any]:
-    cart = current_cart_of_contact(contact_id=contact_id)
+def _cart(cart: OpenCart | None) -> dict[str, Any]:
     if cart is None:
         return {"items": [], "url": ""}
+    # The stored image name to its address, as ``product.image.url`` gives it.
+    storage = Product._meta.get_field("image").storage
     items = [
-        {**product_data(line.product, price=line.unit_price), "quantity": line.quantity} for line in cart.lines.all()
+        {
+            "name": item.product_name,
+            "image_url": absolute_url(storage.url(item.product_image)) if item.product_image else "",
+            "price": _price(item.unit_price),
+            "url": item.product_url,
+            "quantity": item.quantity,
+        }
+        for item in cart.items
     ]
-    return {"items": items, "url": cart.recovery_url or ""}
+    return {"items": items, "url": cart.recovery_url}
 
 
 def _reorder_url(order: Any, lines: list[Any]) -> str:
@@ -95,8 +112,7 @@ def _reorder_url(order: Any, lines: list[Any]) -> str:
     return first.url if first is not None and first.url else ""
 
 
-def _last_order(contact_id: int) -> dict[str, Any]:
-    order = orders_of_contact(contact_id=contact_id).prefetch_related("lines__product").first()
+def _last_order(order: Any) -> dict[str, Any]:
     if order is None:
         return {"ordered_at": "", "total": 0, "lines": [], "reorder_url": ""}
     lines = list(order.lines.all())
@@ -110,10 +126,47 @@ def _last_order(contact_id: int) -> dict[str, Any]:
     }
 
 
-def _points(contact_id: int) -> dict[str, Any]:
-    balance = point_balance(contact_id=contact_id)
-    expiring, expires_on = points_expiring(contact_id=contact_id, within=POINTS_EXPIRY_WINDOW)
+def _points(balance: int, expiring: int, expires_on: dt.date | None) -> dict[str, Any]:
     return {"balance": balance, "expiring": expiring, "expires_on": expires_on.isoformat() if expires_on else ""}
+
+
+def _read_one(part: str, contact_id: int) -> dict[str, Any]:
+    """One recipient's ``part``, read alone (a test send, a preview, a recipient the batch did not prefetch)."""
+    if part == "cart":
+        return _cart(current_carts_of_contacts(contact_ids=[contact_id]).get(contact_id))
+    if part == "last_order":
+        return _last_order(orders_of_contact(contact_id=contact_id).prefetch_related("lines__product").first())
+    expiring = points_expiring(contact_id=contact_id, within=POINTS_EXPIRY_WINDOW)
+    return _points(point_balance(contact_id=contact_id), *expiring)
+
+
+# The recipients' own parts read for a whole batch at once.
+_PREFETCHED = frozenset({"cart", "last_order", "points"})
+
+
+def contexts_prefetch(*, contact_ids: Sequence[int], needed: frozenset[str], shared: SharedParts) -> None:
+    """Read the parts ``needed`` of these contacts' contexts for all of them at once — a few queries for a batch
+    instead of a few a recipient (a cart mail read 2 queries a recipient: 7 ms of the mail's time, 35 times its
+    render) — into ``shared``, where ``mail_context`` takes them."""
+    wanted = [pk for pk in dict.fromkeys(contact_ids) if pk not in shared.parts]
+    reading = needed & _PREFETCHED
+    if not wanted or not reading:
+        return
+    parts: dict[int, dict[str, Any]] = {pk: {} for pk in wanted}
+    if "cart" in reading:
+        carts = current_carts_of_contacts(contact_ids=wanted)
+        for pk in wanted:
+            parts[pk]["cart"] = _cart(carts.get(pk))
+    if "last_order" in reading:
+        orders = latest_orders_of_contacts(contact_ids=wanted)
+        for pk in wanted:
+            parts[pk]["last_order"] = _last_order(orders.get(pk))
+    if "points" in reading:
+        balances = point_balances(contact_ids=wanted)
+        expiring = points_expiring_of_contacts(contact_ids=wanted, within=POINTS_EXPIRY_WINDOW)
+        for pk in wanted:
+            parts[pk]["points"] = _points(balances[pk], *expiring[pk])
+    shared.parts.update(parts)
 
 
 def mail_context(
@@ -135,12 +188,9 @@ def mail_context(
         "sender": shared.sender.as_context(),
         "coupon": {"code": str(data.get("coupon_code", ""))},
     }
-    if "cart" in needed:
-        context["cart"] = _cart(contact.id)
-    if "last_order" in needed:
-        context["last_order"] = _last_order(contact.id)
-    if "points" in needed:
-        context["points"] = _points(contact.id)
+    prefetched = shared.parts.get(contact.id, {})
+    for part in sorted(needed & _PREFETCHED):
+        context[part] = prefetched[part] if part in prefetched else _read_one(part, contact.id)
     if "recommendations" in needed:
         context["recommendations"] = [
             product_data(product) for product in recommended_products(contact_id=contact.id, limit=RECOMMENDATION_COUNT)
