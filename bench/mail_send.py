@@ -19,8 +19,9 @@ and 3 Liquid variables (contact name, company name, coupon code). Measured:
   call's recipient-variables JSON), in one process and in 2 processes at once (as the 2 workers would render them);
   beside it, whole mails rendered one a call (an ESP without merging).
 
-The per-recipient context here comes from the bench (each contact's cart made up from its id), not from reading
-carts and orders: the context reads are per contact and are measured by the tests, not here. The sink is a
+End to end, each recipient's cart (3 lines of 50 products) is read from the database as a real send reads it: for
+a claimed batch at once (``contexts_prefetch``). The render-only and ESP figures build the same context in the
+bench instead (each contact's cart made up from its id), so they measure the rendering alone. The sink is a
 minimal asyncio SMTP server in its own process that accepts and discards (the same 2 cores are shared by all; a
 real MTA would be on another machine).
 
@@ -52,6 +53,8 @@ from django.db.models import Count  # noqa: E402
 from django.test import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from tokui.catalog.models import Product  # noqa: E402
+from tokui.commerce.models import Cart, CartLine  # noqa: E402
 from tokui.customers.enums import Channel, ConsentStatus  # noqa: E402
 from tokui.customers.models import Company, Consent, Contact  # noqa: E402
 from tokui.messaging import delivery, hand_over  # noqa: E402
@@ -61,9 +64,7 @@ from tokui.messaging.channels.esp import EspChannel  # noqa: E402
 from tokui.messaging.channels.esp_merge import merge_syntaxes  # noqa: E402
 from tokui.messaging.links import opt_out_urls  # noqa: E402
 from tokui.messaging.models import MailTemplateVersion, OutboxMessage  # noqa: E402
-from tokui.messaging.outbox_rows import ClaimedMail  # noqa: E402
 from tokui.messaging.rendering.compiled import (  # noqa: E402
-    CompiledVersion,
     assemble_mail,
     compiled_version,
     render_tracked,
@@ -288,6 +289,29 @@ def setup() -> tuple[MailTemplateVersion, list[int]]:
     )
     ids = [c.pk for c in contacts]
     now = timezone.now()
+    # Every recipient has a cart of 3 lines, read from the database by the end-to-end send.
+    products = Product.objects.bulk_create(
+        Product(sku=f"bench-{run}-{n}", name=f"リネンシャツ {n}", price=4900 + n * 100, image=f"products/{n}.jpg",
+                url=f"https://shop.example.jp/products/{n}")
+        for n in range(50)
+    )  # fmt: skip
+    carts = Cart.objects.bulk_create(
+        (
+            Cart(contact_id=pk, last_activity_at=now, recovery_url=f"https://shop.example.jp/cart/{pk}",
+                 source="bench", external_id=f"{run}-cart{pk}")
+            for pk in ids
+        ),
+        batch_size=5000,
+    )  # fmt: skip
+    CartLine.objects.bulk_create(
+        (
+            CartLine(cart=cart, product=products[(n + item) % 50], quantity=1 + (n + item) % 3,
+                     unit_price=products[(n + item) % 50].price, added_at=now)
+            for n, cart in enumerate(carts)
+            for item in range(3)
+        ),
+        batch_size=5000,
+    )  # fmt: skip
     Consent.objects.bulk_create(
         (
             Consent(contact_id=pk, channel=Channel.EMAIL, status=ConsentStatus.GRANTED, source="bench", recorded_at=now)
@@ -301,19 +325,8 @@ def setup() -> tuple[MailTemplateVersion, list[int]]:
 # --- the workers -----------------------------------------------------------------------------------------------
 
 
-def _bench_context_for(message: ClaimedMail, compiled: CompiledVersion, shared: Any) -> tuple[dict[str, Any], int, str]:
-    contact = message.recipient
-    assert contact is not None
-    return (
-        bench_context(contact.id, contact.name, contact.company_name, shared.sender.as_context(), message.pk),
-        contact.id,
-        contact.name,
-    )
-
-
 def worker(port: int, results: Any, queued_all: Any) -> None:
     connections.close_all()
-    hand_over._context_for = _bench_context_for  # type: ignore[assignment]
     channel = SmtpChannel(host="127.0.0.1", port=port)
     sent = 0
     cpu = time.process_time()
