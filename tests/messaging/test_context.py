@@ -163,3 +163,57 @@ def test_a_batchs_context_parts_cost_the_same_queries_for_five_recipients_or_fif
             contexts_prefetch(contact_ids=chosen, needed=needed, shared=SharedParts(sender=SENDER))
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 7
+
+
+def test_recommendations_read_for_a_batch_are_those_read_one_recipient_at_a_time() -> None:
+    from tokui.commerce.enums import CartState
+    from tokui.messaging.selectors import recommended_products, recommended_products_of_contacts
+
+    a, b, c, d, e, gone = (ProductFactory(name=name) for name in ("A", "B", "C", "D", "E", "廃番"))
+    gone.status = "discontinued"
+    gone.save(update_fields=["status"])
+    for first, second in ((a, b), (a, b), (c, d), (c, d)):  # other customers: A with B, C with D
+        order = OrderFactory(contact=ContactFactory())
+        OrderLineFactory(order=order, product=first, line_no=1)
+        OrderLineFactory(order=order, product=second, line_no=2)
+    basket_partners_rebuild(today=timezone.localdate() + dt.timedelta(days=1))
+    with_cart, with_order, viewer, owner = (ContactFactory() for _ in range(4))
+    _cart(with_cart, [a], state=CartState.ACTIVE, minutes_ago=1)
+    OrderLineFactory(order=OrderFactory(contact=with_order), product=c)
+    for contact, product, minutes in ((viewer, gone, 1), (viewer, e, 2), (owner, b, 1)):
+        event_record(
+            type=EventType.PRODUCT_VIEWED,
+            occurred_at=timezone.now() - dt.timedelta(minutes=minutes),
+            contact_id=contact.pk,
+            company_id=contact.company_id,
+            properties={"product_id": product.pk},
+        )
+    OrderLineFactory(order=OrderFactory(contact=owner), product=b)
+    ids = [with_cart.pk, with_order.pk, viewer.pk, owner.pk]
+
+    together = recommended_products_of_contacts(contact_ids=ids, limit=4)
+
+    assert {pk: [p.name for p in found] for pk, found in together.items()} == {
+        # a discontinued product and one already bought are left out; B's buyer is offered A, bought with B
+        with_cart.pk: ["B"], with_order.pk: ["D"], viewer.pk: ["E"], owner.pk: ["A"],
+    }  # fmt: skip
+    for pk in ids:
+        assert recommended_products(contact_id=pk, limit=4) == together[pk]
+
+
+def test_recommendations_for_a_batch_cost_the_same_queries_for_four_recipients_or_forty() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tokui.messaging.selectors import recommended_products_of_contacts
+
+    product = ProductFactory()
+    everyone = [ContactFactory() for _ in range(40)]
+    for contact in everyone:
+        OrderLineFactory(order=OrderFactory(contact=contact), product=product)
+    counts = []
+    for chosen in (everyone[:4], everyone):
+        with CaptureQueriesContext(connection) as queries:
+            recommended_products_of_contacts(contact_ids=[c.pk for c in chosen], limit=4)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

@@ -333,11 +333,39 @@ def current_carts_of_contacts(*, contact_ids: Iterable[int]) -> dict[int, OpenCa
         CartLine.objects.filter(ids_q("cart_id", owner))
         .order_by("pk")
         .values_list(
-            "cart_id", "product__name", "product__image", "product__url", "product__price", "quantity", "unit_price"
+            "cart_id",
+            "product_id",
+            "product__name",
+            "product__image",
+            "product__url",
+            "product__price",
+            "quantity",
+            "unit_price",
         )
     )
-    for cart_id, name, image, url, price, quantity, unit_price in lines:
-        found[owner[cart_id]].items.append(CartItem(name, image or "", url or "", price, quantity, unit_price))
+    for cart_id, product_id, name, image, url, price, quantity, unit_price in lines:
+        item = CartItem(product_id, name, image or "", url or "", price, quantity, unit_price)
+        found[owner[cart_id]].items.append(item)
+    return found
+
+
+def recent_order_products_of_contacts(*, contact_ids: Iterable[int], orders: int) -> dict[int, list[int]]:
+    """The product ids of each contact's ``orders`` latest orders, newest order first and in line order, in two
+    queries for all (as ``orders_of_contact(...)[:orders]`` and their lines give them)."""
+    newest_first = [F("placed_at").desc(), F("id").desc()]
+    ranked = list(
+        Order.objects.filter(ids_q("contact_id", contact_ids))
+        .annotate(place=Window(RowNumber(), partition_by=[F("contact_id")], order_by=newest_first))
+        .filter(place__lte=orders)
+        .values_list("pk", "contact_id", "place")
+    )
+    lines: dict[int, list[int]] = {}
+    rows = OrderLine.objects.filter(ids_q("order_id", [pk for pk, _, _ in ranked]), product_id__isnull=False)
+    for order_id, product_id in rows.order_by("order_id", "line_no").values_list("order_id", "product_id"):
+        lines.setdefault(order_id, []).append(int(product_id))
+    found: dict[int, list[int]] = {}
+    for pk, contact_id, _place in sorted(ranked, key=lambda row: (row[1], row[2])):
+        found.setdefault(int(contact_id), []).extend(lines.get(pk, []))
     return found
 
 

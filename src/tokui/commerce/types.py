@@ -126,6 +126,7 @@ class FavoriteRecordIn:
 class CartItem:
     """One line of an open cart as a mail shows it: the product's name, image (storage name), page and price."""
 
+    product_id: int
     product_name: str
     product_image: str
     product_url: str

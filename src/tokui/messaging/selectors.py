@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, Min, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from tokui.analytics.selectors import product_partners
 from tokui.catalog.models import Product
-from tokui.commerce.selectors import current_cart_of_contact, orders_of_contact
+from tokui.commerce.selectors import current_carts_of_contacts, recent_order_products_of_contacts
 from tokui.core.lookups import ids_q, texts_q
 from tokui.customers.enums import Channel, ConsentStatus, PointLotState
 from tokui.customers.models import Consent, Contact, PointLot
@@ -96,29 +98,53 @@ def points_expiring_of_contacts(
 def recommended_products(*, contact_id: int, limit: int = 4) -> list[Product]:
     """Products for one contact: bought together with what they buy or keep in the cart (basket analysis), then
     products they viewed lately and did not buy. Never a product they already ordered or hold in the cart."""
-    now = timezone.now()
-    owned: set[int] = set()
-    seeds: list[int] = []
-    cart = current_cart_of_contact(contact_id=contact_id)
-    if cart is not None:
-        seeds += [line.product_id for line in cart.lines.all()]
-    for order in orders_of_contact(contact_id=contact_id)[:5]:
-        seeds += [line.product_id for line in order.lines.all() if line.product_id]
-    owned.update(seeds)
-    picked: list[int] = []
-    # The nightly bought-together lists (one index read for every seed), not a count over the orders per mail.
-    partners = product_partners(product_ids=list(dict.fromkeys(seeds[:5])), limit=limit)
-    for seed in dict.fromkeys(seeds[:5]):
-        for together in partners.get(seed, []):
-            if together.product_id not in owned and together.product_id not in picked:
-                picked.append(together.product_id)
-    viewed = events_matching(type=EventType.PRODUCT_VIEWED, contact_id=contact_id, since=now - VIEWED_WINDOW)
-    for properties in viewed.order_by("-occurred_at").values_list("properties", flat=True)[:50]:
-        product_id = properties.get("product_id") if isinstance(properties, dict) else None
-        if isinstance(product_id, int) and product_id not in owned and product_id not in picked:
-            picked.append(product_id)
-    products = Product.objects.filter(pk__in=picked[: limit * 3], status="active").in_bulk()
-    return [products[pk] for pk in picked if pk in products][:limit]
+    return recommended_products_of_contacts(contact_ids=[contact_id], limit=limit).get(contact_id, [])
+
+
+def recommended_products_of_contacts(*, contact_ids: Iterable[int], limit: int = 4) -> dict[int, list[Product]]:
+    """``recommended_products`` of each of these contacts, in a fixed number of queries for all (a mail batch
+    reads them at once: one at a time they cost a recommendation mail 20-25 ms a recipient)."""
+    ids = list(dict.fromkeys(contact_ids))
+    carts = current_carts_of_contacts(contact_ids=ids)
+    ordered = recent_order_products_of_contacts(contact_ids=ids, orders=5)
+    seeds = {pk: [item.product_id for item in carts[pk].items] if pk in carts else [] for pk in ids}
+    for pk in ids:
+        seeds[pk] += ordered.get(pk, [])
+    # The nightly bought-together lists (one index read for every seed of the batch), not a count over the orders.
+    firsts = {pk: list(dict.fromkeys(seeds[pk][:5])) for pk in ids}
+    partners = product_partners(
+        product_ids=sorted({seed for chosen in firsts.values() for seed in chosen}), limit=limit
+    )
+    viewed: dict[int, list[Any]] = {}
+    events = (
+        events_matching(type=EventType.PRODUCT_VIEWED, since=timezone.now() - VIEWED_WINDOW)
+        .filter(ids_q("contact_id", ids))
+        .annotate(
+            place=Window(
+                RowNumber(), partition_by=[F("contact_id")], order_by=[F("occurred_at").desc(), F("id").desc()]
+            )
+        )
+        .filter(place__lte=50)
+        .order_by("contact_id", "place")
+        .values_list("contact_id", "properties")
+    )
+    for contact_id, properties in events:
+        viewed.setdefault(int(contact_id), []).append(properties)
+    picked: dict[int, list[int]] = {}
+    for pk in ids:
+        owned, chosen = set(seeds[pk]), []
+        for seed in firsts[pk]:
+            for together in partners.get(seed, []):
+                if together.product_id not in owned and together.product_id not in chosen:
+                    chosen.append(together.product_id)
+        for properties in viewed.get(pk, []):
+            product_id = properties.get("product_id") if isinstance(properties, dict) else None
+            if isinstance(product_id, int) and product_id not in owned and product_id not in chosen:
+                chosen.append(product_id)
+        picked[pk] = chosen[: limit * 3]
+    wanted = {product_id for chosen in picked.values() for product_id in chosen}
+    products = Product.objects.filter(ids_q("pk", wanted), status="active").in_bulk()
+    return {pk: [products[p] for p in picked[pk] if p in products][:limit] for pk in ids}
 
 
 # --- Send-time checks, in batches -----------------------------------------------------------------------------------

@@ -26,7 +26,12 @@ from tokui.commerce.selectors import (
 from tokui.commerce.types import OpenCart
 from tokui.customers.selectors import point_balance, point_balances
 from tokui.messaging.links import site_url
-from tokui.messaging.selectors import points_expiring, points_expiring_of_contacts, recommended_products
+from tokui.messaging.selectors import (
+    points_expiring,
+    points_expiring_of_contacts,
+    recommended_products,
+    recommended_products_of_contacts,
+)
 from tokui.messaging.types import MailRecipient, SenderData
 
 RANKING_SIZE = 5
@@ -130,18 +135,24 @@ def _points(balance: int, expiring: int, expires_on: dt.date | None) -> dict[str
     return {"balance": balance, "expiring": expiring, "expires_on": expires_on.isoformat() if expires_on else ""}
 
 
-def _read_one(part: str, contact_id: int) -> dict[str, Any]:
+def _read_one(part: str, contact_id: int) -> Any:
     """One recipient's ``part``, read alone (a test send, a preview, a recipient the batch did not prefetch)."""
     if part == "cart":
         return _cart(current_carts_of_contacts(contact_ids=[contact_id]).get(contact_id))
     if part == "last_order":
         return _last_order(orders_of_contact(contact_id=contact_id).prefetch_related("lines__product").first())
+    if part == "recommendations":
+        return _recommendations(recommended_products(contact_id=contact_id, limit=RECOMMENDATION_COUNT))
     expiring = points_expiring(contact_id=contact_id, within=POINTS_EXPIRY_WINDOW)
     return _points(point_balance(contact_id=contact_id), *expiring)
 
 
+def _recommendations(products: list[Any]) -> list[dict[str, Any]]:
+    return [product_data(product) for product in products]
+
+
 # The recipients' own parts read for a whole batch at once.
-_PREFETCHED = frozenset({"cart", "last_order", "points"})
+_PREFETCHED = frozenset({"cart", "last_order", "points", "recommendations"})
 
 
 def contexts_prefetch(*, contact_ids: Sequence[int], needed: frozenset[str], shared: SharedParts) -> None:
@@ -166,6 +177,10 @@ def contexts_prefetch(*, contact_ids: Sequence[int], needed: frozenset[str], sha
         expiring = points_expiring_of_contacts(contact_ids=wanted, within=POINTS_EXPIRY_WINDOW)
         for pk in wanted:
             parts[pk]["points"] = _points(balances[pk], *expiring[pk])
+    if "recommendations" in reading:
+        recommended = recommended_products_of_contacts(contact_ids=wanted, limit=RECOMMENDATION_COUNT)
+        for pk in wanted:
+            parts[pk]["recommendations"] = _recommendations(recommended.get(pk, []))
     shared.parts.update(parts)
 
 
@@ -191,10 +206,6 @@ def mail_context(
     prefetched = shared.parts.get(contact.id, {})
     for part in sorted(needed & _PREFETCHED):
         context[part] = prefetched[part] if part in prefetched else _read_one(part, contact.id)
-    if "recommendations" in needed:
-        context["recommendations"] = [
-            product_data(product) for product in recommended_products(contact_id=contact.id, limit=RECOMMENDATION_COUNT)
-        ]
     if "ranking" in needed:
         if shared.ranking is None:
             shared.ranking = shared_ranking()
