@@ -300,19 +300,27 @@ def order_summaries_of_contacts(*, contact_ids: Iterable[int]) -> dict[int, Comp
 
 
 def _open_carts() -> QuerySet[Cart]:
-    # Lines in the order they were added (a mail lists them so), each with its product.
-    lines = CartLine.objects.select_related("product").order_by("pk")
+    """Carts not ordered or emptied, the most recently changed first."""
+    return Cart.objects.filter(state__in=[CartState.ACTIVE, CartState.ABANDONED]).order_by("-last_activity_at", "-pk")
+
+
+def _newest_orders(contact_ids: Iterable[int], *, each: int) -> QuerySet[Any]:  # annotated with ``place``
+    """The ``each`` latest orders of each of these contacts (``place`` 1 the latest), as ``orders_of_contact``
+    orders them."""
+    newest_first = [F("placed_at").desc(), F("id").desc()]
     return (
-        Cart.objects.filter(state__in=[CartState.ACTIVE, CartState.ABANDONED])
-        .select_related("contact")
-        .prefetch_related(Prefetch("lines", queryset=lines))
-        .order_by("-last_activity_at", "-pk")
+        Order.objects.filter(ids_q("contact_id", contact_ids))
+        .annotate(place=Window(RowNumber(), partition_by=[F("contact_id")], order_by=newest_first))
+        .filter(place__lte=each)
     )
 
 
 def current_cart_of_contact(*, contact_id: int) -> Cart | None:
     """The contact's most recently changed cart that has not been ordered or emptied."""
-    return _open_carts().filter(contact_id=contact_id).first()
+    # Lines in the order they were added, each with its product.
+    lines = CartLine.objects.select_related("product").order_by("pk")
+    found = _open_carts().filter(contact_id=contact_id).select_related("contact")
+    return found.prefetch_related(Prefetch("lines", queryset=lines)).first()
 
 
 def current_carts_of_contacts(*, contact_ids: Iterable[int]) -> dict[int, OpenCart]:
@@ -320,11 +328,7 @@ def current_carts_of_contacts(*, contact_ids: Iterable[int]) -> dict[int, OpenCa
     two queries for all: a mail batch reads its recipients' carts at once (two queries a recipient, and the model
     objects of every line and product, cost a cart mail 35 times its render)."""
     current: dict[int, tuple[int, str]] = {}
-    carts = (
-        Cart.objects.filter(ids_q("contact_id", contact_ids), state__in=[CartState.ACTIVE, CartState.ABANDONED])
-        .order_by("-last_activity_at", "-pk")
-        .values_list("pk", "contact_id", "recovery_url")
-    )
+    carts = _open_carts().filter(ids_q("contact_id", contact_ids)).values_list("pk", "contact_id", "recovery_url")
     for pk, contact_id, recovery_url in carts:  # newest first: the first of each contact is its current one
         current.setdefault(int(contact_id), (int(pk), recovery_url or ""))
     found = {contact_id: OpenCart(recovery_url=url) for contact_id, (_, url) in current.items()}
@@ -352,13 +356,7 @@ def current_carts_of_contacts(*, contact_ids: Iterable[int]) -> dict[int, OpenCa
 def recent_order_products_of_contacts(*, contact_ids: Iterable[int], orders: int) -> dict[int, list[int]]:
     """The product ids of each contact's ``orders`` latest orders, newest order first and in line order, in two
     queries for all (as ``orders_of_contact(...)[:orders]`` and their lines give them)."""
-    newest_first = [F("placed_at").desc(), F("id").desc()]
-    ranked = list(
-        Order.objects.filter(ids_q("contact_id", contact_ids))
-        .annotate(place=Window(RowNumber(), partition_by=[F("contact_id")], order_by=newest_first))
-        .filter(place__lte=orders)
-        .values_list("pk", "contact_id", "place")
-    )
+    ranked = list(_newest_orders(contact_ids, each=orders).values_list("pk", "contact_id", "place"))
     lines: dict[int, list[int]] = {}
     rows = OrderLine.objects.filter(ids_q("order_id", [pk for pk, _, _ in ranked]), product_id__isnull=False)
     for order_id, product_id in rows.order_by("order_id", "line_no").values_list("order_id", "product_id"):
@@ -372,13 +370,8 @@ def recent_order_products_of_contacts(*, contact_ids: Iterable[int], orders: int
 def latest_orders_of_contacts(*, contact_ids: Iterable[int]) -> dict[int, Order]:
     """Each contact's latest order (``orders_of_contact(...).first()``), its lines and their products prefetched,
     in two queries for all."""
-    newest_first = [F("placed_at").desc(), F("id").desc()]
-    orders = (
-        Order.objects.filter(ids_q("contact_id", contact_ids))
-        .annotate(place=Window(RowNumber(), partition_by=[F("contact_id")], order_by=newest_first))
-        .filter(place=1)
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("product")))
-    )
+    lines = OrderLine.objects.select_related("product")
+    orders = _newest_orders(contact_ids, each=1).prefetch_related(Prefetch("lines", queryset=lines))
     return {int(order.contact_id or 0): order for order in orders}
 
 

@@ -152,8 +152,8 @@ def _prepared_for(message: ClaimedMail, prepared: _Prepared) -> tuple[CompiledVe
 
 
 def prepare_batch(messages: Sequence[ClaimedMail], prepared: _Prepared) -> None:
-    """Prepare the versions of ``messages`` and read their recipients' own context parts (cart, last order,
-    points) for all of them at once. Anything that fails here is left to each mail's render, which reads alone
+    """Prepare the versions of ``messages`` and read their recipients' own context parts (cart, last order, points,
+    recommendations) for all of them at once. Anything that fails here is left to each mail's render, which reads alone
     and records its own error."""
     recipients: dict[tuple[int, int | None], list[int]] = {}
     for message in messages:

@@ -63,21 +63,11 @@ def sender_default() -> SenderIdentity | None:
 # --- Context parts -------------------------------------------------------------------------------------------------
 
 
-def points_expiring(*, contact_id: int, within: dt.timedelta) -> tuple[int, dt.date | None]:
-    """Points of the contact that expire within ``within`` from now, and the first day they expire."""
-    now = timezone.now()
-    lots = PointLot.objects.filter(
-        contact_id=contact_id, state=PointLotState.ACTIVE, expires_at__gt=now, expires_at__lte=now + within
-    )
-    found = lots.aggregate(points=Sum("remaining_points"), first=Min("expires_at"))
-    first = found["first"]
-    return int(found["points"] or 0), timezone.localtime(first).date() if first else None
-
-
 def points_expiring_of_contacts(
     *, contact_ids: Iterable[int], within: dt.timedelta
 ) -> dict[int, tuple[int, dt.date | None]]:
-    """``points_expiring`` of each of these contacts ((0, None) for none), in one query for all."""
+    """Points of each of these contacts that expire within ``within`` from now, and the first day they expire
+    ((0, None) for none), in one query for all."""
     now = timezone.now()
     ids = list(contact_ids)
     rows = (

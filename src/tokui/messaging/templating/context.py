@@ -18,20 +18,11 @@ from django.utils import timezone
 from tokui.analytics.rankings import product_ranking
 from tokui.catalog.models import Product
 from tokui.catalog.selectors import products_matching
-from tokui.commerce.selectors import (
-    current_carts_of_contacts,
-    latest_orders_of_contacts,
-    orders_of_contact,
-)
+from tokui.commerce.selectors import current_carts_of_contacts, latest_orders_of_contacts
 from tokui.commerce.types import OpenCart
-from tokui.customers.selectors import point_balance, point_balances
+from tokui.customers.selectors import point_balances
 from tokui.messaging.links import site_url
-from tokui.messaging.selectors import (
-    points_expiring,
-    points_expiring_of_contacts,
-    recommended_products,
-    recommended_products_of_contacts,
-)
+from tokui.messaging.selectors import points_expiring_of_contacts, recommended_products_of_contacts
 from tokui.messaging.types import MailRecipient, SenderData
 
 RANKING_SIZE = 5
@@ -135,18 +126,6 @@ def _points(balance: int, expiring: int, expires_on: dt.date | None) -> dict[str
     return {"balance": balance, "expiring": expiring, "expires_on": expires_on.isoformat() if expires_on else ""}
 
 
-def _read_one(part: str, contact_id: int) -> Any:
-    """One recipient's ``part``, read alone (a test send, a preview, a recipient the batch did not prefetch)."""
-    if part == "cart":
-        return _cart(current_carts_of_contacts(contact_ids=[contact_id]).get(contact_id))
-    if part == "last_order":
-        return _last_order(orders_of_contact(contact_id=contact_id).prefetch_related("lines__product").first())
-    if part == "recommendations":
-        return _recommendations(recommended_products(contact_id=contact_id, limit=RECOMMENDATION_COUNT))
-    expiring = points_expiring(contact_id=contact_id, within=POINTS_EXPIRY_WINDOW)
-    return _points(point_balance(contact_id=contact_id), *expiring)
-
-
 def _recommendations(products: list[Any]) -> list[dict[str, Any]]:
     return [product_data(product) for product in products]
 
@@ -203,9 +182,12 @@ def mail_context(
         "sender": shared.sender.as_context(),
         "coupon": {"code": str(data.get("coupon_code", ""))},
     }
-    prefetched = shared.parts.get(contact.id, {})
-    for part in sorted(needed & _PREFETCHED):
-        context[part] = prefetched[part] if part in prefetched else _read_one(part, contact.id)
+    own = needed & _PREFETCHED
+    if own and contact.id not in shared.parts:
+        # Not read with a batch (a test send, a preview): this recipient's parts read the same way, alone.
+        contexts_prefetch(contact_ids=[contact.id], needed=needed, shared=shared)
+    for part in sorted(own):
+        context[part] = shared.parts[contact.id][part]
     if "ranking" in needed:
         if shared.ranking is None:
             shared.ranking = shared_ranking()
