@@ -217,3 +217,27 @@ def test_recommendations_for_a_batch_cost_the_same_queries_for_four_recipients_o
             recommended_products_of_contacts(contact_ids=[c.pk for c in chosen], limit=4)
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_batch_works_out_each_product_images_address_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokui.catalog.models import Product
+    from tokui.commerce.enums import CartState
+    from tokui.messaging.templating.context import contexts_prefetch
+
+    shirt = ProductFactory(name="シャツ")
+    shirt.image.name = "products/shirt.jpg"
+    shirt.save(update_fields=["image"])
+    buyers = [ContactFactory() for _ in range(4)]
+    for contact in buyers:
+        _cart(contact, [shirt], state=CartState.ACTIVE, minutes_ago=5)
+    storage = Product._meta.get_field("image").storage
+    asked: list[str] = []
+    url_of = storage.url
+    monkeypatch.setattr(storage, "url", lambda name: asked.append(name) or url_of(name))
+
+    batch = SharedParts(sender=SENDER)
+    contexts_prefetch(contact_ids=[c.pk for c in buyers], needed=frozenset({"cart"}), shared=batch)
+
+    assert asked == ["products/shirt.jpg"]
+    expected = f"{settings.SITE_URL.rstrip('/')}/media/products/shirt.jpg"
+    assert {batch.parts[c.pk]["cart"]["items"][0]["image_url"] for c in buyers} == {expected}

@@ -301,18 +301,19 @@ class _Compiler:
         expression = node.expression
         if type(expression) is not FilteredExpression:
             raise _NotCompilableError  # ternaries
-        value, filters, autoescape = self.value(expression.left), self.filters(expression), self.autoescape
-        utf8 = self.utf8
+        value = _filtered(self.value(expression.left), self.filters(expression))
+        autoescape, utf8 = self.autoescape, self.utf8
         if self.link is not None:
-            return self.link_output(value, filters, self.link, whole_href=link, utf8=utf8)
+            return self.link_output(value, self.link, whole_href=link, utf8=utf8)
 
         def output(values: Values, out: Out, _loops: Loops) -> None:
             result = value(values)
-            for apply in filters:
-                result = apply(result, values)
-            if type(result) is str:
+            kind = type(result)
+            if kind is str:
                 # Most values (names, addresses) have nothing to escape: no Markup object made for those.
                 text = escape(result) if autoescape and _NEEDS_ESCAPING.search(result) else result
+            elif kind is int:
+                text = str(result)  # as the engine writes it (bool is not ``int`` here); digits need no escaping
             else:
                 text = to_liquid_string(result, autoescape)
             out.append(text.encode() if utf8 else text)
@@ -321,28 +322,33 @@ class _Compiler:
 
     @staticmethod
     def link_output(
-        value: Callable[[Values], Any],
-        filters: list[Callable[[Any, Values], Any]],
-        link: LinkRewrite,
-        *,
-        whole_href: bool,
-        utf8: bool = False,
+        value: Callable[[Values], Any], link: LinkRewrite, *, whole_href: bool, utf8: bool = False
     ) -> Piece:
         """An output of a send template with link tracking: the value of a whole href is rewritten as it is written;
         any value carrying a quote (markup, not escaped) sends the render to the regex pass."""
 
-        def output(values: Values, out: Out, _loops: Loops) -> None:
+        def text_of(values: Values) -> str:
             result = value(values)
-            for apply in filters:
-                result = apply(result, values)
-            if type(result) is str:
-                text = escape(result) if _NEEDS_ESCAPING.search(result) else result
-            else:
-                text = to_liquid_string(result, True)
-                if '"' in text:
-                    values[FILLS][LINKS_UNSURE] = "1"
-            if whole_href:
-                text = link(text, values[FILLS])
+            kind = type(result)
+            if kind is str:
+                return escape(result) if _NEEDS_ESCAPING.search(result) else result
+            if kind is int:
+                return str(result)
+            text = to_liquid_string(result, True)
+            if '"' in text:
+                values[FILLS][LINKS_UNSURE] = "1"
+            return text
+
+        if whole_href:
+
+            def href(values: Values, out: Out, _loops: Loops) -> None:
+                text = link(text_of(values), values[FILLS])
+                out.append(text.encode() if utf8 else text)
+
+            return href
+
+        def output(values: Values, out: Out, _loops: Loops) -> None:
+            text = text_of(values)
             out.append(text.encode() if utf8 else text)
 
         return output
@@ -404,6 +410,23 @@ class _Compiler:
                 default(values, out, loops)
 
         return branch
+
+
+def _filtered(value: Callable[[Values], Any], filters: list[Callable[[Any, Values], Any]]) -> Callable[[Values], Any]:
+    """``value`` with ``filters`` applied in turn, as one call (an output without filters is the look-up alone)."""
+    if not filters:
+        return value
+    if len(filters) == 1:
+        only = filters[0]
+        return lambda values: only(value(values), values)
+
+    def filtered(values: Values) -> Any:
+        result = value(values)
+        for apply in filters:
+            result = apply(result, values)
+        return result
+
+    return filtered
 
 
 class FastTemplate:
