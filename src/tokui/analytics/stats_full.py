@@ -19,14 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
 from tokui.analytics.models import CustomerStats
-from tokui.analytics.pg_copy import COPY_SIGNATURE, COPY_TRAILER
 from tokui.analytics.pg_parallel import beside_second_connection, join_snapshot, shared_snapshot
 from tokui.analytics.stats_arrays import (
     CategorySpend,
@@ -39,15 +38,14 @@ from tokui.analytics.stats_arrays import (
     order_figures,
     orders_exact,
 )
+from tokui.analytics.stats_changes import stats_write_changes
+from tokui.analytics.stats_copy import copy_payload, copy_rows
 from tokui.analytics.stats_reads import Run, runs
-from tokui.analytics.stats_sql import MONEY_SCALE
 from tokui.analytics.table_swap import rebuild_beside
 from tokui.catalog.models import Product
 from tokui.core.money import minor_units
 from tokui.core.time import site_zone
 
-# PostgreSQL's binary dates and timestamps count from 2000-01-01 (UTC).
-_EPOCH_TS = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 # Advisory lock key: the full recompute holds it exclusively, each incremental refresh shared.
 STATS_LOCK = "tokui.analytics.stats"
 
@@ -55,14 +53,6 @@ STATS_LOCK = "tokui.analytics.stats"
 def refresh_lock_sql() -> str:
     """Taken (shared) by every incremental refresh on PostgreSQL, exclusively by the full recompute."""
     return f"SELECT pg_advisory_xact_lock_shared(hashtext('{STATS_LOCK}'))"
-
-
-@dataclass(frozen=True, slots=True)
-class _Column:
-    name: str
-    kind: str  # int4, int8, float8, numeric (binary COPY types)
-    nulls: np.ndarray | None
-    values: np.ndarray
 
 
 def _columns_of(parts: list[Run], found: dict[Run, list[np.ndarray]]) -> list[np.ndarray]:
@@ -198,93 +188,6 @@ def _read_on_two(currency: str, computation: _Computation) -> None:
         beside_second_connection(lambda: work(cursor), second, failure=failure, name="stats-lines")
 
 
-def _words(kind: str, values: np.ndarray) -> list[np.ndarray | int]:
-    """A column's values in binary COPY form as 16-bit words, most significant first (length word pair first)."""
-    if kind == "numeric":
-        # Scale 2 with a fixed five base-10000 digits (weight 3: up to 10**16, past the column's 14 digits); the
-        # server strips the leading zeros.
-        magnitude = np.abs(values)
-        whole = magnitude // MONEY_SCALE
-        digits = [(whole // 10000 ** (3 - index)) % 10000 for index in range(4)]
-        sign = np.where(values < 0, 0x4000, 0)
-        return [0, 18, 5, 3, sign, 2, *digits, (magnitude % MONEY_SCALE) * (10000 // MONEY_SCALE)]
-    if kind == "float8":
-        values, kind = values.view(np.int64), "int8"
-    width = 4 if kind == "int8" else 2
-    return [0, 2 * width] + [values >> (16 * (width - 1 - index)) for index in range(width)]
-
-
-def _columns(stats: StatsArrays, refreshed_at: dt.datetime, first_id: int | None) -> list[_Column]:
-    """The copied columns in order: name, binary type, null mask (None: never null), values."""
-    days, favourites = np.int64, stats.favourites
-    columns = [
-        _Column("company_id", "int8", stats.ckey < 0, stats.ckey),
-        _Column("contact_id", "int8", stats.ckey > 0, -stats.ckey),
-        _Column("first_order_on", "int4", None, stats.first_day.astype(days)),
-        _Column("last_order_on", "int4", None, stats.last_day.astype(days)),
-        _Column("order_count", "int4", None, stats.orders),
-        _Column("order_days", "int4", None, stats.days),
-        _Column("total_spend", "numeric", None, stats.spend),
-        _Column("average_spend", "numeric", None, stats.average_spend),
-        _Column("average_interval_days", "float8", ~stats.has_interval, stats.average_interval),
-        _Column("median_interval_days", "float8", ~stats.has_interval, stats.median_interval),
-        _Column("predicted_next_order_on", "int4", ~stats.has_interval, stats.predicted_day),
-        _Column("favourite_category_1_id", "int8", favourites[:, 0] < 0, favourites[:, 0]),
-        _Column("favourite_category_2_id", "int8", favourites[:, 1] < 0, favourites[:, 1]),
-        _Column("favourite_category_3_id", "int8", favourites[:, 2] < 0, favourites[:, 2]),
-        _Column(
-            "refreshed_at",
-            "int8",
-            None,
-            np.full(stats.ckey.size, (refreshed_at - _EPOCH_TS) // dt.timedelta(microseconds=1), np.int64),
-        ),
-    ]
-    if first_id is not None:
-        columns.insert(0, _Column("id", "int8", None, np.arange(first_id, first_id + stats.ckey.size)))
-    return columns
-
-
-def copy_payload(
-    stats: StatsArrays, refreshed_at: dt.datetime, *, first_id: int | None
-) -> tuple[list[str], list[np.ndarray]]:
-    """The column names and the binary ``COPY`` rows (ids from ``first_id`` when given), in matrices of rows.
-
-    Binary rows are fixed-width only while the same columns are null, so the rows are made in groups of one
-    null pattern each: every group a matrix of 16-bit words (one row per column word, so each is filled by one
-    array operation) turned into rows of big-endian bytes by one transposing copy."""
-    columns = _columns(stats, refreshed_at, first_id)
-    pattern = np.zeros(stats.ckey.size, np.int64)
-    nullable = [(column.name, column.nulls) for column in columns if column.nulls is not None]
-    for bit, (_, nulls) in enumerate(nullable):
-        pattern |= nulls.astype(np.int64) << bit
-    parts: list[np.ndarray] = []
-    for value in np.unique(pattern):
-        rows = np.flatnonzero(pattern == value)
-        null = {name for bit, (name, _) in enumerate(nullable) if int(value) >> bit & 1}
-        words: list[np.ndarray | int] = [len(columns)]
-        for column in columns:
-            words += [0xFFFF, 0xFFFF] if column.name in null else _words(column.kind, column.values[rows])
-        matrix = np.empty((len(words), rows.size), np.uint16)
-        for index, word in enumerate(words):
-            matrix[index] = word
-        parts.append(matrix.T.astype(">u2"))
-    return [column.name for column in columns], parts
-
-
-def _copy_in(cursor: CursorWrapper, table: str, names: list[str], parts: list[np.ndarray]) -> None:
-    quote = connection.ops.quote_name
-    statement = f"COPY {quote(table)} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)"
-    with cursor.cursor.copy(statement) as copy:
-        copy.write(COPY_SIGNATURE)
-        for part in parts:
-            if part.size == 0:
-                continue
-            data = memoryview(np.ascontiguousarray(part)).cast("B")
-            for start in range(0, len(data), 1 << 22):
-                copy.write(data[start : start + (1 << 22)])
-        copy.write(COPY_TRAILER)
-
-
 def _copy_in_on_two(table: str, names: list[str], parts: list[np.ndarray]) -> None:
     """Half of every part's rows copied by a second connection meanwhile (committed on its own: the table is a
     twin no one reads, dropped if anything fails)."""
@@ -293,10 +196,10 @@ def _copy_in_on_two(table: str, names: list[str], parts: list[np.ndarray]) -> No
 
     def copy_first() -> None:
         with connection.cursor() as cursor:
-            _copy_in(cursor, table, names, first)
+            copy_rows(cursor, table, names, first)
 
     beside_second_connection(
-        copy_first, lambda their: _copy_in(their, table, names, second), failure=[], name="stats-copy"
+        copy_first, lambda their: copy_rows(their, table, names, second), failure=[], name="stats-copy"
     )
 
 
@@ -314,7 +217,7 @@ def stats_replace_all(*, currency: str, refreshed_at: dt.datetime, fallback: Cal
             if stats is None:
                 return fallback()
             names, parts = copy_payload(stats, refreshed_at, first_id=None)
-            _copy_in(cursor, table, names, parts)
+            copy_rows(cursor, table, names, parts)
         return int(stats.ckey.size)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT pg_advisory_lock(hashtext('{STATS_LOCK}'))")
@@ -324,6 +227,8 @@ def stats_replace_all(*, currency: str, refreshed_at: dt.datetime, fallback: Cal
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(f"TRUNCATE {quote(table)}")
                 return fallback()
+        if stats_write_changes(stats=stats, refreshed_at=refreshed_at):
+            return int(stats.ckey.size)
         names, parts = copy_payload(stats, refreshed_at, first_id=1)
 
         def fill(twins: dict[str, str]) -> None:

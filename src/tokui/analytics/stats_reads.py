@@ -85,11 +85,12 @@ class Source:
         statement = (
             f"COPY (SELECT {aggregated} FROM {self.table} t WHERE {ranges} AND {self.where}) TO STDOUT (FORMAT BINARY)"
         )
-        return _arrays(copy_out(cursor, statement, self.params), len(form.columns), self.table)
+        return copied_arrays(copy_out(cursor, statement, self.params), len(form.columns), self.table)
 
 
-def _arrays(data: bytes, count: int, table: str) -> list[np.ndarray]:
-    """The int64 arrays of a binary COPY's one row of ``count`` arrays."""
+def copied_arrays(data: bytes, count: int, table: str) -> list[np.ndarray]:
+    """The int64 arrays of a binary COPY's one row of ``count`` arrays (of 8-byte elements: a ``float8`` array comes
+    as its values' bit patterns)."""
     arrays = []
     # Header, then one row: field count, then per field its length and a one-dimensional array without nulls
     # (dimensions, flags, element type, size, lower bound, then each element's length and value); -1: no rows.
