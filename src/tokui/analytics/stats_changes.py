@@ -44,7 +44,7 @@ def _day(column: str) -> str:
     return f"({column} - DATE '2000-01-01' + {_DAY_SHIFT})"
 
 
-def _three(values: tuple[str, str, str]) -> str:
+def _three(values: tuple[str, ...]) -> str:
     """Three SQL values in [0, _TOP] (nulls as _TOP) as one int8; null when any is out of range."""
     inside = " AND ".join(f"({value} IS NULL OR {value} BETWEEN 0 AND {_TOP - 1})" for value in values)
     high, middle, low = (f"COALESCE({value}, {_TOP})::int8" for value in values)
@@ -60,7 +60,7 @@ _COLUMNS = (
     hundredths("average_spend", 1),
     f"COALESCE(average_interval_days, '{_NO_FLOAT}'::float8)",
     f"COALESCE(median_interval_days, '{_NO_FLOAT}'::float8)",
-    _three(tuple(f"(COALESCE(favourite_category_{rank}_id, -1) + 1)" for rank in (1, 2, 3))),  # type: ignore[arg-type]
+    _three(tuple(f"(COALESCE(favourite_category_{rank}_id, -1) + 1)" for rank in (1, 2, 3))),
 )
 
 
@@ -169,15 +169,12 @@ def _subset(stats: StatsArrays, rows: np.ndarray) -> StatsArrays:
 
 def stats_write_changes(*, stats: StatsArrays, refreshed_at: dt.datetime) -> bool:
     """Write only the rows that changed; ``False`` (nothing written) when the table should rather be rebuilt."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS (SELECT FROM {connection.ops.quote_name(CustomerStats._meta.db_table)})")
-        if not cursor.fetchone()[0]:
-            return False  # a first fill: the twin is built without index upkeep per row
     try:
         stored = stored_figures()
     except ValueError:
         return False  # a stored value outside the packed ranges (read as null)
     found = changes(stats, stored)
+    # An empty table (a first fill) has every row new: past the share, so the twin is built without index upkeep.
     if found is None or found.written.size + found.replaced.size > REBUILD_SHARE * max(
         stats.ckey.size, stored.ckey.size
     ):

@@ -327,28 +327,19 @@ class _Compiler:
         """An output of a send template with link tracking: the value of a whole href is rewritten as it is written;
         any value carrying a quote (markup, not escaped) sends the render to the regex pass."""
 
-        def text_of(values: Values) -> str:
+        def output(values: Values, out: Out, _loops: Loops) -> None:
             result = value(values)
             kind = type(result)
             if kind is str:
-                return escape(result) if _NEEDS_ESCAPING.search(result) else result
-            if kind is int:
-                return str(result)
-            text = to_liquid_string(result, True)
-            if '"' in text:
-                values[FILLS][LINKS_UNSURE] = "1"
-            return text
-
-        if whole_href:
-
-            def href(values: Values, out: Out, _loops: Loops) -> None:
-                text = link(text_of(values), values[FILLS])
-                out.append(text.encode() if utf8 else text)
-
-            return href
-
-        def output(values: Values, out: Out, _loops: Loops) -> None:
-            text = text_of(values)
+                text = escape(result) if _NEEDS_ESCAPING.search(result) else result
+            elif kind is int:
+                text = str(result)
+            else:
+                text = to_liquid_string(result, True)
+                if '"' in text:
+                    values[FILLS][LINKS_UNSURE] = "1"
+            if whole_href:
+                text = link(text, values[FILLS])
             out.append(text.encode() if utf8 else text)
 
         return output
