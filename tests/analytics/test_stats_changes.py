@@ -104,4 +104,14 @@ def test_computed_figures_outside_the_packed_ranges_are_not_compared(order_on: C
     stats = stats_compute(currency=default_currency())
     assert stats is not None
     stats.favourites[0, 0] = 1 << 22  # a category id past 21 bits
-    assert stats_changes.changes(stats, stats_changes.stored_figures()) is None
+    stored = stats_changes.stored_figures()
+    assert stored is not None
+    assert stats_changes.changes(stats, stored) is None
+
+
+def test_a_stored_null_left_out_of_its_concatenated_column_is_caught(order_on: Callable[..., Order]) -> None:
+    # string_agg leaves a null out: an out-of-range day must not shift the rest of its column onto other rows.
+    companies = _many_customers(order_on)
+    stats_recompute_all()
+    CustomerStats.objects.filter(company_id=companies[3]).update(last_order_on=dt.date(6000, 1, 1))
+    assert stats_changes.stored_figures() is None

@@ -7,8 +7,10 @@ here once.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 from django.db.backends.utils import CursorWrapper
 
 # The header: signature (11 bytes), flags (4), header extension length (4); the trailer: a field count of -1.
@@ -21,3 +23,30 @@ def copy_out(cursor: CursorWrapper, statement: str, params: Any = None) -> bytes
     with cursor.cursor.copy(statement, params) as copy:
         blocks = [bytes(block) for block in copy]
     return blocks[0] if len(blocks) == 1 else b"".join(blocks)
+
+
+def concatenated(columns: Iterable[str]) -> str:
+    """A select list concatenating each column's values over the rows into one ``bytea``: ``columns`` give 8 bytes
+    a row (``int8send(…)``, ``float8send(…)``, ``timestamptz_send(…)``; never null). ``string_agg`` of the sent
+    values costs the server a fifth less than ``array_agg`` and its array's output, which builds the array, copies
+    it and then sends each element with its own length word."""
+    return ", ".join(f"string_agg({column}, NULL)" for column in columns)
+
+
+def copied_values(data: bytes, count: int) -> list[np.ndarray]:
+    """The int64 columns of a binary COPY's one row of ``count`` fields from ``concatenated`` (a ``float8`` column
+    comes as its values' bit patterns); a null field (no rows) is an empty column. ``ValueError`` when the columns
+    differ in length: ``string_agg`` leaves out a null value, so some row had one."""
+    columns = []
+    position = len(COPY_SIGNATURE) + 2  # the header, then the row's field count
+    for _ in range(count):
+        (length,) = struct.unpack_from(">i", data, position)
+        position += 4
+        if length < 0:
+            columns.append(np.empty(0, np.int64))
+            continue
+        columns.append(np.frombuffer(data, dtype=">i8", count=length // 8, offset=position).astype(np.int64))
+        position += length
+    if len({column.size for column in columns}) > 1:
+        raise ValueError("a concatenated column left out a null value")
+    return columns

@@ -25,11 +25,12 @@ from tokui.core.money import DECIMAL_PLACES
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 _DAY = 86_400_000_000
-# Customers × categories cells summed in a dense table (int64) before falling back to a sort: 512 MB at most.
-# Sums no spend reaches (they stay within ±2**62): a cell never bought, and one already chosen as a favourite.
-_NEVER = np.iinfo(np.int64).min + 1
-_CHOSEN = np.iinfo(np.int64).min
+# Customers × categories cells summed in a dense table before falling back to a sort: 512 MB at most (int64).
 _DENSE_CELLS = 1 << 26
+# The dense table holds whole units (amounts / 100) in int32 while every amount is whole and no customer's amounts
+# add up (in magnitude) to what int32 holds; past either it is widened to int64 hundredths.
+_WHOLE = 10**DECIMAL_PLACES
+_NARROW_REACH = float((np.iinfo(np.int32).max - 1) * _WHOLE)  # the lowest two values mark cells
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,34 +247,53 @@ class CategorySpend:
         self.customer_of = Lookup(order_id, order_customer)
         self.category_of = Lookup(products.product_id, index.astype(np.int64))
         self.dense = customers * self.width <= _DENSE_CELLS
-        # int64, as the amounts come: np.add.at into float64 converted each int64 amount on its slow path (2 s
-        # for 10M lines, against 0.3 s like for like).
-        self.spend = np.zeros(customers * self.width if self.dense else 0, np.int64)
-        self.bought = np.zeros(self.spend.size, dtype=bool)
+        # Integers, as the amounts come: np.add.at into float64 converted each int64 amount on its slow path (2 s
+        # for 10M lines, against 0.3 s like for like). Narrow while it can be: the table's pages are new memory,
+        # and first touching them was the largest single cost of the sums (ADR 0037).
+        self.spend = np.zeros(customers * self.width if self.dense else 0, np.int32)
+        self.reach = np.zeros(customers if self.dense else 0, np.float64)  # per customer, |amounts| added so far
+        # Cells bought, kept from the first amount not above zero (until then a bought cell is one above zero).
+        self.bought: np.ndarray | None = None
         self.rows: list[tuple[np.ndarray, np.ndarray]] = []
         self.positive = True  # every amount so far above zero
         self.magnitude = 0.0
         self.lock = threading.Lock()
 
     def add(self, lines: LineRows) -> None:
-        cell = self.customer_of.find(lines.order_id)
+        customer = self.customer_of.find(lines.order_id)
         category = self.category_of.find(lines.product_id)
-        counted = (cell >= 0) & (category >= 0)
-        np.multiply(cell, self.width, out=cell)
-        np.add(cell, category, out=cell)
+        counted = (customer >= 0) & (category >= 0)
         amount = lines.amount
         if not counted.all():
-            cell, amount = cell[counted], amount[counted]
-        if cell.size == 0:
+            customer, category, amount = customer[counted], category[counted], amount[counted]
+        if customer.size == 0:
             return
+        cell = customer * self.width + category
         with self.lock:  # two reading threads add
             self.magnitude += float(np.abs(amount).sum(dtype=np.float64))
-            self.positive = self.positive and bool(amount.min() > 0)
-            if self.dense:
-                np.add.at(self.spend, cell, amount)
-                self.bought[cell] = True
-            else:
+            if self.positive and amount.min() <= 0:
+                self.positive = False
+                if self.dense:
+                    self.bought = self.spend != 0  # every amount so far positive: a bought cell is above zero
+            if not self.dense:
                 self.rows.append((cell, amount))
+                return
+            if self.spend.dtype == np.int32 and not self._narrow_holds(customer, amount):
+                self.spend = self.spend.astype(np.int64) * _WHOLE
+            if self.spend.dtype == np.int32:
+                np.add.at(self.spend, cell, (amount // _WHOLE).astype(np.int32))
+            else:
+                np.add.at(self.spend, cell, amount)
+            if self.bought is not None:
+                self.bought[cell] = True
+
+    def _narrow_holds(self, customer: np.ndarray, amount: np.ndarray) -> bool:
+        """Whether the int32 table of whole units can take these amounts too: all whole, and each customer's
+        magnitudes so far (a bound on each of its cells, float64-exact below 2**53) within int32."""
+        if (amount % _WHOLE).any():
+            return False
+        np.add.at(self.reach, customer, np.abs(amount).astype(np.float64))
+        return bool(self.reach[customer].max() <= _NARROW_REACH)
 
     def exact(self) -> bool:
         """Whether the int64 sums cannot have overflowed (the amounts' magnitudes add up below 2**62)."""
@@ -284,11 +304,14 @@ class CategorySpend:
         result = np.full((self.customers, 3), -1, np.int64)
         if self.dense:
             spend, floor = self.spend, 0
+            # Sums no spend reaches (it stays within the type's range but its lowest value): a cell already chosen
+            # as a favourite, and one never bought.
+            chosen = np.iinfo(spend.dtype).min
             # Cells never bought must rank below any bought, even one bought for nothing: with only positive
-            # amounts a zero sum is such a cell; otherwise they are marked _NEVER. A chosen cell goes below them all.
-            if not self.positive:
-                spend[~self.bought] = _NEVER
-                floor = _NEVER
+            # amounts a zero sum is such a cell; otherwise they are marked. A chosen cell goes below them all.
+            if self.bought is not None:
+                floor = chosen + 1
+                spend[~self.bought] = floor
             table = spend.reshape(self.customers, self.width)
             rows = np.arange(self.customers)
             for rank in range(min(3, self.width)):
@@ -296,7 +319,7 @@ class CategorySpend:
                 best = np.argmax(table, axis=1)
                 found = table[rows, best] > floor
                 result[found, rank] = self.category_ids[best[found]]
-                table[rows, best] = _CHOSEN
+                table[rows, best] = chosen
             return result
         if not self.rows:
             return result

@@ -4,7 +4,8 @@ The incremental refresh keeps the stats current as orders arrive, so the nightly
 figures it already holds; it is there to catch what no order announced (a product moved to another category
 changes favourites, a fix to an order's lines). Writing all of them again — a twin table copied in, indexed,
 analysed and swapped (``table_swap``) — cost 2 of its 6 seconds at a million customers. Instead the stored figures
-are read back as arrays (one statement per half of the table, on two connections), compared with the computed ones
+are read back as arrays (one statement per half of the table, queued after the recompute's own reads in its
+snapshot: the server reads them while the client finishes its sums, ADR 0037), compared with the computed ones
 column by column, exactly (floats by their bits), and only the customers whose figures differ, who are new, or who
 no longer have a counted order are written, in one short transaction. Past ``REBUILD_SHARE`` of the customers (a
 first run, a change of rules) the twin rebuild is cheaper, and the caller does that.
@@ -16,6 +17,8 @@ A row keeps its ``refreshed_at`` while its figures stay the same (``StatsRecompu
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -23,18 +26,19 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
 from tokui.analytics.models import CustomerStats
-from tokui.analytics.pg_copy import copy_out
+from tokui.analytics.pg_copy import concatenated, copied_values, copy_out
 from tokui.analytics.pg_parallel import beside_second_connection
 from tokui.analytics.stats_arrays import StatsArrays
 from tokui.analytics.stats_copy import copy_payload, copy_rows
-from tokui.analytics.stats_reads import copied_arrays, hundredths
+from tokui.analytics.stats_reads import hundredths, int8
 
 # Above this share of customers written, deleting and inserting row by row costs more than rebuilding the table.
 REBUILD_SHARE = 0.2
 _NO_FLOAT = -1.0  # intervals are whole days between distinct days: 1 or more
-# Three small values go in one int8 of 21 bits each (the array's output and transfer cost per element, as reading
+# Three small values go in one int8 of 21 bits each (the output and transfer cost per value, as in reading
 # does, ``stats_reads``): days from 2000-01-01 moved up by 2**20 (years 1871-4870), category ids plus one. The top
-# code of a field says null; a stored value outside these ranges makes the whole row null, and the read gives up.
+# code of a field says null; a stored value outside these ranges makes the packed value null (left out of its column:
+# the read gives up).
 _BITS = 21
 _TOP = (1 << _BITS) - 1
 _DAY_SHIFT = 1 << 20
@@ -53,14 +57,14 @@ def _three(values: tuple[str, ...]) -> str:
 
 # The stored figures as int8 (floats as float8, compared by their bits), in the order of ``Stored``'s fields.
 _COLUMNS = (
-    "COALESCE(company_id, -contact_id)",
-    _three((_day("first_order_on"), _day("last_order_on"), _day("predicted_next_order_on"))),
-    "order_count::int8 * 2147483648 + order_days",
-    hundredths("total_spend", 1),
-    hundredths("average_spend", 1),
-    f"COALESCE(average_interval_days, '{_NO_FLOAT}'::float8)",
-    f"COALESCE(median_interval_days, '{_NO_FLOAT}'::float8)",
-    _three(tuple(f"(COALESCE(favourite_category_{rank}_id, -1) + 1)" for rank in (1, 2, 3))),
+    int8("COALESCE(company_id, -contact_id)"),
+    int8(_three((_day("first_order_on"), _day("last_order_on"), _day("predicted_next_order_on")))),
+    int8("order_count::int8 * 2147483648 + order_days"),
+    int8(hundredths("total_spend", 1)),
+    int8(hundredths("average_spend", 1)),
+    f"float8send(COALESCE(average_interval_days, '{_NO_FLOAT}'::float8))",
+    f"float8send(COALESCE(median_interval_days, '{_NO_FLOAT}'::float8))",
+    int8(_three(tuple(f"(COALESCE(favourite_category_{rank}_id, -1) + 1)" for rank in (1, 2, 3)))),
 )
 
 
@@ -78,28 +82,56 @@ class Stored:
     favourites: np.ndarray
 
 
-def stored_figures() -> Stored:
-    """The stored rows, read as arrays: each half of the table's blocks on its own connection at once."""
-    table = connection.ops.quote_name(CustomerStats._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_relation_size(%s) / current_setting('block_size')::int8", [table])
-        middle = int(cursor.fetchone()[0]) // 2 + 1
-    halves: list[list[np.ndarray]] = [[], []]
-    aggregated = ", ".join(f"array_agg({column})" for column in _COLUMNS)
+class StoredRead:
+    """The stored rows read as arrays in two halves of the table's blocks, each by whichever connection is free
+    (``reads``): the full recompute queues them after its own reads, so that the server reads them while the
+    computation keeps the client busy (the table does not move meanwhile: the stats lock is held)."""
 
-    def read(cursor: CursorWrapper, index: int) -> None:
-        where = f"ctid < '({middle},0)'::tid" if index == 0 else f"ctid >= '({middle},0)'::tid"
-        statement = f"COPY (SELECT {aggregated} FROM {table} WHERE {where}) TO STDOUT (FORMAT BINARY)"
-        halves[index] = copied_arrays(copy_out(cursor, statement), len(_COLUMNS), table)
-
-    def first() -> None:
+    def __init__(self) -> None:
+        self.table = connection.ops.quote_name(CustomerStats._meta.db_table)
         with connection.cursor() as cursor:
-            read(cursor, 0)
+            cursor.execute("SELECT pg_relation_size(%s) / current_setting('block_size')::int8", [self.table])
+            middle = int(cursor.fetchone()[0]) // 2 + 1
+        self.ranges = (f"ctid < '({middle},0)'::tid", f"ctid >= '({middle},0)'::tid")
+        self.halves: list[list[np.ndarray] | None] = [None, None]
+        self.unreadable = False  # a stored value outside the packed ranges
 
-    beside_second_connection(first, lambda their: read(their, 1), failure=[], name="stats-stored")
-    columns = [np.concatenate(pair) for pair in zip(*halves, strict=True)]
-    order = np.argsort(columns[0], kind="stable")
-    return Stored(*(column[order] for column in columns))
+    def reads(self) -> list[Callable[[CursorWrapper], None]]:
+        return [functools.partial(self._read, index=index) for index in range(2)]
+
+    def _read(self, cursor: CursorWrapper, index: int) -> None:
+        statement = (
+            f"COPY (SELECT {concatenated(_COLUMNS)} FROM {self.table} WHERE {self.ranges[index]}) "
+            "TO STDOUT (FORMAT BINARY)"
+        )
+        try:
+            self.halves[index] = copied_values(copy_out(cursor, statement), len(_COLUMNS))
+        except ValueError:
+            self.unreadable = True
+
+    def figures(self) -> Stored | None:
+        """The stored rows (both halves read), or None when a value could not be read packed."""
+        if self.unreadable:
+            return None
+        halves = [half for half in self.halves if half is not None]
+        if len(halves) != 2:
+            raise RuntimeError("the stored figures were not read")
+        columns = [np.concatenate(pair) for pair in zip(*halves, strict=True)]
+        order = np.argsort(columns[0], kind="stable")
+        return Stored(*(column[order] for column in columns))
+
+
+def stored_figures() -> Stored | None:
+    """The stored rows, read now: each half of the table on its own connection at once."""
+    stored = StoredRead()
+    first, second = stored.reads()
+
+    def on_this() -> None:
+        with connection.cursor() as cursor:
+            first(cursor)
+
+    beside_second_connection(on_this, second, failure=[], name="stats-stored")
+    return stored.figures()
 
 
 def _packed(high: np.ndarray, middle: np.ndarray, low: np.ndarray) -> np.ndarray | None:
@@ -167,12 +199,11 @@ def _subset(stats: StatsArrays, rows: np.ndarray) -> StatsArrays:
     return StatsArrays(**{field.name: getattr(stats, field.name)[rows] for field in fields(StatsArrays)})
 
 
-def stats_write_changes(*, stats: StatsArrays, refreshed_at: dt.datetime) -> bool:
-    """Write only the rows that changed; ``False`` (nothing written) when the table should rather be rebuilt."""
-    try:
-        stored = stored_figures()
-    except ValueError:
-        return False  # a stored value outside the packed ranges (read as null)
+def stats_write_changes(*, stats: StatsArrays, stored: Stored | None, refreshed_at: dt.datetime) -> bool:
+    """Write only the rows that changed from ``stored`` (read under the same stats lock); ``False`` (nothing
+    written) when the table should rather be rebuilt."""
+    if stored is None:
+        return False  # a stored value outside the packed ranges
     found = changes(stats, stored)
     # An empty table (a first fill) has every row new: past the share, so the twin is built without index upkeep.
     if found is None or found.written.size + found.replaced.size > REBUILD_SHARE * max(

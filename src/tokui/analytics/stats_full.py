@@ -3,11 +3,13 @@
 The one ``INSERT … SELECT`` of ``stats_sql`` took a minute at 1M customers and 10M order lines: PostgreSQL
 hash-joins the lines with the orders, sorts and hashes for the window functions and groups, spilling to disk, all
 on one core. Here the counted orders and the lines leave the database once, as integer arrays (``stats_reads``:
-``array_agg`` over runs of table blocks, sent by a binary ``COPY``, several fields packed in one element), on two
-connections that share one snapshot: this one reads
-the orders and computes their figures (``stats_arrays``) while the other reads lines, whose spend is summed per
-customer and category as each run arrives. The rows go back by one binary ``COPY`` into a twin of the table that
-is then swapped in (``table_swap``), so pages read the previous figures until the new ones are complete (ADR 0023).
+``string_agg`` of sent values over runs of table blocks, by a binary ``COPY``, several fields packed in one
+value), on two connections that share one snapshot: the one that reads the last run of orders computes their
+figures (``stats_arrays``) while the other reads lines, whose spend is summed per customer and category as each
+run arrives; the stored figures are read last, in the same snapshot (``stats_changes``). Only the rows that
+changed are written (ADR 0036); when many did, the rows go back by one binary ``COPY`` into a twin of the table
+that is then swapped in (``table_swap``), so pages read the previous figures until the new ones are complete
+(ADR 0023).
 
 While it runs, incremental refreshes wait on an advisory lock (``refresh_lock_sql``): one that started earlier is
 finished before the snapshot is taken, one that comes later runs on the swapped-in table. Either way every order
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -38,7 +40,7 @@ from tokui.analytics.stats_arrays import (
     order_figures,
     orders_exact,
 )
-from tokui.analytics.stats_changes import stats_write_changes
+from tokui.analytics.stats_changes import StoredRead, stats_write_changes
 from tokui.analytics.stats_copy import copy_payload, copy_rows
 from tokui.analytics.stats_reads import Run, runs
 from tokui.analytics.table_swap import rebuild_beside
@@ -140,29 +142,39 @@ class _Computation:
         return replace(self.figures.stats, favourites=self.spend.favourites())
 
 
-def stats_compute(*, currency: str) -> StatsArrays | None:
+Read = Callable[[CursorWrapper], None]
+
+
+def stats_compute(*, currency: str, also: Sequence[Read] = ()) -> StatsArrays | None:
     """Every customer's stats in arrays: the orders read and their figures computed, the lines summed per
-    customer and category as they are read, the favourites chosen. Outside a transaction a second connection
-    reads lines at the same snapshot meanwhile; inside one (whose uncommitted rows another connection cannot see)
-    this one reads all. ``None``: nothing to compute, or sums too large to compute exactly in arrays (the SQL then
-    computes)."""
+    customer and category as they are read, the favourites chosen; then the reads ``also`` gives (in the same
+    snapshot, while the lines' sums finish). Outside a transaction a second connection reads at the same snapshot
+    meanwhile; inside one (whose uncommitted rows another connection cannot see) this one reads all. ``None``:
+    nothing to compute, or sums too large to compute exactly in arrays (the SQL then computes)."""
     computation = _Computation(currency)
     if connection.in_atomic_block:
         with connection.cursor() as cursor:
             order_parts, line_parts = runs(cursor, currency)
             computation.start(order_parts, _products())
-            for part in order_parts + line_parts:
+            for read in _reads(computation, order_parts + line_parts, also):
                 if computation.hopeless:
                     break
-                computation.part_read(part, part.read(cursor))
+                read(cursor)
     else:
-        _read_on_two(currency, computation)
+        _read_on_two(currency, computation, also)
     return computation.result()
 
 
-def _read_on_two(currency: str, computation: _Computation) -> None:
-    """This connection and a second one read the runs of orders, then of lines, as they come; the one that reads
-    the last run of orders computes their figures while the other reads on."""
+def _reads(computation: _Computation, parts: list[Run], also: Sequence[Read]) -> list[Read]:
+    def reading(part: Run) -> Read:
+        return lambda cursor: computation.part_read(part, part.read(cursor))
+
+    return [reading(part) for part in parts] + list(also)
+
+
+def _read_on_two(currency: str, computation: _Computation, also: Sequence[Read]) -> None:
+    """This connection and a second one read the runs of orders, then of lines, then ``also``, as they come; the
+    one that reads the last run of orders computes their figures while the other reads on."""
     failure: list[BaseException] = []
     with transaction.atomic(), connection.cursor() as cursor:
         snapshot = shared_snapshot(cursor)
@@ -170,15 +182,15 @@ def _read_on_two(currency: str, computation: _Computation) -> None:
         cursor.execute("SET LOCAL jit = off")
         order_parts, line_parts = runs(cursor, currency)
         computation.start(order_parts, _products())
-        queue = list(reversed(order_parts + line_parts))
+        queue = list(reversed(_reads(computation, order_parts + line_parts, also)))
 
         def work(their: CursorWrapper) -> None:
             while not failure and not computation.hopeless:
                 try:
-                    part = queue.pop()  # atomic under the GIL
+                    read = queue.pop()  # atomic under the GIL
                 except IndexError:
                     return
-                computation.part_read(part, part.read(their))
+                read(their)
 
         def second(their: CursorWrapper) -> None:
             join_snapshot(their, snapshot)
@@ -222,12 +234,15 @@ def stats_replace_all(*, currency: str, refreshed_at: dt.datetime, fallback: Cal
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT pg_advisory_lock(hashtext('{STATS_LOCK}'))")
     try:
-        stats = stats_compute(currency=currency)
+        # The stored figures are read after the orders and lines, in the same snapshot: the server reads them
+        # while the client still sums the last lines.
+        stored = StoredRead()
+        stats = stats_compute(currency=currency, also=stored.reads())
         if stats is None:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(f"TRUNCATE {quote(table)}")
                 return fallback()
-        if stats_write_changes(stats=stats, refreshed_at=refreshed_at):
+        if stats_write_changes(stats=stats, stored=stored.figures(), refreshed_at=refreshed_at):
             return int(stats.ckey.size)
         names, parts = copy_payload(stats, refreshed_at, first_id=1)
 

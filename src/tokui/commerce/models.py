@@ -4,12 +4,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Cast, Round
 from django.utils.translation import gettext_lazy as _
 
 from tokui.commerce.enums import NON_REVENUE_STATUSES, CartState, OrderChannel, OrderStatus
 from tokui.core.models import ExternalKeyed, external_key_constraint
-from tokui.core.money import CurrencyField, MoneyField
+from tokui.core.money import DECIMAL_PLACES, CurrencyField, MoneyField
 
 
 class Order(ExternalKeyed):
@@ -117,6 +118,14 @@ class OrderLine(models.Model):
     quantity = models.IntegerField(_("quantity"))
     unit_price = MoneyField(_("unit price"))
     amount = MoneyField(_("amount"))
+    # The amount in hundredths as an integer, kept by the database: the full stats recompute reads 10M of these at
+    # a time, and the numeric-to-integer work per line cost its reads a third (ADR 0037). Never written.
+    amount_hundredths = models.GeneratedField(
+        expression=Cast(Round(F("amount") * 10**DECIMAL_PLACES), models.BigIntegerField()),
+        output_field=models.BigIntegerField(),
+        db_persist=True,
+        verbose_name=_("amount in hundredths"),
+    )
 
     class Meta:
         verbose_name = _("order line")
