@@ -83,21 +83,32 @@ class Stored:
 
 
 class StoredRead:
-    """The stored rows read as arrays in two halves of the table's blocks, each by whichever connection is free
+    """The stored rows read as arrays in ``PARTS`` runs of the table's blocks, each by whichever connection is free
     (``reads``): the full recompute queues them after its own reads, so that the server reads them while the
-    computation keeps the client busy (the table does not move meanwhile: the stats lock is held)."""
+    computation keeps the client busy, and a connection free early takes more of them (the table does not move
+    meanwhile: the stats lock is held)."""
+
+    PARTS = 6
 
     def __init__(self) -> None:
         self.table = connection.ops.quote_name(CustomerStats._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_relation_size(%s) / current_setting('block_size')::int8", [self.table])
-            middle = int(cursor.fetchone()[0]) // 2 + 1
-        self.ranges = (f"ctid < '({middle},0)'::tid", f"ctid >= '({middle},0)'::tid")
-        self.halves: list[list[np.ndarray] | None] = [None, None]
+            blocks = int(cursor.fetchone()[0])
+        # Block boundaries: the last run is open-ended (rows past the size seen here are read too).
+        bounds = [blocks * part // self.PARTS for part in range(1, self.PARTS)]
+        self.ranges = [
+            " AND ".join(
+                ([f"ctid >= '({bounds[part - 1]},0)'::tid"] if part else [])
+                + ([f"ctid < '({bounds[part]},0)'::tid"] if part < len(bounds) else [])
+            )
+            for part in range(self.PARTS)
+        ]
+        self.parts: list[list[np.ndarray] | None] = [None] * self.PARTS
         self.unreadable = False  # a stored value outside the packed ranges
 
     def reads(self) -> list[Callable[[CursorWrapper], None]]:
-        return [functools.partial(self._read, index=index) for index in range(2)]
+        return [functools.partial(self._read, index=index) for index in range(self.PARTS)]
 
     def _read(self, cursor: CursorWrapper, index: int) -> None:
         statement = (
@@ -105,32 +116,40 @@ class StoredRead:
             "TO STDOUT (FORMAT BINARY)"
         )
         try:
-            self.halves[index] = copied_values(copy_out(cursor, statement), len(_COLUMNS))
+            self.parts[index] = copied_values(copy_out(cursor, statement), len(_COLUMNS))
         except ValueError:
             self.unreadable = True
 
     def figures(self) -> Stored | None:
-        """The stored rows (both halves read), or None when a value could not be read packed."""
+        """The stored rows (every part read), or None when a value could not be read packed."""
         if self.unreadable:
             return None
-        halves = [half for half in self.halves if half is not None]
-        if len(halves) != 2:
+        parts = [part for part in self.parts if part is not None]
+        if len(parts) != self.PARTS:
             raise RuntimeError("the stored figures were not read")
-        columns = [np.concatenate(pair) for pair in zip(*halves, strict=True)]
+        columns = [np.concatenate(pair) for pair in zip(*parts, strict=True)]
         order = np.argsort(columns[0], kind="stable")
         return Stored(*(column[order] for column in columns))
 
 
 def stored_figures() -> Stored | None:
-    """The stored rows, read now: each half of the table on its own connection at once."""
+    """The stored rows, read now on this connection and a second one, each taking the next part when free."""
     stored = StoredRead()
-    first, second = stored.reads()
+    queue = list(reversed(stored.reads()))
+
+    def work(cursor: CursorWrapper) -> None:
+        while queue:
+            try:
+                read = queue.pop()  # atomic under the GIL
+            except IndexError:
+                return
+            read(cursor)
 
     def on_this() -> None:
         with connection.cursor() as cursor:
-            first(cursor)
+            work(cursor)
 
-    beside_second_connection(on_this, second, failure=[], name="stats-stored")
+    beside_second_connection(on_this, work, failure=[], name="stats-stored")
     return stored.figures()
 
 

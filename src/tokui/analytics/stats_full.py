@@ -80,7 +80,9 @@ def _products() -> Products:
 
 class _Computation:
     """The orders' figures once every run of orders is read, and the lines' category spend as each run of lines
-    is read (by either connection); lines read before the figures exist wait in ``waiting``."""
+    is read (by either connection); lines read before the figures exist wait in ``waiting``. The thread that adds
+    the last run of lines chooses the favourites at once, while the other connection goes on to the reads queued
+    after the lines."""
 
     def __init__(self, currency: str) -> None:
         self.places = minor_units(currency)
@@ -90,11 +92,14 @@ class _Computation:
         self.figures: OrderFigures | None = None
         self.spend: CategorySpend | None = None
         self.waiting: list[list[np.ndarray]] = []
+        self.lines_to_add = 0
+        self.favourites: np.ndarray | None = None
         self.hopeless = False  # nothing to compute in arrays: the remaining reads are skipped
         self.lock = threading.Lock()
 
-    def start(self, order_parts: list[Run], products: Products) -> None:
+    def start(self, order_parts: list[Run], line_parts: list[Run], products: Products) -> None:
         self.order_parts, self.order_columns = order_parts, {}
+        self.lines_to_add = len(line_parts)
         self.products = products
 
     def part_read(self, part: Run, columns: list[np.ndarray]) -> None:
@@ -126,7 +131,7 @@ class _Computation:
             self.figures, self.spend = figures, spend
             waiting, self.waiting = self.waiting, []
         for columns_read in waiting:
-            spend.add(_line_rows(columns_read))
+            self._add(spend, columns_read)
 
     def lines_read(self, columns: list[np.ndarray]) -> None:
         with self.lock:
@@ -134,12 +139,22 @@ class _Computation:
             if spend is None:
                 self.waiting.append(columns)
                 return
+        self._add(spend, columns)
+
+    def _add(self, spend: CategorySpend, columns: list[np.ndarray]) -> None:
         spend.add(_line_rows(columns))
+        with self.lock:
+            self.lines_to_add -= 1
+            last = self.lines_to_add == 0
+        if last:
+            self.favourites = spend.favourites()
 
     def result(self) -> StatsArrays | None:
         if self.hopeless or self.figures is None or self.spend is None or not self.spend.exact():
             return None
-        return replace(self.figures.stats, favourites=self.spend.favourites())
+        # No lines at all: nothing chose them yet.
+        favourites = self.favourites if self.favourites is not None else self.spend.favourites()
+        return replace(self.figures.stats, favourites=favourites)
 
 
 Read = Callable[[CursorWrapper], None]
@@ -155,7 +170,7 @@ def stats_compute(*, currency: str, also: Sequence[Read] = ()) -> StatsArrays | 
     if connection.in_atomic_block:
         with connection.cursor() as cursor:
             order_parts, line_parts = runs(cursor, currency)
-            computation.start(order_parts, _products())
+            computation.start(order_parts, line_parts, _products())
             for read in _reads(computation, order_parts + line_parts, also):
                 if computation.hopeless:
                     break
@@ -181,7 +196,7 @@ def _read_on_two(currency: str, computation: _Computation, also: Sequence[Read])
         # The plans are simple scans: compiling them would cost more than it saves.
         cursor.execute("SET LOCAL jit = off")
         order_parts, line_parts = runs(cursor, currency)
-        computation.start(order_parts, _products())
+        computation.start(order_parts, line_parts, _products())
         queue = list(reversed(_reads(computation, order_parts + line_parts, also)))
 
         def work(their: CursorWrapper) -> None:
