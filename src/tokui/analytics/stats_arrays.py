@@ -279,7 +279,9 @@ class CategorySpend:
                 self.rows.append((cell, amount))
                 return
             if self.spend.dtype == np.int32 and not self._narrow_holds(customer, amount):
-                self.spend = self.spend.astype(np.int64) * _WHOLE
+                wide = self.spend.astype(np.int64)
+                wide *= _WHOLE
+                self.spend = wide
             if self.spend.dtype == np.int32:
                 np.add.at(self.spend, cell, (amount // _WHOLE).astype(np.int32))
             else:
