@@ -131,16 +131,38 @@ def average_spend(spend: np.ndarray, orders: np.ndarray, places: int) -> np.ndar
     return _round_half_away(finer, np.full_like(finer, 10 ** (places - DECIMAL_PLACES)))
 
 
-def _sorted_key(high: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The permutation sorting rows by (high, low), and the combined key in that order."""
+def _sorting_order(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """The permutation sorting rows by (high, low). Where both and the row number fit one int64 they are sorted as
+    one value by ``np.sort`` (a vectorised sort, several times faster than ``argsort``) and the row number read back
+    from the low bits; otherwise by ``lexsort``."""
     low0, low_span = int(low.min()), int(low.max() - low.min()) + 1
     high0, high_span = int(high.min()), int(high.max() - high.min()) + 1
-    if high_span * low_span < (1 << 62):
-        key = (high - high0) * low_span + (low - low0)
-        order = np.argsort(key)
-        return order, key[order]
-    order = np.lexsort((low, high))
-    return order, np.empty(0, np.int64)
+    row_bits = max(int(high.size - 1).bit_length(), 1)
+    if (high_span * low_span) << row_bits < (1 << 62):
+        key = (high - high0) * low_span
+        key += low - low0
+        key <<= row_bits
+        key |= np.arange(high.size, dtype=np.int64)
+        key.sort()
+        key &= (1 << row_bits) - 1
+        return key
+    return np.lexsort((low, high))
+
+
+def _sorted_within(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` sorted within each run of equal ``group`` (non-decreasing, not negative), the runs kept in place."""
+    if values.size == 0:
+        return values
+    bits = max(int(values.max() - values.min()).bit_length(), 1)
+    lowest = int(values.min())
+    if int(group[-1]) < 1 << (62 - bits):
+        key = group << bits
+        key |= values - lowest
+        key.sort()
+        key &= (1 << bits) - 1
+        key += lowest
+        return key
+    return values[np.lexsort((values, group))]
 
 
 def _starts(values: np.ndarray) -> np.ndarray:
@@ -158,7 +180,7 @@ class OrderFigures:
 
 def order_figures(orders: OrderRows, *, places: int) -> OrderFigures:
     """Every figure but the favourite categories (``orders`` must not be empty)."""
-    order, _ = _sorted_key(orders.ckey, orders.day)
+    order = _sorting_order(orders.ckey, orders.day)
     ckey, day, total = orders.ckey[order], orders.day[order], orders.total[order]
     # Groups of one customer's orders on one day: the intervals run between these, not between orders.
     group_start = np.flatnonzero(np.r_[True, (ckey[1:] != ckey[:-1]) | (day[1:] != day[:-1])])
@@ -179,8 +201,7 @@ def order_figures(orders: OrderRows, *, places: int) -> OrderFigures:
     same = group_customer[1:] == group_customer[:-1]
     gaps = np.diff(group_day)[same]
     gap_customer = group_customer[1:][same]
-    if gaps.size:
-        gaps = np.sort(gap_customer * (int(gaps.max()) + 1) + gaps) % (int(gaps.max()) + 1)
+    gaps = _sorted_within(gap_customer, gaps)
     has_interval = days > 1
     count = np.where(has_interval, days - 1, 1)
     first_gap = customer_start - np.arange(customers)
@@ -250,7 +271,7 @@ class CategorySpend:
         # Integers, as the amounts come: np.add.at into float64 converted each int64 amount on its slow path (2 s
         # for 10M lines, against 0.3 s like for like). Narrow while it can be: the table's pages are new memory,
         # and first touching them was the largest single cost of the sums (ADR 0037).
-        self.spend = np.zeros(customers * self.width if self.dense else 0, np.int32)
+        self.spend: np.ndarray = np.zeros(customers * self.width if self.dense else 0, np.int32)
         self.reach = np.zeros(customers if self.dense else 0, np.float64)  # per customer, |amounts| added so far
         # Cells bought, kept from the first amount not above zero (until then a bought cell is one above zero).
         self.bought: np.ndarray | None = None
