@@ -22,7 +22,7 @@ import numpy as np
 from django.db import DataError, OperationalError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 
-from tokui.analytics.pg_copy import COPY_SIGNATURE, COPY_TRAILER, copy_out
+from tokui.analytics.pg_copy import COPY_SIGNATURE, COPY_TRAILER, concatenated, copy_out, int64_values, sent_int8
 from tokui.analytics.pg_parallel import beside_second_connection, join_snapshot, shared_snapshot
 from tokui.catalog.models import Product
 
@@ -76,7 +76,7 @@ def _rows_aggregated(sql: str, params: list[Any]) -> tuple[np.ndarray, np.ndarra
         cursor.execute(f"SELECT MAX(id) FROM {connection.ops.quote_name(Product._meta.db_table)}")
         shift = max(int(cursor.fetchone()[0] or 0).bit_length(), 1)
         packed = (
-            f"SELECT string_agg(int8send(s.order_id::int8 * {1 << shift} + s.product_id), ''::bytea),"
+            f"SELECT {concatenated([sent_int8(f's.order_id::int8 * {1 << shift} + s.product_id')])},"
             f" MAX(s.product_id) FROM ({sql}) s"
         )
         try:
@@ -87,17 +87,16 @@ def _rows_aggregated(sql: str, params: list[Any]) -> tuple[np.ndarray, np.ndarra
         if top is None:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         if int(top) < 1 << shift:
-            keys = np.frombuffer(data, dtype=">i8").astype(np.int64)
+            keys = int64_values(data)
             return keys >> np.int64(shift), keys & np.int64((1 << shift) - 1)
         orders, products = _aggregate(
             cursor,
-            "SELECT string_agg(int8send(s.order_id::int8), ''::bytea),"
-            f" string_agg(int8send(s.product_id::int8), ''::bytea) FROM ({sql}) s",
+            f"SELECT {concatenated([sent_int8('s.order_id'), sent_int8('s.product_id')])} FROM ({sql}) s",
             params,
         )
     if not orders:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.frombuffer(orders, dtype=">i8").astype(np.int64), np.frombuffer(products, dtype=">i8").astype(np.int64)
+    return int64_values(orders), int64_values(products)
 
 
 def _rows_postgresql(sql: str, params: list[Any]) -> tuple[np.ndarray, np.ndarray]:

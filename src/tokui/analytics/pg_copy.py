@@ -1,7 +1,7 @@
-"""PostgreSQL's binary COPY format, for the reads and writes that move millions of rows as arrays.
+"""PostgreSQL's binary COPY format and concatenated values, for the reads and writes that move millions of rows.
 
-The basket's fallback read, the stats recompute's reads and its write all speak it; the format's fixed parts are
-here once.
+The basket's reads, the stats recompute's reads and its write all speak them; the formats' fixed parts are here
+once.
 """
 
 from __future__ import annotations
@@ -25,6 +25,16 @@ def copy_out(cursor: CursorWrapper, statement: str, params: Any = None) -> bytes
     return blocks[0] if len(blocks) == 1 else b"".join(blocks)
 
 
+def sent_int8(expression: str) -> str:
+    """``expression`` as ``int8``, sent as its 8 bytes (a column for ``concatenated``)."""
+    return f"int8send(({expression})::int8)"
+
+
+def int64_values(data: bytes, *, offset: int = 0, count: int = -1) -> np.ndarray:
+    """Big-endian 8-byte values (as ``concatenated`` sends them) as native int64."""
+    return np.frombuffer(data, dtype=">i8", count=count, offset=offset).astype(np.int64)
+
+
 def concatenated(columns: Iterable[str]) -> str:
     """A select list concatenating each column's values over the rows into one ``bytea``: ``columns`` give 8 bytes
     a row (``int8send(…)``, ``float8send(…)``, ``timestamptz_send(…)``; never null). ``string_agg`` of the sent
@@ -45,7 +55,7 @@ def copied_values(data: bytes, count: int) -> list[np.ndarray]:
         if length < 0:
             columns.append(np.empty(0, np.int64))
             continue
-        columns.append(np.frombuffer(data, dtype=">i8", count=length // 8, offset=position).astype(np.int64))
+        columns.append(int64_values(data, offset=position, count=length // 8))
         position += length
     if len({column.size for column in columns}) > 1:
         raise ValueError("a concatenated column left out a null value")

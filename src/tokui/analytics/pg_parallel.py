@@ -1,17 +1,21 @@
 """Work split over this connection and a second one to the same database, for reads and writes of millions of rows.
 
-PostgreSQL 15 runs one statement on one core, and the aggregates these reads use (``array_agg``, ``string_agg``)
-are not parallel there; two connections each doing half use both cores of a small server. The stats recompute
-(reads and copy-in) and the basket screen's read share this.
+PostgreSQL 15 runs one statement on one core, and the aggregate these reads use (``string_agg``) is not parallel
+there; two connections each doing half use both cores of a small server. The stats recompute (reads and copy-in)
+and the basket screen's read share this.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 
 from django.db import connection, connections, transaction
 from django.db.backends.utils import CursorWrapper
+
+# One statement's work on whichever connection runs it.
+Read = Callable[[CursorWrapper], None]
 
 
 def beside_second_connection(
@@ -61,3 +65,19 @@ def join_snapshot(cursor: CursorWrapper, snapshot: str) -> None:
     """The second connection's transaction reads at the snapshot ``shared_snapshot`` exported."""
     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
     cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+
+
+def taking_turns(reads: Iterable[Read], *, stop: Callable[[], bool] = lambda: False) -> Read:
+    """The work of each connection sharing ``reads``: the next one in order, on its own cursor, as soon as it is
+    free, until none is left or ``stop()`` says so (a connection that finishes early takes more of them)."""
+    queue = deque(reads)
+
+    def work(cursor: CursorWrapper) -> None:
+        while not stop():
+            try:
+                read = queue.popleft()  # atomic
+            except IndexError:
+                return
+            read(cursor)
+
+    return work

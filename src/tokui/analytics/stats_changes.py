@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -26,11 +25,11 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
 from tokui.analytics.models import CustomerStats
-from tokui.analytics.pg_copy import concatenated, copied_values, copy_out
-from tokui.analytics.pg_parallel import beside_second_connection
+from tokui.analytics.pg_copy import concatenated, copied_values, copy_out, sent_int8
+from tokui.analytics.pg_parallel import Read, beside_second_connection, taking_turns
 from tokui.analytics.stats_arrays import StatsArrays
 from tokui.analytics.stats_copy import copy_payload, copy_rows
-from tokui.analytics.stats_reads import hundredths, int8
+from tokui.analytics.stats_reads import hundredths, in_blocks
 
 # Above this share of customers written, deleting and inserting row by row costs more than rebuilding the table.
 REBUILD_SHARE = 0.2
@@ -57,14 +56,14 @@ def _three(values: tuple[str, ...]) -> str:
 
 # The stored figures as int8 (floats as float8, compared by their bits), in the order of ``Stored``'s fields.
 _COLUMNS = (
-    int8("COALESCE(company_id, -contact_id)"),
-    int8(_three((_day("first_order_on"), _day("last_order_on"), _day("predicted_next_order_on")))),
-    int8("order_count::int8 * 2147483648 + order_days"),
-    int8(hundredths("total_spend", 1)),
-    int8(hundredths("average_spend", 1)),
+    sent_int8("COALESCE(company_id, -contact_id)"),
+    sent_int8(_three((_day("first_order_on"), _day("last_order_on"), _day("predicted_next_order_on")))),
+    sent_int8("order_count::int8 * 2147483648 + order_days"),
+    sent_int8(hundredths("total_spend", 1)),
+    sent_int8(hundredths("average_spend", 1)),
     f"float8send(COALESCE(average_interval_days, '{_NO_FLOAT}'::float8))",
     f"float8send(COALESCE(median_interval_days, '{_NO_FLOAT}'::float8))",
-    int8(_three(tuple(f"(COALESCE(favourite_category_{rank}_id, -1) + 1)" for rank in (1, 2, 3)))),
+    sent_int8(_three(tuple(f"(COALESCE(favourite_category_{rank}_id, -1) + 1)" for rank in (1, 2, 3)))),
 )
 
 
@@ -96,18 +95,13 @@ class StoredRead:
             cursor.execute("SELECT pg_relation_size(%s) / current_setting('block_size')::int8", [self.table])
             blocks = int(cursor.fetchone()[0])
         # Block boundaries: the last run is open-ended (rows past the size seen here are read too).
-        bounds = [blocks * part // self.PARTS for part in range(1, self.PARTS)]
-        self.ranges = [
-            " AND ".join(
-                ([f"ctid >= '({bounds[part - 1]},0)'::tid"] if part else [])
-                + ([f"ctid < '({bounds[part]},0)'::tid"] if part < len(bounds) else [])
-            )
-            for part in range(self.PARTS)
-        ]
+        starts = [blocks * part // self.PARTS for part in range(self.PARTS)]
+        ends: list[int | None] = [*starts[1:], None]
+        self.ranges = [in_blocks(start, end) for start, end in zip(starts, ends, strict=True)]
         self.parts: list[list[np.ndarray] | None] = [None] * self.PARTS
         self.unreadable = False  # a stored value outside the packed ranges
 
-    def reads(self) -> list[Callable[[CursorWrapper], None]]:
+    def reads(self) -> list[Read]:
         return [functools.partial(self._read, index=index) for index in range(self.PARTS)]
 
     def _read(self, cursor: CursorWrapper, index: int) -> None:
@@ -135,15 +129,7 @@ class StoredRead:
 def stored_figures() -> Stored | None:
     """The stored rows, read now on this connection and a second one, each taking the next part when free."""
     stored = StoredRead()
-    queue = list(reversed(stored.reads()))
-
-    def work(cursor: CursorWrapper) -> None:
-        while queue:
-            try:
-                read = queue.pop()  # atomic under the GIL
-            except IndexError:
-                return
-            read(cursor)
+    work = taking_turns(stored.reads())
 
     def on_this() -> None:
         with connection.cursor() as cursor:

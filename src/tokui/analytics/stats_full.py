@@ -28,7 +28,13 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
 from tokui.analytics.models import CustomerStats
-from tokui.analytics.pg_parallel import beside_second_connection, join_snapshot, shared_snapshot
+from tokui.analytics.pg_parallel import (
+    Read,
+    beside_second_connection,
+    join_snapshot,
+    shared_snapshot,
+    taking_turns,
+)
 from tokui.analytics.stats_arrays import (
     CategorySpend,
     LineRows,
@@ -157,9 +163,6 @@ class _Computation:
         return replace(self.figures.stats, favourites=favourites)
 
 
-Read = Callable[[CursorWrapper], None]
-
-
 def stats_compute(*, currency: str, also: Sequence[Read] = ()) -> StatsArrays | None:
     """Every customer's stats in arrays: the orders read and their figures computed, the lines summed per
     customer and category as they are read, the favourites chosen; then the reads ``also`` gives (in the same
@@ -197,15 +200,9 @@ def _read_on_two(currency: str, computation: _Computation, also: Sequence[Read])
         cursor.execute("SET LOCAL jit = off")
         order_parts, line_parts = runs(cursor, currency)
         computation.start(order_parts, line_parts, _products())
-        queue = list(reversed(_reads(computation, order_parts + line_parts, also)))
-
-        def work(their: CursorWrapper) -> None:
-            while not failure and not computation.hopeless:
-                try:
-                    read = queue.pop()  # atomic under the GIL
-                except IndexError:
-                    return
-                read(their)
+        work = taking_turns(
+            _reads(computation, order_parts + line_parts, also), stop=lambda: bool(failure) or computation.hopeless
+        )
 
         def second(their: CursorWrapper) -> None:
             join_snapshot(their, snapshot)

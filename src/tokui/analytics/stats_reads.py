@@ -28,7 +28,7 @@ import numpy as np
 import psycopg
 from django.db.backends.utils import CursorWrapper
 
-from tokui.analytics.pg_copy import concatenated, copied_values, copy_out
+from tokui.analytics.pg_copy import concatenated, copied_values, copy_out, sent_int8
 from tokui.analytics.stats_sql import MONEY_SCALE
 from tokui.catalog.models import Product
 from tokui.commerce.enums import NON_REVENUE_STATUSES
@@ -44,8 +44,8 @@ Decode = Callable[[list[np.ndarray]], list[np.ndarray]]
 @dataclass(frozen=True, slots=True)
 class Form:
     """One way to read a table's fields: the columns (8 bytes a row over ``t``, as ``concatenated`` takes them) and
-    their decoding into the
-    fields (order: id, customer key, placed at, total; line: order id, product id, amount)."""
+    their decoding into the fields (order: id, customer key, placed at, total; line: order id, product id,
+    amount)."""
 
     columns: tuple[str, ...]
     decode: Decode
@@ -80,14 +80,18 @@ class Source:
             return form.decode(arrays)
 
     def _arrays(self, cursor: CursorWrapper, form: Form, first: int, end: int | None) -> list[np.ndarray]:
-        ranges = f"t.ctid >= '({first},0)'::tid"
-        if end is not None:
-            ranges += f" AND t.ctid < '({end},0)'::tid"
+        ranges = in_blocks(first, end, column="t.ctid")
         statement = (
             f"COPY (SELECT {concatenated(form.columns)} FROM {self.table} t WHERE {ranges} AND {self.where}) "
             "TO STDOUT (FORMAT BINARY)"
         )
         return copied_values(copy_out(cursor, statement, self.params), len(form.columns))
+
+
+def in_blocks(first: int, end: int | None, *, column: str = "ctid") -> str:
+    """A condition for the rows in table blocks ``first`` to before ``end`` (``None``: to the end of the table)."""
+    condition = f"{column} >= '({first},0)'::tid"
+    return condition if end is None else f"{condition} AND {column} < '({end},0)'::tid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +107,6 @@ class Run:
         return self.source.read(cursor, self.first, self.end)
 
 
-def int8(expression: str) -> str:
-    """``expression`` as ``int8``, sent as its 8 bytes (for ``concatenated``)."""
-    return f"int8send(({expression})::int8)"
-
-
 def hundredths(column: str, factor: int) -> str:
     """``column`` (numeric with at most two decimals) × 100 × ``factor`` as ``int8``; raises when it does not fit."""
     scale = MONEY_SCALE * factor
@@ -118,17 +117,17 @@ def order_forms(order_bits: int) -> list[Form]:
     """The orders' forms: id and total packed, else each apart. The placed-at timestamp goes as sent
     (microseconds; the site-zone day is computed in arrays, ``AT TIME ZONE`` costing the server more than the rest
     of the row)."""
-    ckey = int8("CASE WHEN t.company_id IS NOT NULL THEN t.company_id ELSE -t.contact_id END")
+    ckey = sent_int8("CASE WHEN t.company_id IS NOT NULL THEN t.company_id ELSE -t.contact_id END")
     placed = "timestamptz_send(t.placed_at)"
     plain = Form(
-        (int8("t.id"), ckey, placed, int8(hundredths("t.total", 1))),
+        (sent_int8("t.id"), ckey, placed, sent_int8(hundredths("t.total", 1))),
         lambda arrays: arrays,
     )
     if order_bits + _MONEY_BITS > 63:
         return [plain]
     mask = (1 << order_bits) - 1
     packed = Form(
-        (int8(f"{hundredths('t.total', 1 << order_bits)} + t.id"), ckey, placed),
+        (sent_int8(f"{hundredths('t.total', 1 << order_bits)} + t.id"), ckey, placed),
         lambda arrays: [arrays[0] & mask, arrays[1], arrays[2], arrays[0] >> order_bits],
     )
     return [packed, plain]
@@ -137,7 +136,7 @@ def order_forms(order_bits: int) -> list[Form]:
 def line_forms(order_bits: int, product_bits: int) -> list[Form]:
     """The lines' forms: amount, order id and product id in one; the two ids in one and the amount apart; each
     apart."""
-    amount = int8("t.amount_hundredths")
+    amount = sent_int8("t.amount_hundredths")
     forms = []
     id_bits = order_bits + product_bits
     product_mask = (1 << product_bits) - 1
@@ -146,7 +145,7 @@ def line_forms(order_bits: int, product_bits: int) -> list[Form]:
         mask = (1 << id_bits) - 1
         forms.append(
             Form(
-                (int8(f"t.amount_hundredths * {1 << id_bits} + {ids}"),),
+                (sent_int8(f"t.amount_hundredths * {1 << id_bits} + {ids}"),),
                 lambda arrays: [
                     (arrays[0] & mask) >> product_bits,
                     arrays[0] & product_mask,
@@ -158,11 +157,11 @@ def line_forms(order_bits: int, product_bits: int) -> list[Form]:
         # Two ids below 2**31 go as one.
         forms.append(
             Form(
-                (int8(f"t.order_id::int8 * {1 << 31} + t.product_id"), amount),
+                (sent_int8(f"t.order_id::int8 * {1 << 31} + t.product_id"), amount),
                 lambda arrays: [arrays[0] >> 31, arrays[0] & ((1 << 31) - 1), arrays[1]],
             )
         )
-    forms.append(Form((int8("t.order_id"), int8("t.product_id"), amount), lambda arrays: arrays))
+    forms.append(Form((sent_int8("t.order_id"), sent_int8("t.product_id"), amount), lambda arrays: arrays))
     return forms
 
 
