@@ -145,8 +145,9 @@ def lines_fit(data: bytes) -> bool:
     return True
 
 
-def eight_bit_body(data: bytes, *, boundary: bytes) -> bytes | None:
-    """``data`` (UTF-8, LF or CRLF line ends) as an 8bit part body with CRLF line ends; or ``None`` when it cannot
+def eight_bit_body(data: bytes, *, boundary: bytes) -> tuple[bytes, ...] | None:
+    """``data`` (UTF-8, LF or CRLF line ends) as the pieces of an 8bit part body with CRLF line ends (a missing
+    last line end is a piece of its own, not a second copy of the whole body); or ``None`` when it cannot
     go as 8bit (a bare CR or NUL, a line longer than 998 octets, the boundary inside): the caller then uses base64.
     Lines starting with a dot are left to the DATA path (``smtp_pipeline.wire_content``): BDAT does not stuff."""
     if b"\r" in data:
@@ -157,7 +158,7 @@ def eight_bit_body(data: bytes, *, boundary: bytes) -> bytes | None:
         return None
     # The templates' HTML is broken into short lines when a version is prepared (``lines.break_long_lines``).
     body = data.replace(b"\n", b"\r\n")
-    return body if body.endswith(b"\r\n") else body + b"\r\n"
+    return (body,) if body.endswith(b"\r\n") else (body, b"\r\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +260,7 @@ class MimeSkeleton:
                 pieces += [head_7bit.encode("ascii"), base64_body(data), b"\r\n"]
             else:
                 # The part's last line end is the delimiter's CRLF (RFC 2046 5.1.1), as after a base64 body.
-                pieces += [head_8bit, body]
+                pieces += [head_8bit, *body]
                 sent_8bit = True
         pieces.append(f"--{self.boundary}--\r\n".encode("ascii"))
         return AssembledMail(raw=b"".join(pieces), eight_bit=sent_8bit, dot_free=not sent_8bit)
