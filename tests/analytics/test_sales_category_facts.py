@@ -378,3 +378,39 @@ def test_orders_applied_inside_a_buyer_s_history_leave_exactly_the_rows_of_a_ful
     assert SalesCategoryFact.objects.filter(order_id=other.pk, buyer=company.pk).exists()
     assert old_buyer is None or not SalesCategoryFact.objects.filter(order_id=other.pk, buyer=old_buyer).exists()
     _as_rebuilt()
+
+
+def test_random_batches_inside_the_histories_of_every_kind_of_buyer_leave_the_rows_of_a_full_rebuild() -> None:
+    """Each batch is written from its buyers' days on, going on from the rows before it (ADR 38): USD beside JPY,
+    B2C buyers, lines without a category, both channels, several orders of one buyer in a batch."""
+    _shop()
+    rng = random.Random(38)
+    orders = list(Order.objects.order_by("pk"))
+    products = list(Product.objects.order_by("pk"))
+    for _batch in range(4):
+        picked = rng.sample(orders, 6)
+        for order in picked[:2]:  # moved to another day, earlier or later in the buyer's history
+            Order.objects.filter(pk=order.pk).update(
+                placed_at=jst(dt.date(2025, 12, 1) + dt.timedelta(days=rng.randrange(121)), 10)
+            )
+        Order.objects.filter(pk=picked[2].pk).update(status=OrderStatus.CANCELLED)
+        Order.objects.filter(pk=picked[3].pk).update(status=OrderStatus.DELIVERED, channel=OrderChannel.FAX)
+        new = []
+        for source in picked[4:]:  # new orders of existing buyers inside their histories, in either currency
+            placed = OrderFactory(
+                placed_at=jst(dt.date(2025, 12, 1) + dt.timedelta(days=rng.randrange(121)), 12),
+                company=source.company,
+                contact=source.contact,
+                channel=rng.choice([OrderChannel.WEB, OrderChannel.FAX]),
+                currency=rng.choice(["JPY", "USD"]),
+            )
+            for line_no in range(1, 3):
+                product = rng.choice(products)
+                OrderLineFactory(
+                    order=placed, line_no=line_no, product=product, sku=product.sku, product_name=product.name,
+                    quantity=1, amount=Decimal(300 * line_no),
+                )  # fmt: skip
+            new.append(placed)
+        sales_facts_refresh(order_ids=[o.pk for o in [*picked, *new]])
+        _as_rebuilt()
+        orders += new

@@ -33,8 +33,8 @@ from tokui.analytics.category_facts import (
     categories_delete,
     categories_insert,
     categories_rewrite,
-    keep_only,
     moved_products,
+    prior_days,
     products_record,
     products_recorded_sql,
     since_where,
@@ -103,36 +103,63 @@ def _orders_insert(
     params: Sequence[Any],
     *,
     table: str | None = None,
-    keep: tuple[str, Sequence[Any]] | None = None,
+    after: tuple[Sequence[int], tuple[str, Sequence[Any]]] | None = None,
 ) -> tuple[str, list[Any]]:
     """INSERT ... SELECT of the order facts of the counted orders matching ``where`` (a condition on ``o``).
 
     ``where`` must hold every order of each buyer it names: a buyer's previous-order days are worked out over the
-    rows selected here (window functions, the same in both databases). ``keep`` (a condition on unqualified fact
-    columns) writes only those of the rows.
+    rows selected here (window functions, the same in both databases). With ``after`` (the buyers, and a condition
+    on unqualified fact columns saying from which day each one's rows are written) only those rows are worked
+    out: the buyer's rows left in the table are all earlier, and each chain goes on from the last of them (ADR 38).
     """
     quote = connection.ops.quote_name
     order_table, line_table = quote(Order._meta.db_table), quote(OrderLine._meta.db_table)
+    facts = quote(table or SalesOrderFact._meta.db_table)
     day, day_params = _day_sql()
     statuses, status_params = _statuses()
     counted = f"o.status NOT IN ({statuses}) AND ({where})"
     previous = (
         "CASE WHEN b.buyer IS NULL THEN NULL"
-        " ELSE LAG(b.day) OVER (PARTITION BY b.currency, b.buyer{} ORDER BY b.day, b.id) END"
+        " ELSE {prior}LAG(b.day) OVER (PARTITION BY b.currency, b.buyer{partition} ORDER BY b.day, b.id){end} END"
     )
+    columns = (
+        f"SELECT o.id, {day} AS day, o.channel, o.currency, o.company_id, o.contact_id, {_BUYER} AS buyer, o.total"
+    )
+    # The units of an order are its lines' quantities: summed once here, so no report scans the lines.
+    rows = (
+        f"{columns}, COALESCE(u.units, 0) AS units FROM {order_table} o LEFT JOIN (SELECT l.order_id,"
+        f" SUM(l.quantity) AS units FROM {line_table} l JOIN {order_table} o ON o.id = l.order_id WHERE {counted}"
+        f" GROUP BY l.order_id) u ON u.order_id = o.id WHERE {counted}"
+    )
+    row_params = [*day_params, *status_params, *params, *status_params, *params]
+    if after is not None:
+        # Only the orders kept below: their lines summed each on its own instead of every order's of the buyers.
+        rows = (
+            f"{columns}, (SELECT COALESCE(SUM(l.quantity), 0) FROM {line_table} l WHERE l.order_id = o.id) AS units"
+            f" FROM {order_table} o WHERE {counted}"
+        )
+        row_params = [*day_params, *status_params, *params]
+    if after is None:
+        lags = [previous.format(prior="", partition=partition, end="") for partition in ("", ", b.channel")]
+        source, source_params = f"({rows}) b", row_params
+    else:
+        buyers, (later, later_params) = after
+        lags = [
+            previous.format(prior="COALESCE(", partition=partition, end=f", {alias}.day)")
+            for partition, alias in (("", "p0"), (", b.channel", "p1"))
+        ]
+        prior = f"(SELECT buyer, currency, channel, day FROM {facts} WHERE buyer IN ({_placeholders(buyers)})) f"
+        by_buyer = prior_days("p0", prior, rows="b")
+        by_channel = prior_days("p1", prior, rows="b", channel=True)
+        source = f"(SELECT * FROM ({rows}) r WHERE {later}) b{by_buyer}{by_channel}"
+        source_params = [*row_params, *later_params, *buyers, *buyers]
     sql = (
-        f"INSERT INTO {quote(table or SalesOrderFact._meta.db_table)}"
+        f"INSERT INTO {facts}"
         " (order_id, day, channel, currency, company_id, contact_id, buyer, total, units, prev_day, prev_channel_day)"
-        " SELECT b.id, b.day, b.channel, b.currency, b.company_id, b.contact_id, b.buyer, b.total, b.units,"
-        f" {previous.format('')}, {previous.format(', b.channel')}"
-        f" FROM (SELECT o.id, {day} AS day, o.channel, o.currency, o.company_id, o.contact_id, {_BUYER} AS buyer,"
-        " o.total, COALESCE(u.units, 0) AS units"
-        # The units of an order are its lines' quantities: summed once here, so no report scans the lines.
-        f" FROM {order_table} o LEFT JOIN (SELECT l.order_id, SUM(l.quantity) AS units FROM {line_table} l"
-        f" JOIN {order_table} o ON o.id = l.order_id WHERE {counted} GROUP BY l.order_id) u ON u.order_id = o.id"
-        f" WHERE {counted}) b ORDER BY b.day, b.id"
+        f" SELECT b.id, b.day, b.channel, b.currency, b.company_id, b.contact_id, b.buyer, b.total, b.units,"
+        f" {lags[0]}, {lags[1]} FROM {source} ORDER BY b.day, b.id"
     )
-    return keep_only(sql, [*day_params, *status_params, *params, *status_params, *params], keep, "w.day, w.id")
+    return sql, source_params
 
 
 def _lines_insert(where: str, params: Sequence[Any], *, table: str | None = None) -> tuple[str, list[Any]]:
@@ -208,8 +235,8 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
         for chunk in (ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)):
             later = since_where(since, chunk)
             order_facts_delete(cursor, *later)
-            # The chains over every order of these buyers; only the rows from each buyer's day on are written.
-            cursor.execute(*_orders_insert(*_buyers_where(chunk), keep=later))
+            # Only the rows from each buyer's day on are worked out, going on from the rows before it (ADR 38).
+            cursor.execute(*_orders_insert(*_buyers_where(chunk), after=(chunk, later)))
             written += max(int(cursor.rowcount), 0)
             order_days_add(cursor, *later, sign=1)
         # The category chains of the same buyers, from the line and order facts just written.
