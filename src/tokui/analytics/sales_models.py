@@ -95,8 +95,14 @@ class SalesLineFact(_SalesFactColumns):
         related_name="+",
         verbose_name=_("order line"),
     )
+    # Indexed by the Meta index below only: the field's own index was a second copy that every write kept up.
     order = models.ForeignKey(
-        "commerce.Order", models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("order")
+        "commerce.Order",
+        models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("order"),
     )
     product = models.ForeignKey(
         "catalog.Product",
@@ -150,8 +156,14 @@ class SalesCategoryFact(_SalesFactColumns):
         related_name="+",
         verbose_name=_("first order line"),
     )
+    # Indexed by the Meta index below only: the field's own index was a second copy that every write kept up.
     order = models.ForeignKey(
-        "commerce.Order", models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("order")
+        "commerce.Order",
+        models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("order"),
     )
     category = models.ForeignKey(
         "catalog.Category",
