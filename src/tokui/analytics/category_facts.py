@@ -55,30 +55,50 @@ def _roots() -> str:
     )
 
 
-def prior_days(
-    alias: str,
-    prior: str,
-    *,
-    rows: str = "g",
-    only: str = "",
-    key: str = "",
-    channel: bool = False,
-) -> str:
-    """A LEFT JOIN of ``alias`` (buyer, currency[, k][, channel], day) to the rows being written (``rows``): the
-    last day of each buyer's chain in ``prior`` — the buyers' rows left in the table, all before the rows being
-    written — per the chain's partition (``key``: a nullable column, 0 standing for NULL; ``only``: the
-    partition's rows)."""
+# Chains partitioned by a nullable id: NULL is its own partition, written 0 (ids start at 1) so it can be joined.
+_NULLABLE_KEYS = frozenset({"category_id", "root_id"})
+
+
+def earlier_rows(facts: str, buyers: Sequence[int], columns: Sequence[str]) -> tuple[str, list[Any]]:
+    """`` WITH earlier AS (…)``: these buyers' rows left in ``facts`` (all before the rows being written) read
+    once, to the last day of each ``columns`` partition (a nullable id as 0), for ``prior_days``."""
+    keys = [f"COALESCE({column}, 0)" if column in _NULLABLE_KEYS else column for column in columns]
+    select = ", ".join(f"{key} AS {column}" for key, column in zip(keys, columns, strict=True))
+    sql = (
+        f" WITH earlier AS (SELECT {select}, MAX(day) AS day FROM {facts}"
+        f" WHERE buyer IN ({_placeholders(buyers)}) GROUP BY {', '.join(keys)})"
+    )
+    return sql, list(buyers)
+
+
+def prior_days(alias: str, *, rows: str, only: str = "", key: str = "", channel: bool = False) -> str:
+    """A LEFT JOIN of ``alias`` (buyer, currency[, key][, channel], day) to the rows being written (``rows``): the
+    last day of each buyer's chain in ``earlier`` (``earlier_rows``) per the chain's partition (``key``: a nullable
+    id column; ``only``: the partition's rows)."""
     columns = ["buyer", "currency", *([key] if key else []), *(["channel"] if channel else [])]
-    names = ["buyer", "currency", *(["k"] if key else []), *(["channel"] if channel else [])]
-    select = ", ".join(f"{column} AS {name}" for column, name in zip(columns, names, strict=True))
-    where = f" WHERE {only}" if only else ""
     on = " AND ".join(
-        f"{alias}.{name} = " + (f"COALESCE({rows}.{key}, 0)" if name == "k" else f"{rows}.{name}") for name in names
+        f"{alias}.{column} = " + (f"COALESCE({rows}.{column}, 0)" if column in _NULLABLE_KEYS else f"{rows}.{column}")
+        for column in columns
     )
-    return (
-        f" LEFT JOIN (SELECT {select}, MAX(day) AS day FROM {prior}{where} GROUP BY {', '.join(columns)})"
-        f" {alias} ON {on}"
-    )
+    where = f" WHERE {only}" if only else ""
+    group = ", ".join(columns)
+    return f" LEFT JOIN (SELECT {group}, MAX(day) AS day FROM earlier{where} GROUP BY {group}) {alias} ON {on}"
+
+
+# The category chains: (the rows outside the chain, its partition, its prior_days partition).
+_FIRST = '"first"'  # a keyword in both databases' grammars, quoted where it stands alone
+_CHAINS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("", "g.category_id", {"key": "category_id"}),
+    ("", "g.category_id, g.channel", {"key": "category_id", "channel": True}),
+    (" OR g.rn <> 1", "g.rn", {"only": _FIRST}),
+    (" OR g.rn <> 1", "g.rn, g.channel", {"only": _FIRST, "channel": True}),
+    (" OR g.root_rn <> 1", "g.root_id, g.root_rn", {"only": "root_first", "key": "root_id"}),
+    (
+        " OR g.root_rn <> 1",
+        "g.root_id, g.root_rn, g.channel",
+        {"only": "root_first", "key": "root_id", "channel": True},
+    ),
+)
 
 
 def categories_insert(
@@ -103,37 +123,18 @@ def categories_insert(
         " ELSE {prior}LAG(g.day) OVER (PARTITION BY g.currency, g.buyer, {partition} ORDER BY g.day, g.order_id){end}"
         " END"
     )
-    joins, join_params = "", []
-    chains = (
-        ("", "g.category_id", {"key": "category_id"}),
-        ("", "g.category_id, g.channel", {"key": "category_id", "channel": True}),
-        (" OR g.rn <> 1", "g.rn", {"only": _q("first")}),
-        (" OR g.rn <> 1", "g.rn, g.channel", {"only": _q("first"), "channel": True}),
-        (" OR g.root_rn <> 1", "g.root_id, g.root_rn", {"only": "root_first", "key": "root_id"}),
-        (
-            " OR g.root_rn <> 1",
-            "g.root_id, g.root_rn, g.channel",
-            {"only": "root_first", "key": "root_id", "channel": True},
-        ),
-    )
-    lags, prior_rows = [], ""
-    for number, (extra, partition, prior) in enumerate(chains):
-        if after is None:
-            lags.append(lag.format(extra=extra, partition=partition, prior="", end=""))
-            continue
-        alias = f"p{number}"
-        lags.append(lag.format(extra=extra, partition=partition, prior="COALESCE(", end=f", {alias}.day)"))
-        joins += prior_days(alias, "earlier", **prior)  # type: ignore[arg-type]
-    if after is not None:
-        # The buyers' rows left in the table read once, to the last day of each finest partition; each chain's
-        # last day is the latest of its partitions'.
-        prior_rows = (
-            f" WITH earlier AS (SELECT buyer, currency, COALESCE(category_id, 0) AS category_id, channel,"
-            f" {_q('first')}, COALESCE(root_id, 0) AS root_id, root_first, MAX(day) AS day FROM {facts}"
-            f" WHERE buyer IN ({_placeholders(after)}) GROUP BY buyer, currency, COALESCE(category_id, 0), channel,"
-            f" {_q('first')}, COALESCE(root_id, 0), root_first)"
-        )
-        join_params = list(after)
+    if after is None:
+        lags = [lag.format(extra=extra, partition=partition, prior="", end="") for extra, partition, _ in _CHAINS]
+        prior_rows, joins, prior_params = "", "", list[Any]()
+    else:
+        lags = [
+            lag.format(extra=extra, partition=partition, prior="COALESCE(", end=f", p{number}.day)")
+            for number, (extra, partition, _) in enumerate(_CHAINS)
+        ]
+        joins = "".join(prior_days(f"p{n}", rows="g", **partition) for n, (_, _, partition) in enumerate(_CHAINS))
+        # Read to the finest partition once; each chain's last day is the latest of its partitions'.
+        finest = ("buyer", "currency", "category_id", "channel", _FIRST, "root_id", "root_first")
+        prior_rows, prior_params = earlier_rows(facts, after, finest)
     sql = (
         f"INSERT INTO {facts}"
         " (line_id, order_id, category_id, day, channel, currency, company_id, contact_id, buyer, amount, units,"
@@ -154,7 +155,7 @@ def categories_insert(
         # A category's rows lie together, by day: a category filter reads few pages.
         " ORDER BY g.category_id, g.day, g.order_id"
     )
-    return sql, [*join_params, *params]
+    return sql, [*prior_params, *params]
 
 
 def since_where(since: Mapping[int, Any], buyers: Sequence[int]) -> tuple[str, list[Any]]:

@@ -33,6 +33,7 @@ from tokui.analytics.category_facts import (
     categories_delete,
     categories_insert,
     categories_rewrite,
+    earlier_rows,
     moved_products,
     prior_days,
     products_record,
@@ -125,41 +126,37 @@ def _orders_insert(
     columns = (
         f"SELECT o.id, {day} AS day, o.channel, o.currency, o.company_id, o.contact_id, {_BUYER} AS buyer, o.total"
     )
-    # The units of an order are its lines' quantities: summed once here, so no report scans the lines.
-    rows = (
-        f"{columns}, COALESCE(u.units, 0) AS units FROM {order_table} o LEFT JOIN (SELECT l.order_id,"
-        f" SUM(l.quantity) AS units FROM {line_table} l JOIN {order_table} o ON o.id = l.order_id WHERE {counted}"
-        f" GROUP BY l.order_id) u ON u.order_id = o.id WHERE {counted}"
-    )
-    row_params = [*day_params, *status_params, *params, *status_params, *params]
-    if after is not None:
-        # Only the orders kept below: their lines summed each on its own instead of every order's of the buyers.
-        rows = (
-            f"{columns}, (SELECT COALESCE(SUM(l.quantity), 0) FROM {line_table} l WHERE l.order_id = o.id) AS units"
-            f" FROM {order_table} o WHERE {counted}"
-        )
-        row_params = [*day_params, *status_params, *params]
     if after is None:
         lags = [previous.format(prior="", partition=partition, end="") for partition in ("", ", b.channel")]
-        source, source_params = f"({rows}) b", row_params
+        prior_rows, prior_params = "", list[Any]()
+        # The units of an order are its lines' quantities: summed once here, so no report scans the lines.
+        source = (
+            f"({columns}, COALESCE(u.units, 0) AS units FROM {order_table} o LEFT JOIN (SELECT l.order_id,"
+            f" SUM(l.quantity) AS units FROM {line_table} l JOIN {order_table} o ON o.id = l.order_id WHERE {counted}"
+            f" GROUP BY l.order_id) u ON u.order_id = o.id WHERE {counted}) b"
+        )
+        source_params = [*day_params, *status_params, *params, *status_params, *params]
     else:
         buyers, (later, later_params) = after
         lags = [
             previous.format(prior="COALESCE(", partition=partition, end=f", {alias}.day)")
             for partition, alias in (("", "p0"), (", b.channel", "p1"))
         ]
-        prior = f"(SELECT buyer, currency, channel, day FROM {facts} WHERE buyer IN ({_placeholders(buyers)})) f"
-        by_buyer = prior_days("p0", prior, rows="b")
-        by_channel = prior_days("p1", prior, rows="b", channel=True)
-        source = f"(SELECT * FROM ({rows}) r WHERE {later}) b{by_buyer}{by_channel}"
-        source_params = [*row_params, *later_params, *buyers, *buyers]
+        prior_rows, prior_params = earlier_rows(facts, buyers, ("buyer", "currency", "channel"))
+        # Only the orders kept: their lines summed each on its own instead of every order's of the buyers.
+        units = f"(SELECT COALESCE(SUM(l.quantity), 0) FROM {line_table} l WHERE l.order_id = o.id) AS units"
+        source = (
+            f"(SELECT * FROM ({columns}, {units} FROM {order_table} o WHERE {counted}) r WHERE {later}) b"
+            f"{prior_days('p0', rows='b')}{prior_days('p1', rows='b', channel=True)}"
+        )
+        source_params = [*day_params, *status_params, *params, *later_params]
     sql = (
         f"INSERT INTO {facts}"
         " (order_id, day, channel, currency, company_id, contact_id, buyer, total, units, prev_day, prev_channel_day)"
-        f" SELECT b.id, b.day, b.channel, b.currency, b.company_id, b.contact_id, b.buyer, b.total, b.units,"
-        f" {lags[0]}, {lags[1]} FROM {source} ORDER BY b.day, b.id"
+        f"{prior_rows} SELECT b.id, b.day, b.channel, b.currency, b.company_id, b.contact_id, b.buyer, b.total,"
+        f" b.units, {lags[0]}, {lags[1]} FROM {source} ORDER BY b.day, b.id"
     )
-    return sql, source_params
+    return sql, [*prior_params, *source_params]
 
 
 def _lines_insert(where: str, params: Sequence[Any], *, table: str | None = None) -> tuple[str, list[Any]]:

@@ -84,7 +84,24 @@ class SalesOrderFact(_SalesFactColumns):
         return f"{self.order_id} {self.day}"
 
 
-class SalesLineFact(_SalesFactColumns):
+class _OrderPartColumns(_SalesFactColumns):
+    """A fact about part of an order (a line, a category's lines): its order beside the copied columns."""
+
+    # Indexed by each model's own Meta index only: the field's index was a second copy that every write kept up.
+    order = models.ForeignKey(
+        "commerce.Order",
+        models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("order"),
+    )
+
+    class Meta:
+        abstract = True
+
+
+class SalesLineFact(_OrderPartColumns):
     """One line of a counted order, with its order's day, channel, currency and customer copied beside it."""
 
     line = models.OneToOneField(
@@ -94,15 +111,6 @@ class SalesLineFact(_SalesFactColumns):
         db_constraint=False,
         related_name="+",
         verbose_name=_("order line"),
-    )
-    # Indexed by the Meta index below only: the field's own index was a second copy that every write kept up.
-    order = models.ForeignKey(
-        "commerce.Order",
-        models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-        verbose_name=_("order"),
     )
     product = models.ForeignKey(
         "catalog.Product",
@@ -135,7 +143,7 @@ class SalesLineFact(_SalesFactColumns):
         return f"{self.line_id} {self.day}"
 
 
-class SalesCategoryFact(_SalesFactColumns):
+class SalesCategoryFact(_OrderPartColumns):
     """The lines of one counted order in one category (the product's category when the facts were written; lines
     without a product or category make the row without one), summed, with the buyer's chains in that category.
 
@@ -155,15 +163,6 @@ class SalesCategoryFact(_SalesFactColumns):
         db_constraint=False,
         related_name="+",
         verbose_name=_("first order line"),
-    )
-    # Indexed by the Meta index below only: the field's own index was a second copy that every write kept up.
-    order = models.ForeignKey(
-        "commerce.Order",
-        models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-        verbose_name=_("order"),
     )
     category = models.ForeignKey(
         "catalog.Category",
