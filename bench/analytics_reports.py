@@ -27,6 +27,9 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
 - sales_month_category_seconds: the same broken down by category (from the category facts and their day sums);
 - sales_month_product_seconds: the same broken down by product (from the product sums);
 - sales_month_product_category_seconds: the same with a top category filter (its products' sums);
+- sales_month_product_channel_filter_seconds / sales_month_product_prefecture_filter_seconds /
+  sales_product_from_the_15th_seconds: product pages the product sums do not answer (a channel filter, the largest
+  prefecture, a year starting mid-month): read from the period's line facts;
 - sales_category_filter_seconds: the same with a top category filter (every figure from its lines);
 - sales_subcategory_filter_seconds: the same with a subcategory filter (one category: sums over its facts);
 - category_move_report_seconds: a report right after one product moved to another category (it re-derives the
@@ -232,6 +235,23 @@ def main() -> None:
     print(
         f"sales_category_filter_seconds={best(lambda: sales_report(**year, filters=filters, breakdown='channel')):.3f}"
     )
+    # Product pages the month sums do not answer (ADR 28): they read the period's line facts.
+    by_channel = SalesFilters(channel="web")
+    print(
+        "sales_month_product_channel_filter_seconds="
+        f"{best(lambda: sales_report(**year, filters=by_channel, breakdown='product')):.3f}"
+    )
+    prefecture = scalar(
+        f"SELECT prefecture FROM customers_company WHERE source = '{SOURCE}' "
+        "GROUP BY prefecture ORDER BY COUNT(*) DESC LIMIT 1"
+    )
+    by_prefecture = SalesFilters(prefecture=str(prefecture))
+    print(
+        f"sales_month_product_prefecture_filter_seconds="
+        f"{best(lambda: sales_report(**year, filters=by_prefecture, breakdown='product')):.3f} (the largest prefecture)"
+    )
+    mid_month = {**year, "start": start.replace(day=15)}
+    print(f"sales_product_from_the_15th_seconds={best(lambda: sales_report(**mid_month, breakdown='product')):.3f}")
     leaf = scalar(f"SELECT MIN(id) FROM catalog_category WHERE source = '{SOURCE}' AND parent_id IS NOT NULL")
     leaf_filters = SalesFilters(category_id=leaf)
     print(

@@ -19,7 +19,7 @@ from tests.factories import CompanyFactory, ContactFactory, ProductFactory
 from tests.messaging.conftest import SmtpServer, make_template, opted_in
 from tokui.commerce.models import Cart, CartLine
 from tokui.customers.models import Contact
-from tokui.messaging.delivery import outbox_deliver, outbox_deliver_due, outbox_requeue_stale
+from tokui.messaging.delivery import outbox_claim, outbox_deliver, outbox_deliver_due, outbox_requeue_stale
 from tokui.messaging.enums import (
     AttemptOutcome,
     MailCharset,
@@ -35,10 +35,11 @@ from tokui.messaging.models import (
     MailTemplate,
     MailTemplateVersion,
     OutboxMessage,
+    OutboxQueueEntry,
     SenderIdentity,
     Suppression,
 )
-from tokui.messaging.selectors import suppressed_reasons
+from tokui.messaging.selectors import outbox_messages, suppressed_reasons
 from tokui.messaging.services import contact_unsubscribe, messages_send_to_contacts
 from tokui.messaging.suppression import suppression_add
 from tokui.tracking.models import Event
@@ -165,7 +166,8 @@ def test_a_temporary_refusal_is_retried_later_with_the_attempt_logged(
 
     outbox = OutboxMessage.objects.get()
     assert outbox.status == OutboxStatus.QUEUED and outbox.attempts == 1
-    assert outbox.next_attempt_at > timezone.now() + dt.timedelta(seconds=50)
+    assert outbox.queue_entry.next_attempt_at > timezone.now() + dt.timedelta(seconds=50)
+    assert outbox.queue_entry.claimed_at is None
     attempt = DeliveryAttempt.objects.get()
     assert (attempt.outcome, attempt.code) == (AttemptOutcome.TEMPORARY, 451)
 
@@ -232,6 +234,51 @@ def test_consent_topic_opt_out_and_frequency_cap_are_checked_at_send_time(
     assert len(smtp_server.received) == 1
 
 
+def test_a_frequency_cap_counts_only_marketing_mail_accepted_inside_its_window(
+    smtp_server: SmtpServer, sender: SenderIdentity, settings: SettingsWrapper
+) -> None:
+    settings.MAIL_FREQUENCY_CAP, settings.MAIL_FREQUENCY_CAP_DAYS = 2, 7
+    _t, marketing = make_template(sender=sender)
+    _t2, receipt = make_template(sender=sender, kind=MailKind.TRANSACTIONAL, html="<p>ご注文ありがとうございます</p>")
+    buyer = opted_in(ContactFactory())
+    with time_machine.travel(timezone.now() - dt.timedelta(days=8)):  # outside the window
+        messages_send_to_contacts(template_version=marketing, contact_ids=[buyer.pk])
+    messages_send_to_contacts(template_version=receipt, contact_ids=[buyer.pk])  # transactional: not counted
+    smtp_server.handler.rcpt_replies[buyer.email] = "554 5.7.1 Rejected"  # refused: not counted
+    messages_send_to_contacts(template_version=marketing, contact_ids=[buyer.pk])
+    del smtp_server.handler.rcpt_replies[buyer.email]
+    messages_send_to_contacts(template_version=marketing, contact_ids=[buyer.pk])  # the first inside the window
+    messages_send_to_contacts(template_version=marketing, contact_ids=[buyer.pk])  # the second
+    messages_send_to_contacts(template_version=marketing, contact_ids=[buyer.pk])  # over the cap
+
+    statuses = list(OutboxMessage.objects.order_by("id").values_list("status", "skip_reason"))
+    assert statuses == [
+        (OutboxStatus.SENT, ""), (OutboxStatus.SENT, ""), (OutboxStatus.FAILED, ""), (OutboxStatus.SENT, ""),
+        (OutboxStatus.SENT, ""), (OutboxStatus.SUPPRESSED, SkipReason.FREQUENCY_CAP),
+    ]  # fmt: skip
+    # The log keeps each attempt's recipient, domain and kind, which the caps and domain rates count.
+    logged = set(DeliveryAttempt.objects.values_list("contact_id", "to_domain", "kind"))
+    domain = buyer.email.rpartition("@")[2]
+    assert logged == {(buyer.pk, domain, MailKind.MARKETING), (buyer.pk, domain, MailKind.TRANSACTIONAL)}
+
+
+def test_mail_not_delivered_is_marked_for_attention_and_the_outbox_page_lists_it_newest_first(
+    smtp_server: SmtpServer, cart_template: tuple[MailTemplate, MailTemplateVersion]
+) -> None:
+    refused, delivered, unasked = opted_in(ContactFactory()), opted_in(ContactFactory()), ContactFactory()
+    smtp_server.handler.rcpt_replies[refused.email] = "554 5.7.1 Rejected"
+    for contact in (refused, delivered, unasked):
+        messages_send_to_contacts(template_version=cart_template[1], contact_ids=[contact.pk])
+
+    marked = dict(OutboxMessage.objects.values_list("contact_id", "needs_attention"))
+    assert marked == {refused.pk: True, delivered.pk: False, unasked.pk: True}
+    assert not OutboxQueueEntry.objects.exists()  # every outcome here is final
+    assert [m.contact_id for m in outbox_messages()] == [unasked.pk, delivered.pk, refused.pk]
+    assert [m.contact_id for m in outbox_messages(status=OutboxStatus.FAILED)] == [refused.pk]
+    assert [m.contact_id for m in outbox_messages(status=OutboxStatus.SUPPRESSED)] == [unasked.pk]
+    assert [m.contact_id for m in outbox_messages(status=OutboxStatus.SENT)] == [delivered.pk]
+
+
 def test_an_unsubscribe_between_queueing_and_sending_is_honoured(
     smtp_server: SmtpServer,
     cart_template: tuple[MailTemplate, MailTemplateVersion],
@@ -261,7 +308,7 @@ def test_quiet_hours_hold_marketing_mail_but_not_transactional_mail(
 
     held, sent = OutboxMessage.objects.order_by("id")
     assert held.status == OutboxStatus.QUEUED
-    assert timezone.localtime(held.next_attempt_at).hour == 8
+    assert timezone.localtime(held.queue_entry.next_attempt_at).hour == 8
     assert sent.status == OutboxStatus.SENT and "List-Unsubscribe" not in smtp_server.received[0].message
 
 
@@ -291,18 +338,25 @@ def test_the_delivery_log_keeps_each_attempts_channel_code_and_reply_and_a_defer
     assert sent_log.response and sent_log.attempted_at == sent.sent_at
     held_log = DeliveryAttempt.objects.get(message=held)
     assert (held_log.outcome, held_log.code, held_log.channel) == (AttemptOutcome.DEFERRED, None, "")
-    assert held_log.response == str(held.next_attempt_at) and held_log.attempted_at == sent.sent_at
+    assert held_log.response == str(held.queue_entry.next_attempt_at) and held_log.attempted_at == sent.sent_at
 
 
 def test_a_worker_killed_mid_batch_leaves_rows_that_go_back_to_the_queue(
     cart_template: tuple[MailTemplate, MailTemplateVersion], buyer: Contact, settings: SettingsWrapper
 ) -> None:
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    messages_send_to_contacts(template_version=cart_template[1], contact_ids=[buyer.pk])
-    OutboxMessage.objects.update(status=OutboxStatus.SENDING, claimed_at=timezone.now() - dt.timedelta(hours=1))
+    with time_machine.travel(timezone.now() - dt.timedelta(hours=1)):
+        messages_send_to_contacts(template_version=cart_template[1], contact_ids=[buyer.pk])
+        assert [mail.pk for mail in outbox_claim()] == [OutboxMessage.objects.get().pk]
+    fresh = ContactFactory()
+    messages_send_to_contacts(template_version=cart_template[1], contact_ids=[fresh.pk])
+    assert len(outbox_claim()) == 1  # a claim within the lease stays with its worker
 
     assert outbox_requeue_stale() == 1
-    assert OutboxMessage.objects.get().status == OutboxStatus.QUEUED
+    stale = OutboxMessage.objects.get(contact=buyer)
+    assert stale.status == OutboxStatus.QUEUED and stale.queue_entry.claimed_at is None
+    assert OutboxMessage.objects.get(contact=fresh).status == OutboxStatus.SENDING
+    assert [mail.pk for mail in outbox_claim()] == [stale.pk]
 
 
 def test_a_batch_reads_its_contacts_in_one_go_however_many_mails_it_holds(

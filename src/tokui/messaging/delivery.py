@@ -48,8 +48,12 @@ from tokui.messaging.outbox_rows import (
     NewRow,
     claimed_mails,
     delivery_attempts_insert,
+    outbox_claim_ids_orm,
     outbox_claim_ids_postgresql,
     outbox_mark_sent,
+    outbox_rows_finish,
+    outbox_rows_requeue,
+    outbox_rows_requeue_stale,
     outbox_rows_store,
 )
 from tokui.messaging.selectors import (
@@ -153,17 +157,12 @@ def messages_send_to_contacts(
                     campaign_id=campaign_id,
                     data=data or {},
                     message_id=new_message_id(domain),
-                    next_attempt_at=now,
                     created_by_id=created_by_id,
                 )
             )
-    before = 0
-    if idempotency_prefix:  # a repeated call: count what exists already (through the unique index)
-        for keys in batched([row.idempotency_key for row in rows], 1000, strict=False):
-            before += OutboxMessage.objects.filter(idempotency_key__in=keys).count()
-    ids = outbox_rows_store(rows)
-    _deliver_after_commit(ids)
-    return SendBatch(outbox_ids=ids, created=len(ids) - before)
+    stored = outbox_rows_store(rows, due_at=now)
+    _deliver_after_commit(stored.ids)
+    return SendBatch(outbox_ids=stored.ids, created=stored.created)
 
 
 @transaction.atomic
@@ -205,12 +204,11 @@ def messages_send_test(
             origin=OutboxOrigin.TEST,
             data={"preview_contact_id": preview_contact_id} if preview_contact_id else {},
             message_id=new_message_id(),
-            next_attempt_at=now,
             created_by=created_by if getattr(created_by, "pk", None) else None,
         )
         for index, email in enumerate(dict.fromkeys(e.strip() for e in emails if e.strip()))
     ]
-    ids = outbox_rows_store(rows)
+    ids = outbox_rows_store(rows, due_at=now).ids
     _deliver_after_commit(ids)
     return ids
 
@@ -233,27 +231,13 @@ def outbox_claim(*, outbox_ids: Sequence[int] | None = None, limit: int | None =
     """Take due queued rows for this worker: ``sending`` from now on, invisible to other workers."""
     now = timezone.now()
     limit = limit or settings.MAIL_BATCH_SIZE
-    if connection.vendor == "postgresql":
-        ids = outbox_claim_ids_postgresql(outbox_ids=outbox_ids, limit=limit, now=now)
-    else:
-        with transaction.atomic():
-            due = OutboxMessage.objects.filter(status=OutboxStatus.QUEUED, next_attempt_at__lte=now)
-            if outbox_ids is not None:
-                due = due.filter(pk__in=list(outbox_ids))
-            ids = list(
-                due.select_for_update(skip_locked=True)
-                .order_by("next_attempt_at", "id")
-                .values_list("pk", flat=True)[:limit]
-            )
-            OutboxMessage.objects.filter(pk__in=ids).update(status=OutboxStatus.SENDING, claimed_at=now)
-    return claimed_mails(ids)
+    claim = outbox_claim_ids_postgresql if connection.vendor == "postgresql" else outbox_claim_ids_orm
+    return claimed_mails(claim(outbox_ids=outbox_ids, limit=limit, now=now))
 
 
 def outbox_requeue_stale(*, lease: dt.timedelta = LEASE) -> int:
     """Rows a killed worker left in ``sending`` go back to the queue (they keep their Message-ID)."""
-    return OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claimed_at__lt=timezone.now() - lease).update(
-        status=OutboxStatus.QUEUED, claimed_at=None
-    )
+    return outbox_rows_requeue_stale(claimed_before=timezone.now() - lease)
 
 
 def quiet_hours_end(now: dt.datetime) -> dt.datetime | None:
@@ -369,10 +353,15 @@ def outbox_record(
 ) -> None:
     """Write the batch's outcomes in a handful of statements: statuses, the delivery log, the facts."""
     channel_name = settings.MAIL_CHANNEL
-    attempts: list[AttemptRow] = [
-        (result.outbox_id, now, str(result.outcome), result.code, result.response[:2000], channel_name)
-        for result in results
-    ]
+    attempts: list[AttemptRow] = []
+    for result in results:
+        message = messages[result.outbox_id]
+        attempts.append(
+            (
+                result.outbox_id, now, str(result.outcome), result.code, result.response[:2000], channel_name,
+                message.contact_id, message.to_domain, message.kind,
+            )
+        )  # fmt: skip
     by_outcome: dict[str, list[SendResult]] = defaultdict(list)
     for result in results:
         by_outcome[result.outcome].append(result)
@@ -380,38 +369,39 @@ def outbox_record(
         sent = [result.outbox_id for result in by_outcome[AttemptOutcome.SENT]]
         outbox_mark_sent(sent, now=now)
         for result in by_outcome[AttemptOutcome.UNKNOWN]:
-            OutboxMessage.objects.filter(pk=result.outbox_id).update(
-                status=OutboxStatus.UNKNOWN, attempts=F("attempts") + 1, claimed_at=None, last_error=result.response
+            outbox_rows_finish(
+                [result.outbox_id], status=OutboxStatus.UNKNOWN, attempts=F("attempts") + 1, last_error=result.response
             )
         for result in by_outcome[AttemptOutcome.TEMPORARY]:
             tries = messages[result.outbox_id].attempts + 1
             if tries >= settings.MAIL_MAX_ATTEMPTS:
-                update: dict[str, Any] = {"status": OutboxStatus.FAILED}
+                outbox_rows_finish(
+                    [result.outbox_id], status=OutboxStatus.FAILED, attempts=tries, last_error=result.response
+                )
                 report.failed += 1
             else:
-                update = {"status": OutboxStatus.QUEUED, "next_attempt_at": now + _retry_delay(tries)}
+                outbox_rows_requeue(
+                    [result.outbox_id], at=now + _retry_delay(tries), attempts=tries, last_error=result.response
+                )
                 report.retried += 1
-            OutboxMessage.objects.filter(pk=result.outbox_id).update(
-                attempts=tries, claimed_at=None, last_error=result.response, **update
-            )
         for result in by_outcome[AttemptOutcome.PERMANENT]:
-            OutboxMessage.objects.filter(pk=result.outbox_id).update(
-                status=OutboxStatus.FAILED, attempts=F("attempts") + 1, claimed_at=None, last_error=result.response
+            outbox_rows_finish(
+                [result.outbox_id], status=OutboxStatus.FAILED, attempts=F("attempts") + 1, last_error=result.response
             )
         for message_id, error in render_errors.items():
-            OutboxMessage.objects.filter(pk=message_id).update(
-                status=OutboxStatus.FAILED, skip_reason=SkipReason.RENDER_ERROR, claimed_at=None, last_error=error
+            outbox_rows_finish(
+                [message_id], status=OutboxStatus.FAILED, skip_reason=SkipReason.RENDER_ERROR, last_error=error
             )
         for reason, ids in decisions.skip.items():
-            OutboxMessage.objects.filter(pk__in=ids).update(
-                status=OutboxStatus.SUPPRESSED, skip_reason=reason, claimed_at=None
-            )
+            outbox_rows_finish(ids, status=OutboxStatus.SUPPRESSED, skip_reason=reason)
         for until, ids in decisions.defer.items():
-            OutboxMessage.objects.filter(pk__in=ids).update(
-                status=OutboxStatus.QUEUED, next_attempt_at=until, claimed_at=None
-            )
+            outbox_rows_requeue(ids, at=until)
             deferred = str(AttemptOutcome.DEFERRED)
-            attempts += [(pk, now, deferred, None, str(until), "") for pk in ids]
+            for pk in ids:
+                message = messages[pk]
+                attempts.append(
+                    (pk, now, deferred, None, str(until), "", message.contact_id, message.to_domain, message.kind)
+                )
         delivery_attempts_insert(attempts)
     report.sent += len(sent)
     report.unknown += len(by_outcome[AttemptOutcome.UNKNOWN])

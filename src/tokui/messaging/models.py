@@ -175,9 +175,10 @@ class OutboxMessage(models.Model):
     skip_reason = models.CharField(_("reason not sent"), max_length=32, choices=SkipReason.choices, blank=True)
     message_id = models.CharField(_("Message-ID header"), max_length=200)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt at"))
-    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # Set with a failed, unknown or suppressed status and never cleared: the Outbox page's "needs attention" rows.
+    # A column of its own because ``status`` is in no index (see ``Meta.indexes``).
+    needs_attention = models.BooleanField(_("needs attention"), db_default=False)
     last_error = models.TextField(_("last error"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -197,31 +198,51 @@ class OutboxMessage(models.Model):
             models.UniqueConstraint(fields=["idempotency_key"], name="outbox_idempotency_key_unique"),
             models.UniqueConstraint(fields=["message_id"], name="outbox_message_id_unique"),
         ]
-        # A mail's row is written three times (queued, claimed, sent), each time a new version in every index whose
-        # rows it belongs to: partial indexes hold only the rows their queries look for.
+        # A mail's row is written three times (queued, claimed, sent). Both updates are HOT (the new version goes on
+        # the same page, no index is touched) as long as no index holds a column they change: ``status``,
+        # ``sent_at``, ``attempts`` and ``last_error`` are in none. The due queue is ``OutboxQueueEntry``; frequency
+        # caps and domain rates count the delivery log; the table keeps free room on each page (fillfactor, set in
+        # migration 0005 on PostgreSQL) for the two new versions (ADR 39).
         indexes = [
-            # The due queue: only queued rows are in the index, so claiming stays fast however long the history.
-            # In the claim's order (a chunk of a segment send shares one time): the claim reads its batch's rows
-            # and stops, instead of reading and sorting every due row to take the first thousand.
-            models.Index(fields=["next_attempt_at", "id"], condition=Q(status="queued"), name="outbox_due_in_order"),
-            # Frequency caps, and the contact's rows when it is deleted.
-            models.Index(fields=["contact", "sent_at"], name="outbox_contact_sent"),
-            # Per-domain rate limits count sent mail only.
-            models.Index(
-                fields=["to_domain", "sent_at"], condition=Q(sent_at__isnull=False), name="outbox_domain_sent_only"
-            ),
-            # Claims a killed worker left behind (``outbox_requeue_stale``).
-            models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="outbox_sending"),
+            # The contact's rows when it is deleted (SET_NULL) and its mail history.
+            models.Index(fields=["contact"], name="outbox_contact"),
             # The Outbox page filtered to what needs attention.
-            models.Index(
-                fields=["status", "-created_at"],
-                condition=Q(status__in=["failed", "unknown", "suppressed"]),
-                name="outbox_attention",
-            ),
+            models.Index(fields=["-id"], condition=Q(needs_attention=True), name="outbox_needs_attention"),
         ]
 
     def __str__(self) -> str:
         return f"{self.to_email} ({self.message_id})"
+
+
+class OutboxQueueEntry(models.Model):
+    """A mail waiting to be sent (``claimed_at`` empty) or being sent: the outbox's due queue.
+
+    Apart from the message so that claiming and finishing a mail change this small row, whose indexes are the
+    queue's, instead of moving the message's row in every index of the outbox (ADR 39). A message has an entry
+    from the moment it is queued until its outcome is final (sent, failed, unknown or not sent).
+    """
+
+    message = models.OneToOneField(
+        OutboxMessage, primary_key=True, on_delete=models.CASCADE, related_name="queue_entry"
+    )
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("queued mail")
+        verbose_name_plural = _("queued mail")
+        indexes = [
+            # In the claim's order (a chunk of a segment send shares one time): a claim reads its batch's entries
+            # and stops, instead of sorting every due entry to take the first thousand.
+            models.Index(
+                fields=["next_attempt_at", "message"], condition=Q(claimed_at__isnull=True), name="outbox_queue_due"
+            ),
+            # Claims a killed worker left behind (``outbox_requeue_stale``).
+            models.Index(fields=["claimed_at"], condition=Q(claimed_at__isnull=False), name="outbox_queue_claimed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} ({self.next_attempt_at})"
 
 
 class DeliveryAttempt(models.Model):
@@ -235,11 +256,34 @@ class DeliveryAttempt(models.Model):
     code = models.PositiveIntegerField(_("reply code"), null=True, blank=True)
     response = models.TextField(_("reply"), blank=True)
     channel = models.CharField(_("channel"), max_length=32, blank=True)
+    # The message's recipient and kind, copied when the attempt is logged: frequency caps and domain rates count
+    # accepted attempts here, by index, so that the outbox row's ``sent_at`` needs none (ADR 39).
+    contact = models.ForeignKey(
+        "customers.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("contact"),
+        db_index=False,  # ``delivery_contact_time`` starts with the contact
+    )
+    to_domain = models.CharField(_("domain"), max_length=254, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=MailKind.choices, blank=True)
 
     class Meta:
         verbose_name = _("delivery attempt")
         verbose_name_plural = _("delivery log")
         ordering = ["message", "attempted_at", "id"]
+        indexes = [
+            # Frequency caps (a contact's accepted marketing mail since a time), and the contact's rows when deleted.
+            models.Index(fields=["contact", "attempted_at"], name="delivery_contact_time"),
+            # Per-domain rate limits count accepted mail only.
+            models.Index(
+                fields=["to_domain", "attempted_at"],
+                condition=Q(outcome=AttemptOutcome.SENT),
+                name="delivery_domain_sent",
+            ),
+        ]
 
 
 class SegmentSend(models.Model):

@@ -1,8 +1,11 @@
-"""The outbox's batch writes: new rows, the claim of a batch, rows marked sent and the delivery log.
+"""The outbox's batch writes: new rows with their queue entries, the claim of a batch, outcomes and the delivery log.
 
 On PostgreSQL these are ``COPY`` and single statements with array parameters (ADR 16): per mail they cost a
 fraction of the ORM's paths, whose model instances and thousand-placeholder statements dominated recording and
 claiming. Other databases (SQLite in development and tests) keep the ORM paths.
+
+A queued or claimed mail has an ``OutboxQueueEntry``; claiming marks the entry, an outcome deletes it (or puts it back
+with a later time), and the message's own row changes only in columns no index holds, so its updates are HOT (ADR 39).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from tokui.messaging.enums import OutboxStatus
-from tokui.messaging.models import DeliveryAttempt, MailTemplateVersion, OutboxMessage
+from tokui.messaging.models import DeliveryAttempt, MailTemplateVersion, OutboxMessage, OutboxQueueEntry
 from tokui.messaging.types import MailRecipient
 
 
@@ -38,12 +41,10 @@ class NewRow:
     campaign_id: str
     data: dict[str, Any]
     message_id: str
-    next_attempt_at: dt.datetime
     created_by_id: int | None
     status: str = OutboxStatus.QUEUED
     skip_reason: str = ""
     attempts: int = 0
-    claimed_at: dt.datetime | None = None
     sent_at: dt.datetime | None = None
     last_error: str = ""
 
@@ -53,15 +54,22 @@ class NewRow:
 
 _STORE_COLUMNS = (
     "idempotency_key", "contact_id", "to_email", "to_domain", "template_version_id", "kind", "origin", "campaign_id",
-    "data", "status", "skip_reason", "message_id", "attempts", "next_attempt_at", "claimed_at", "sent_at",
-    "last_error", "created_by_id", "created_at",
+    "data", "status", "skip_reason", "message_id", "attempts", "sent_at", "last_error", "created_by_id", "created_at",
 )  # fmt: skip
 
 
-def _store_postgresql(rows: Sequence[OutboxMessage | NewRow]) -> list[int]:
+@dataclass(slots=True)
+class StoredRows:
+    ids: list[int]  # of every key asked for, new or already there, in id order
+    created: int  # how many keys were new
+
+
+def _store_postgresql(rows: Sequence[OutboxMessage | NewRow], *, due_at: dt.datetime) -> StoredRows:
     # COPY into a temporary table, then one INSERT … ON CONFLICT DO NOTHING and one join for the ids: ~30× the
-    # rows/s of bulk_create's multi-row INSERTs followed by a look-up of the keys in chunks.
+    # rows/s of bulk_create's multi-row INSERTs followed by a look-up of the keys in chunks. The new rows' queue
+    # entries go in with the same statement, which also counts them (no look-up of the keys before).
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    queue = connection.ops.quote_name(OutboxQueueEntry._meta.db_table)
     columns = ", ".join(_STORE_COLUMNS)
     now = timezone.now()
     # The temporary table lives until the commit: a transaction of its own when the caller has none.
@@ -76,48 +84,96 @@ def _store_postgresql(rows: Sequence[OutboxMessage | NewRow]) -> list[int]:
                     (
                         row.idempotency_key, row.contact_id, row.to_email, row.to_domain, row.template_version_id,
                         str(row.kind), str(row.origin), row.campaign_id, json.dumps(row.data), str(row.status),
-                        str(row.skip_reason), row.message_id, row.attempts, row.next_attempt_at, row.claimed_at,
-                        row.sent_at, row.last_error, row.created_by_id, now,
+                        str(row.skip_reason), row.message_id, row.attempts, row.sent_at, row.last_error,
+                        row.created_by_id, now,
                     )
                 )  # fmt: skip
-        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM tokui_outbox_in ON CONFLICT DO NOTHING")
+        cursor.execute(
+            f"WITH new AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM tokui_outbox_in "
+            "ON CONFLICT DO NOTHING RETURNING id, status), "
+            f"entries AS (INSERT INTO {queue} (message_id, next_attempt_at) "
+            "SELECT id, %s FROM new WHERE status = %s) "
+            "SELECT count(*) FROM new",
+            [due_at, str(OutboxStatus.QUEUED)],
+        )
+        created = cursor.fetchone()[0]
         cursor.execute(f"SELECT o.id FROM {table} o JOIN tokui_outbox_in i USING (idempotency_key) ORDER BY o.id")
         ids = [found[0] for found in cursor.fetchall()]
         cursor.execute("DROP TABLE tokui_outbox_in")
-    return ids
+    return StoredRows(ids=ids, created=created)
 
 
-def outbox_rows_store(rows: Sequence[OutboxMessage | NewRow]) -> list[int]:
-    """Insert rows whose idempotency key is new; the ids of every key asked for (new or already there)."""
+def outbox_rows_store(rows: Sequence[OutboxMessage | NewRow], *, due_at: dt.datetime) -> StoredRows:
+    """Insert rows whose idempotency key is new, the queued ones due at ``due_at``; the ids of every key asked for
+    (new or already there) and how many were new."""
     if not rows:
-        return []
+        return StoredRows(ids=[], created=0)
     if connection.vendor == "postgresql":
-        return _store_postgresql(rows)
-    models = [row.as_model() if isinstance(row, NewRow) else row for row in rows]
-    for chunk in batched(models, 1000, strict=False):
-        OutboxMessage.objects.bulk_create(chunk, ignore_conflicts=True)
-    ids: list[int] = []
-    for keys in batched([row.idempotency_key for row in rows], 1000, strict=False):
-        ids += OutboxMessage.objects.filter(idempotency_key__in=keys).values_list("pk", flat=True)
-    return sorted(ids)
+        return _store_postgresql(rows, due_at=due_at)
+    with transaction.atomic():
+        existing: set[str] = set()
+        for keys in batched([row.idempotency_key for row in rows], 1000, strict=False):
+            existing.update(
+                OutboxMessage.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
+            )
+        new = {row.idempotency_key: row for row in rows if row.idempotency_key not in existing}
+        models = [row.as_model() if isinstance(row, NewRow) else row for row in new.values()]
+        for chunk in batched(models, 1000, strict=False):
+            OutboxMessage.objects.bulk_create(chunk, ignore_conflicts=True)
+        ids: dict[str, int] = {}
+        for keys in batched([row.idempotency_key for row in rows], 1000, strict=False):
+            ids.update(OutboxMessage.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", "pk"))
+        entries = [
+            OutboxQueueEntry(message_id=ids[key], next_attempt_at=due_at)
+            for key, row in new.items()
+            if row.status == OutboxStatus.QUEUED
+        ]
+        OutboxQueueEntry.objects.bulk_create(entries, batch_size=1000, ignore_conflicts=True)
+    return StoredRows(ids=sorted(ids.values()), created=len(new))
 
 
 def outbox_claim_ids_postgresql(*, outbox_ids: Sequence[int] | None, limit: int, now: dt.datetime) -> list[int]:
-    # One statement instead of SELECT … FOR UPDATE plus UPDATE: the rows are locked, skipped by other workers
-    # and marked in one round trip; ids travel as one array parameter instead of a thousand placeholders.
+    # One statement: the due entries are locked, skipped by other workers and marked, and their messages marked
+    # ``sending``, in one round trip; ids travel as one array parameter instead of a thousand placeholders.
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    queue = connection.ops.quote_name(OutboxQueueEntry._meta.db_table)
     only: list[Any] = []
     where_ids = ""
     if outbox_ids is not None:
-        where_ids, only = "AND id = ANY(%s)", [list(outbox_ids)]
+        where_ids, only = "AND message_id = ANY(%s)", [list(outbox_ids)]
     sql = (
-        f"UPDATE {table} SET status = %s, claimed_at = %s WHERE id IN ("
-        f"SELECT id FROM {table} WHERE status = %s AND next_attempt_at <= %s {where_ids} "
-        "ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id"
+        f"WITH claimed AS (UPDATE {queue} SET claimed_at = %s WHERE message_id IN ("
+        f"SELECT message_id FROM {queue} WHERE claimed_at IS NULL AND next_attempt_at <= %s {where_ids} "
+        "ORDER BY next_attempt_at, message_id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING message_id) "
+        f"UPDATE {table} o SET status = %s FROM claimed WHERE o.id = claimed.message_id RETURNING o.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [str(OutboxStatus.SENDING), now, str(OutboxStatus.QUEUED), now, *only, limit])
+        cursor.execute(sql, [now, now, *only, limit, str(OutboxStatus.SENDING)])
         return [row[0] for row in cursor.fetchall()]
+
+
+def outbox_claim_ids_orm(*, outbox_ids: Sequence[int] | None, limit: int, now: dt.datetime) -> list[int]:
+    with transaction.atomic():
+        due = OutboxQueueEntry.objects.filter(claimed_at__isnull=True, next_attempt_at__lte=now)
+        if outbox_ids is not None:
+            due = due.filter(message_id__in=list(outbox_ids))
+        ids = list(
+            due.select_for_update(skip_locked=True)
+            .order_by("next_attempt_at", "message_id")
+            .values_list("message_id", flat=True)[:limit]
+        )
+        OutboxQueueEntry.objects.filter(message_id__in=ids).update(claimed_at=now)
+        OutboxMessage.objects.filter(pk__in=ids).update(status=OutboxStatus.SENDING)
+    return ids
+
+
+def outbox_rows_requeue_stale(*, claimed_before: dt.datetime) -> int:
+    """Claims older than ``claimed_before`` (a killed worker's) back to the queue; how many."""
+    with transaction.atomic():
+        stale = OutboxQueueEntry.objects.filter(claimed_at__lt=claimed_before).select_for_update(skip_locked=True)
+        ids = list(stale.values_list("message_id", flat=True))
+        OutboxQueueEntry.objects.filter(message_id__in=ids).update(claimed_at=None)
+        return OutboxMessage.objects.filter(pk__in=ids).update(status=OutboxStatus.QUEUED)
 
 
 @dataclass(slots=True)
@@ -176,24 +232,45 @@ def claimed_mails(ids: Sequence[int]) -> list[ClaimedMail]:
 def outbox_mark_sent(ids: list[int], *, now: dt.datetime) -> None:
     if connection.vendor == "postgresql" and ids:
         # One array parameter: a thousand placeholders cost more to bind client-side than the statement to run.
+        # The entries' DELETE runs in the same statement (a data-modifying WITH runs whether read or not).
         table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+        queue = connection.ops.quote_name(OutboxQueueEntry._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} SET status = %s, sent_at = %s, attempts = attempts + 1, claimed_at = NULL, "
-                "last_error = '' WHERE id = ANY(%s)",
-                [str(OutboxStatus.SENT), now, ids],
+                f"WITH done AS (DELETE FROM {queue} WHERE message_id = ANY(%s)) "
+                f"UPDATE {table} SET status = %s, sent_at = %s, attempts = attempts + 1, last_error = '' "
+                "WHERE id = ANY(%s)",
+                [ids, str(OutboxStatus.SENT), now, ids],
             )
         return
     for chunk in batched(ids, 1000, strict=False):
+        OutboxQueueEntry.objects.filter(message_id__in=chunk).delete()
         OutboxMessage.objects.filter(pk__in=chunk).update(
-            status=OutboxStatus.SENT, sent_at=now, attempts=F("attempts") + 1, claimed_at=None, last_error=""
+            status=OutboxStatus.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=""
         )
 
 
-# A delivery log row in this column order: message_id, attempted_at, outcome, code, response, channel. A tuple,
-# not a model instance: building a thousand ``DeliveryAttempt`` objects cost ≈ 4.5 µs a mail, their COPY less.
-AttemptRow = tuple[int, dt.datetime, str, int | None, str, str]
-_ATTEMPT_COLUMNS = ("message_id", "attempted_at", "outcome", "code", "response", "channel")
+def outbox_rows_finish(ids: Sequence[int], *, status: OutboxStatus, **fields: Any) -> None:
+    """Final outcomes other than sent (failed, unknown, not sent): out of the queue, and on the attention list."""
+    for chunk in batched(ids, 1000, strict=False):
+        OutboxQueueEntry.objects.filter(message_id__in=chunk).delete()
+        OutboxMessage.objects.filter(pk__in=chunk).update(status=status, needs_attention=True, **fields)
+
+
+def outbox_rows_requeue(ids: Sequence[int], *, at: dt.datetime, **fields: Any) -> None:
+    """Back to the queue, due at ``at`` (a retry, quiet hours, a domain's rate)."""
+    for chunk in batched(ids, 1000, strict=False):
+        OutboxQueueEntry.objects.filter(message_id__in=chunk).update(next_attempt_at=at, claimed_at=None)
+        OutboxMessage.objects.filter(pk__in=chunk).update(status=OutboxStatus.QUEUED, **fields)
+
+
+# A delivery log row in this column order: message_id, attempted_at, outcome, code, response, channel, contact_id,
+# to_domain, kind. A tuple, not a model instance: building a thousand ``DeliveryAttempt`` objects cost ≈ 4.5 µs a
+# mail, their COPY less.
+AttemptRow = tuple[int, dt.datetime, str, int | None, str, str, int | None, str, str]
+_ATTEMPT_COLUMNS = (
+    "message_id", "attempted_at", "outcome", "code", "response", "channel", "contact_id", "to_domain", "kind",
+)  # fmt: skip
 
 
 def delivery_attempts_insert(rows: Sequence[AttemptRow]) -> None:

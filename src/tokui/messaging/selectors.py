@@ -16,7 +16,7 @@ from tokui.commerce.selectors import current_carts_of_contacts, recent_order_pro
 from tokui.core.lookups import ids_q, texts_q
 from tokui.customers.enums import Channel, ConsentStatus, PointLotState
 from tokui.customers.models import Consent, Contact, PointLot
-from tokui.messaging.enums import MailKind, OutboxStatus
+from tokui.messaging.enums import AttemptOutcome, MailKind, OutboxStatus
 from tokui.messaging.models import (
     DeliveryAttempt,
     MailTemplate,
@@ -188,9 +188,13 @@ def topic_opt_outs(*, contact_id: int) -> set[str]:
 
 
 def marketing_sent_counts(*, contact_ids: Iterable[int], since: dt.datetime) -> dict[int, int]:
+    """Marketing mails accepted for each contact since ``since``, counted in the delivery log (ADR 39)."""
     rows = (
-        OutboxMessage.objects.filter(
-            ids_q("contact_id", contact_ids), kind=MailKind.MARKETING, status=OutboxStatus.SENT, sent_at__gte=since
+        DeliveryAttempt.objects.filter(
+            ids_q("contact_id", contact_ids),
+            attempted_at__gte=since,
+            outcome=AttemptOutcome.SENT,
+            kind=MailKind.MARKETING,
         )
         .values("contact_id")
         .annotate(n=Count("id"))
@@ -199,8 +203,11 @@ def marketing_sent_counts(*, contact_ids: Iterable[int], since: dt.datetime) -> 
 
 
 def domain_sent_counts(*, domains: Iterable[str], since: dt.datetime) -> dict[str, int]:
+    """Mails accepted for each receiving domain since ``since``, counted in the delivery log (ADR 39)."""
     rows = (
-        OutboxMessage.objects.filter(to_domain__in=list(domains), sent_at__gte=since)
+        DeliveryAttempt.objects.filter(
+            to_domain__in=list(domains), attempted_at__gte=since, outcome=AttemptOutcome.SENT
+        )
         .values("to_domain")
         .annotate(n=Count("id"))
     )
@@ -210,13 +217,22 @@ def domain_sent_counts(*, domains: Iterable[str], since: dt.datetime) -> dict[st
 # --- The outbox -------------------------------------------------------------------------------------------------
 
 
+# The statuses a mail ends in when it was not delivered: their rows are marked ``needs_attention``, which an index
+# holds (``status`` is in none, ADR 39).
+ATTENTION_STATUSES = frozenset({OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.SUPPRESSED})
+
+
 def outbox_messages(*, status: str = "", template_id: int | None = None) -> QuerySet[OutboxMessage]:
+    """The Outbox page's rows, newest first: by id, which the primary key (or the attention index) reads in order
+    and stops after a page, instead of sorting the whole outbox by its queue time."""
     messages = OutboxMessage.objects.select_related("template_version__template", "contact")
     if status:
         messages = messages.filter(status=status)
+        if status in ATTENTION_STATUSES:
+            messages = messages.filter(needs_attention=True)
     if template_id is not None:
         messages = messages.filter(template_version__template_id=template_id)
-    return messages.order_by("-created_at", "-id")
+    return messages.order_by("-id")
 
 
 def outbox_message_get(*, message_id: int) -> OutboxMessage | None:
