@@ -241,11 +241,12 @@ def main() -> None:
         "sales_month_product_channel_filter_seconds="
         f"{best(lambda: sales_report(**year, filters=by_channel, breakdown='product')):.3f}"
     )
-    prefecture = scalar(
-        f"SELECT prefecture FROM customers_company WHERE source = '{SOURCE}' "
-        "GROUP BY prefecture ORDER BY COUNT(*) DESC LIMIT 1"
-    )
-    by_prefecture = SalesFilters(prefecture=str(prefecture))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT prefecture FROM customers_company WHERE source = '{SOURCE}' "
+            "GROUP BY prefecture ORDER BY COUNT(*) DESC, prefecture LIMIT 1"
+        )
+        by_prefecture = SalesFilters(prefecture=cursor.fetchone()[0])
     print(
         f"sales_month_product_prefecture_filter_seconds="
         f"{best(lambda: sales_report(**year, filters=by_prefecture, breakdown='product')):.3f} (the largest prefecture)"

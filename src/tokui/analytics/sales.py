@@ -54,9 +54,10 @@ from tokui.analytics.report_types import (
 from tokui.analytics.sales_facts import report_reads, sales_facts_catch_up
 from tokui.analytics.sales_sums import Group, category_figures, count_where, order_day_rows, whole_months
 from tokui.catalog.selectors import categories, category_parent_ids, category_with_descendants
+from tokui.core.lookups import ids_q
 from tokui.core.money import default_currency
 from tokui.core.time import add_months
-from tokui.customers.selectors import companies_visible_to
+from tokui.customers.selectors import buyer_ids_matching
 
 # The key of the row of orders or lines without the dimension (B2C orders have no company size, ...).
 NO_KEY = "none"
@@ -108,6 +109,18 @@ class SalesScope:
         # A year-on-year comparison of more than a year overlaps the report: then each period is read on its own.
         (start, _end), (_previous_start, previous_end) = ranges
         self.overlap = previous_end >= start
+        # Filters on the customer (and a sales rep's own scope) become the list of buyers they keep, matched on the
+        # facts' ``buyer`` column, which each fact table indexes: a prefecture's 2 % of the facts are read by index
+        # instead of joining every fact of the period to its company and contact (5.1 → 1.25 s for a year by
+        # product at 3M orders, ADR 40).
+        self.buyers: list[int] | None = None
+        if filters.prefecture or filters.sales_rep_id or filters.company_size or not user_sees_all_accounts(user=user):
+            self.buyers = buyer_ids_matching(
+                user=user,
+                prefecture=filters.prefecture,
+                assigned_rep_id=filters.sales_rep_id,
+                size=filters.company_size,
+            )
 
     def order_q(self, *, shop_currency: bool = True, sides: tuple[int, ...] = (1, 0)) -> Q:
         f = self.filters
@@ -120,15 +133,9 @@ class SalesScope:
             q &= Q(currency=default_currency())
         if f.channel:
             q &= Q(channel=f.channel)
-        if f.prefecture:
-            q &= Q(company__prefecture=f.prefecture) | Q(company__isnull=True, contact__prefecture=f.prefecture)
-        if f.sales_rep_id:
-            q &= Q(company__assigned_rep_id=f.sales_rep_id)
-        if f.company_size:
-            q &= Q(company__size=f.company_size)
-        if not user_sees_all_accounts(user=self.user):
+        if self.buyers is not None:
             # A rep's scope is their companies; B2C orders have no rep, so they are not theirs (ADR 0004).
-            q &= Q(company__in=companies_visible_to(user=self.user).values("pk"))
+            q &= ids_q("buyer", self.buyers)
         return q
 
     def _parts(self) -> list[tuple[Q, Any]]:

@@ -337,6 +337,26 @@ def contacts_visible_to(*, user: User) -> QuerySet[Contact]:
     return contacts
 
 
+def buyer_ids_matching(
+    *, user: User, prefecture: str = "", assigned_rep_id: int | None = None, size: str = ""
+) -> list[int]:
+    """The customers a report keeps for these filters, as the sales facts name buyers: company ids, and minus the
+    id of each individual (B2C) customer. An individual has no rep and no size, so a rep or size filter (or a sales
+    rep's own scope) keeps companies only; a prefecture is the company's, or the individual's own."""
+    companies = companies_visible_to(user=user)
+    if prefecture:
+        companies = companies.filter(prefecture=prefecture)
+    if assigned_rep_id is not None:
+        companies = companies.filter(assigned_rep_id=assigned_rep_id)
+    if size:
+        companies = companies.filter(size=size)
+    buyers = list(companies.order_by().values_list("pk", flat=True))
+    if prefecture and assigned_rep_id is None and not size and user_sees_all_accounts(user=user):
+        individuals = Contact.objects.filter(company__isnull=True, prefecture=prefecture)
+        buyers += [-pk for pk in individuals.order_by().values_list("pk", flat=True)]
+    return buyers
+
+
 def individual_search(*, user: User, search: str = "", include_archived: bool = False) -> QuerySet[Contact]:
     """Individual (B2C) customers: contacts without a company, found by name, kana, email or phone."""
     contacts = contacts_visible_to(user=user).filter(company__isnull=True)
