@@ -354,16 +354,14 @@ def outbox_record(
     """Write the batch's outcomes in a handful of statements: statuses, the delivery log, the facts."""
     channel_name = settings.MAIL_CHANNEL
     attempts: list[AttemptRow] = []
-    for result in results:
-        message = messages[result.outbox_id]
-        attempts.append(
-            (
-                result.outbox_id, now, str(result.outcome), result.code, result.response[:2000], channel_name,
-                message.contact_id, message.to_domain, message.kind,
-            )
-        )  # fmt: skip
     by_outcome: dict[str, list[SendResult]] = defaultdict(list)
     for result in results:
+        attempts.append(
+            _log_row(
+                messages[result.outbox_id], now=now, outcome=str(result.outcome), code=result.code,
+                response=result.response[:2000], channel=channel_name,
+            )
+        )  # fmt: skip
         by_outcome[result.outcome].append(result)
     with transaction.atomic():
         sent = [result.outbox_id for result in by_outcome[AttemptOutcome.SENT]]
@@ -397,11 +395,10 @@ def outbox_record(
         for until, ids in decisions.defer.items():
             outbox_rows_requeue(ids, at=until)
             deferred = str(AttemptOutcome.DEFERRED)
-            for pk in ids:
-                message = messages[pk]
-                attempts.append(
-                    (pk, now, deferred, None, str(until), "", message.contact_id, message.to_domain, message.kind)
-                )
+            attempts += [
+                _log_row(messages[pk], now=now, outcome=deferred, code=None, response=str(until), channel="")
+                for pk in ids
+            ]
         delivery_attempts_insert(attempts)
     report.sent += len(sent)
     report.unknown += len(by_outcome[AttemptOutcome.UNKNOWN])
@@ -419,6 +416,13 @@ def outbox_record(
                 detail=f"{result.code} {result.response}",
                 outbox_id=message.pk,
             )
+
+
+def _log_row(
+    message: ClaimedMail, *, now: dt.datetime, outcome: str, code: int | None, response: str, channel: str
+) -> AttemptRow:
+    """A delivery log row, with the message's recipient and kind that caps and domain rates count (ADR 39)."""
+    return (message.pk, now, outcome, code, response, channel, message.contact_id, message.to_domain, message.kind)
 
 
 def _facts(*, results: Sequence[SendResult], messages: dict[int, ClaimedMail], now: dt.datetime) -> None:
