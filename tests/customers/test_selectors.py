@@ -21,7 +21,11 @@ def test_report_filters_keep_buyers_as_the_sales_facts_name_them() -> None:
     ContactFactory(company=tokyo_large, prefecture="27")  # a company's contact is not a buyer of its own
 
     def buyers(user: object = manager, **filters: object) -> set[int]:
-        return set(buyer_ids_matching(user=user, **filters))  # type: ignore[arg-type]
+        kept = buyer_ids_matching(user=user, **filters)  # type: ignore[arg-type]
+        assert kept is not None
+        return set(kept)
+
+    assert buyer_ids_matching(user=manager) is None  # no filter: every buyer, no list to match
 
     # A prefecture keeps its companies and its individual customers (minus their contact id).
     assert buyers(prefecture="13") == {tokyo_small.pk, tokyo_large.pk, -tokyo_person.pk}

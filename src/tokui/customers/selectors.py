@@ -339,10 +339,14 @@ def contacts_visible_to(*, user: User) -> QuerySet[Contact]:
 
 def buyer_ids_matching(
     *, user: User, prefecture: str = "", assigned_rep_id: int | None = None, size: str = ""
-) -> list[int]:
+) -> list[int] | None:
     """The customers a report keeps for these filters, as the sales facts name buyers: company ids, and minus the
-    id of each individual (B2C) customer. An individual has no rep and no size, so a rep or size filter (or a sales
-    rep's own scope) keeps companies only; a prefecture is the company's, or the individual's own."""
+    id of each individual (B2C) customer; ``None`` when they keep every buyer. An individual has no rep and no size,
+    so a rep or size filter (or a sales rep's own scope) keeps companies only; a prefecture is the company's, or the
+    individual's own."""
+    sees_all = user_sees_all_accounts(user=user)
+    if not (prefecture or assigned_rep_id is not None or size or not sees_all):
+        return None
     companies = companies_visible_to(user=user)
     if prefecture:
         companies = companies.filter(prefecture=prefecture)
@@ -351,7 +355,7 @@ def buyer_ids_matching(
     if size:
         companies = companies.filter(size=size)
     buyers = list(companies.order_by().values_list("pk", flat=True))
-    if prefecture and assigned_rep_id is None and not size and user_sees_all_accounts(user=user):
+    if prefecture and assigned_rep_id is None and not size and sees_all:
         individuals = Contact.objects.filter(company__isnull=True, prefecture=prefecture)
         buyers += [-pk for pk in individuals.order_by().values_list("pk", flat=True)]
     return buyers

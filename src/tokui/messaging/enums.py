@@ -37,6 +37,11 @@ class OutboxStatus(models.TextChoices):
     SUPPRESSED = "suppressed", _("Not sent")
 
 
+# The statuses a mail ends in when it was not delivered: their rows are marked ``needs_attention``, which an index
+# holds (``status`` is in none, ADR 39).
+ATTENTION_STATUSES = frozenset({OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.SUPPRESSED})
+
+
 class OutboxOrigin(models.TextChoices):
     TEST = "test", _("Test send")
     CONTACTS = "contacts", _("One-off send")

@@ -22,7 +22,7 @@ from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from tokui.messaging.enums import OutboxStatus
+from tokui.messaging.enums import ATTENTION_STATUSES, OutboxStatus
 from tokui.messaging.models import DeliveryAttempt, MailTemplateVersion, OutboxMessage, OutboxQueueEntry
 from tokui.messaging.types import MailRecipient
 
@@ -103,6 +103,13 @@ def _store_postgresql(rows: Sequence[OutboxMessage | NewRow], *, due_at: dt.date
     return StoredRows(ids=ids, created=created)
 
 
+def _ids_by_key(keys: Sequence[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for chunk in batched(keys, 1000, strict=False):
+        ids.update(OutboxMessage.objects.filter(idempotency_key__in=chunk).values_list("idempotency_key", "pk"))
+    return ids
+
+
 def outbox_rows_store(rows: Sequence[OutboxMessage | NewRow], *, due_at: dt.datetime) -> StoredRows:
     """Insert rows whose idempotency key is new, the queued ones due at ``due_at``; the ids of every key asked for
     (new or already there) and how many were new."""
@@ -111,18 +118,12 @@ def outbox_rows_store(rows: Sequence[OutboxMessage | NewRow], *, due_at: dt.date
     if connection.vendor == "postgresql":
         return _store_postgresql(rows, due_at=due_at)
     with transaction.atomic():
-        existing: set[str] = set()
-        for keys in batched([row.idempotency_key for row in rows], 1000, strict=False):
-            existing.update(
-                OutboxMessage.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
-            )
-        new = {row.idempotency_key: row for row in rows if row.idempotency_key not in existing}
+        ids = _ids_by_key([row.idempotency_key for row in rows])
+        new = {row.idempotency_key: row for row in rows if row.idempotency_key not in ids}
         models = [row.as_model() if isinstance(row, NewRow) else row for row in new.values()]
         for chunk in batched(models, 1000, strict=False):
             OutboxMessage.objects.bulk_create(chunk, ignore_conflicts=True)
-        ids: dict[str, int] = {}
-        for keys in batched([row.idempotency_key for row in rows], 1000, strict=False):
-            ids.update(OutboxMessage.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", "pk"))
+        ids.update(_ids_by_key(list(new)))
         entries = [
             OutboxQueueEntry(message_id=ids[key], next_attempt_at=due_at)
             for key, row in new.items()
@@ -252,9 +253,10 @@ def outbox_mark_sent(ids: list[int], *, now: dt.datetime) -> None:
 
 def outbox_rows_finish(ids: Sequence[int], *, status: OutboxStatus, **fields: Any) -> None:
     """Final outcomes other than sent (failed, unknown, not sent): out of the queue, and on the attention list."""
+    attention = status in ATTENTION_STATUSES
     for chunk in batched(ids, 1000, strict=False):
         OutboxQueueEntry.objects.filter(message_id__in=chunk).delete()
-        OutboxMessage.objects.filter(pk__in=chunk).update(status=status, needs_attention=True, **fields)
+        OutboxMessage.objects.filter(pk__in=chunk).update(status=status, needs_attention=attention, **fields)
 
 
 def outbox_rows_requeue(ids: Sequence[int], *, at: dt.datetime, **fields: Any) -> None:

@@ -16,7 +16,7 @@ from tokui.commerce.selectors import current_carts_of_contacts, recent_order_pro
 from tokui.core.lookups import ids_q, texts_q
 from tokui.customers.enums import Channel, ConsentStatus, PointLotState
 from tokui.customers.models import Consent, Contact, PointLot
-from tokui.messaging.enums import AttemptOutcome, MailKind, OutboxStatus
+from tokui.messaging.enums import ATTENTION_STATUSES, AttemptOutcome, MailKind
 from tokui.messaging.models import (
     DeliveryAttempt,
     MailTemplate,
@@ -215,11 +215,6 @@ def domain_sent_counts(*, domains: Iterable[str], since: dt.datetime) -> dict[st
 
 
 # --- The outbox -------------------------------------------------------------------------------------------------
-
-
-# The statuses a mail ends in when it was not delivered: their rows are marked ``needs_attention``, which an index
-# holds (``status`` is in none, ADR 39).
-ATTENTION_STATUSES = frozenset({OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.SUPPRESSED})
 
 
 def outbox_messages(*, status: str = "", template_id: int | None = None) -> QuerySet[OutboxMessage]:
