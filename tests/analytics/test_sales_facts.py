@@ -77,6 +77,12 @@ def _rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
             "product_name",
             "quantity",
             "amount",
+            "product_first",
+            "prev_product_day",
+            "prev_product_channel_day",
+            "order_first",
+            "prev_order_day",
+            "prev_order_channel_day",
         )
     )
     return orders, lines

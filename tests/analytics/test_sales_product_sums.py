@@ -33,7 +33,7 @@ from tokui.accounts.models import User
 from tokui.analytics.report_types import Breakdown, Comparison, SalesFigures, SalesFilters, SalesReport
 from tokui.analytics.sales import sales_report
 from tokui.analytics.sales_facts import sales_facts_catch_up, sales_facts_rebuild, sales_facts_refresh
-from tokui.analytics.sales_models import SalesProductDay, SalesProductMonth, SalesProductTotal
+from tokui.analytics.sales_models import SalesLineFact, SalesProductDay, SalesProductMonth, SalesProductTotal
 from tokui.catalog.models import Category, Product
 from tokui.commerce.enums import OrderChannel, OrderStatus
 from tokui.commerce.models import Order, OrderLine
@@ -152,7 +152,11 @@ def _sums() -> list[tuple[Any, ...]]:
     totals = SalesProductTotal.objects.exclude(orders=0).values_list(
         "currency", "month", "product_key", "amount", "units", "orders"
     )
-    return [*sorted(days), *sorted(months), *sorted(totals)]
+    # The line facts' chains per product, which the sums are summed from (ADR 41).
+    chains = SalesLineFact.objects.values_list(
+        "line_id", "product_first", "prev_product_day", "prev_product_channel_day"
+    )
+    return [*sorted(days), *sorted(months), *sorted(totals), *sorted(chains)]
 
 
 def _as_rebuilt() -> None:

@@ -11,11 +11,11 @@ start on the 1st as the category day sums do for categories (ADR 0028):
   months, ``SalesProductMonth`` counts them per (currency, month, previous month, product) for the buyers, and
   ``SalesProductDay`` holds both per day for the month a period covers only in part.
 
-The rows are not stored: the chains are worked out from the line facts whenever the sums change. ``sales_facts``
-records a buyer's rows from the earliest day it rewrites, times -1, before it rewrites their line facts, and the
-same rows times +1 after (the same window over all the buyer's lines both times), then writes only the sums that
-changed, in the same transaction; the nightly rebuild sums every line fact. A sum taken back to zero stays as a
-zero row until then; it changes nothing.
+The chains are the line facts' own (``line_chains``, ADR 0041): the sums are the line facts grouped by product,
+day and the previous order's month. ``sales_facts`` records a buyer's line facts from the earliest day it
+rewrites, times -1, before it rewrites them, and the same rows times +1 after (their chains set again), then
+writes only the sums that changed, in the same transaction; the nightly rebuild sums every line fact. A sum taken
+back to zero stays as a zero row until then; it changes nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from tokui.analytics.report_types import SalesFigures
 from tokui.analytics.sales_days import month_index, previous_month, upsert_sums
 from tokui.analytics.sales_models import (
     SalesLineFact,
-    SalesOrderFact,
     SalesProductDay,
     SalesProductMonth,
     SalesProductTotal,
@@ -64,25 +63,22 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _rows(where: str, keep: str, *, lines: str | None = None) -> str:
-    """One row per (order, product) of the line facts matching ``where`` (unqualified columns; it must hold every
-    line of each buyer it names, since the chains are window functions over these rows), with the month of the
-    buyer's previous order of the product; only the rows matching ``keep`` (on ``day`` and ``buyer``)."""
+def _rows(where: str, *, lines: str | None = None) -> str:
+    """The line facts matching ``where`` (unqualified columns) with the month of their buyer's previous order of
+    the product (the chain the line facts carry, ADR 0041) and whether each is its product's first line in its
+    order (``first_line``: an order with two lines of a product counts once)."""
     return (
-        f"SELECT currency, product_key, day, {previous_month('prev_day')} AS prev_month, amount, units FROM"
-        " (SELECT g.*, LAG(g.day) OVER (PARTITION BY g.currency, g.buyer, g.product_key ORDER BY g.day, g.order_id)"
-        " AS prev_day FROM (SELECT order_id, COALESCE(product_id, 0) AS product_key, day, currency, buyer,"
-        " SUM(amount) AS amount, SUM(quantity) AS units"
+        f"SELECT currency, COALESCE(product_id, 0) AS product_key, day,"
+        f" {previous_month('prev_product_day')} AS prev_month, amount, quantity AS units,"
+        " CASE WHEN product_first THEN 1 ELSE 0 END AS first_line"
         f" FROM {_q(lines or SalesLineFact._meta.db_table)} WHERE {where}"
-        " GROUP BY currency, buyer, COALESCE(product_id, 0), day, order_id) g) c"
-        f" WHERE {keep}"
     )
 
 
 def _day_select(rows: str, *, sign: int) -> str:
     return (
         f"SELECT currency, day, product_key, prev_month, {sign} * SUM(amount) AS amount, {sign} * SUM(units) AS units,"
-        f" {sign} * COUNT(*) AS orders FROM ({rows}) r GROUP BY currency, day, product_key, prev_month"
+        f" {sign} * SUM(first_line) AS orders FROM ({rows}) r GROUP BY currency, day, product_key, prev_month"
     )
 
 
@@ -92,22 +88,15 @@ _DELTA = "tokui_product_sums_delta"
 
 
 def _record(cursor: CursorWrapper, since: Mapping[int, Any], orders: tuple[str, Sequence[Any]], sign: int) -> None:
-    """Add to the delta table, times ``sign``, every (order, product) row of each buyer in ``since`` from that
-    buyer's day on, and the rows of the orders matching ``orders`` (unqualified columns) that have no buyer."""
-    order_facts, delta = _q(SalesOrderFact._meta.db_table), _q(_DELTA)
+    """Add to the delta table, times ``sign``, the line facts of each buyer in ``since`` from that buyer's day on,
+    and those of the orders matching ``orders`` (unqualified columns) that have no buyer."""
+    delta = _q(_DELTA)
     ordered = sorted(since)
-    parts: list[tuple[str, list[Any], tuple[str, Sequence[Any]]]] = []
-    for chunk in (ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)):
-        # Through the order facts' buyer index: the line facts have none.
-        mine = f"order_id IN (SELECT order_id FROM {order_facts} WHERE buyer IN ({', '.join(['%s'] * len(chunk))}))"
-        parts.append((mine, chunk, since_where(since, chunk)))
+    parts = [since_where(since, chunk) for chunk in (ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK))]
     where, params = orders
-    parts.append((f"buyer IS NULL AND ({where})", list(params), ("1 = 1", [])))
-    for lines, params_of_lines, (keep, keep_params) in parts:
-        cursor.execute(
-            f"INSERT INTO {delta} ({_DAY_COLUMNS}) {_day_select(_rows(lines, keep), sign=sign)}",
-            [*params_of_lines, *keep_params],
-        )
+    parts.append((f"buyer IS NULL AND ({where})", list(params)))
+    for lines, params_of_lines in parts:
+        cursor.execute(f"INSERT INTO {delta} ({_DAY_COLUMNS}) {_day_select(_rows(lines), sign=sign)}", params_of_lines)
 
 
 def product_sums_take(cursor: CursorWrapper, *, since: Mapping[int, Any], orders: tuple[str, Sequence[Any]]) -> None:
@@ -161,7 +150,7 @@ def product_sums_rebuild_sql(
     totals from the months."""
     day_table, month_table = _q(days or SalesProductDay._meta.db_table), _q(months or SalesProductMonth._meta.db_table)
     total_table = _q(totals or SalesProductTotal._meta.db_table)
-    rows = _rows("1 = 1", "1 = 1", lines=lines)
+    rows = _rows("1 = 1", lines=lines)
     month = month_index("day")
     return [
         (f"INSERT INTO {day_table} ({_DAY_COLUMNS}) {_day_select(rows, sign=1)} ORDER BY day, product_key", []),

@@ -40,6 +40,7 @@ from tokui.analytics.category_facts import (
     products_recorded_sql,
     since_where,
 )
+from tokui.analytics.line_chains import CHAIN_COLUMNS, chained, line_chains_fix
 from tokui.analytics.models import (
     SalesCategoryDay,
     SalesCategoryFact,
@@ -159,19 +160,35 @@ def _orders_insert(
     return sql, [*prior_params, *source_params]
 
 
-def _lines_insert(where: str, params: Sequence[Any], *, table: str | None = None) -> tuple[str, list[Any]]:
-    """INSERT ... SELECT of the line facts of the counted orders matching ``where`` (a condition on ``o``)."""
+def _lines_insert(
+    where: str, params: Sequence[Any], *, table: str | None = None, chains: bool = True
+) -> tuple[str, list[Any]]:
+    """INSERT ... SELECT of the line facts of the counted orders matching ``where`` (a condition on ``o``).
+
+    With ``chains`` the buyers' chains per product are worked out over the rows selected (``where`` must then hold
+    every order of each buyer it names); without, they are left empty for ``line_chains_fix`` (ADR 0041).
+    """
     quote = connection.ops.quote_name
     day, day_params = _day_sql()
     statuses, status_params = _statuses()
+    rows = (
+        f"SELECT l.id AS line_id, o.id AS order_id, {day} AS day, o.channel, o.currency, o.company_id, o.contact_id,"
+        f" {_BUYER} AS buyer, l.product_id, COALESCE(l.product_id, 0) AS product_key, l.sku, l.product_name,"
+        " l.quantity, l.amount, o.placed_at,"
+        " ROW_NUMBER() OVER (PARTITION BY o.id, COALESCE(l.product_id, 0) ORDER BY l.id) = 1 AS pf,"
+        " ROW_NUMBER() OVER (PARTITION BY o.id ORDER BY l.id) = 1 AS ofl"
+        f" FROM {quote(OrderLine._meta.db_table)} l JOIN {quote(Order._meta.db_table)} o ON o.id = l.order_id"
+        f" WHERE o.status NOT IN ({statuses}) AND ({where})"
+    )
+    source = chained(rows) if chains else f"({rows})"
+    chain_values = ", ".join(f"r.{name}" if chains else "NULL" for name in CHAIN_COLUMNS)
     sql = (
         f"INSERT INTO {quote(table or SalesLineFact._meta.db_table)}"
         " (line_id, order_id, day, channel, currency, company_id, contact_id, buyer, product_id, sku, product_name,"
-        " quantity, amount)"
-        f" SELECT l.id, o.id, {day}, o.channel, o.currency, o.company_id, o.contact_id, {_BUYER}, l.product_id,"
-        " l.sku, l.product_name, l.quantity, l.amount"
-        f" FROM {quote(OrderLine._meta.db_table)} l JOIN {quote(Order._meta.db_table)} o ON o.id = l.order_id"
-        f" WHERE o.status NOT IN ({statuses}) AND ({where}) ORDER BY o.placed_at, l.id"
+        f" quantity, amount, product_first, order_first, {', '.join(CHAIN_COLUMNS)})"
+        " SELECT r.line_id, r.order_id, r.day, r.channel, r.currency, r.company_id, r.contact_id, r.buyer,"
+        f" r.product_id, r.sku, r.product_name, r.quantity, r.amount, r.pf, r.ofl, {chain_values}"
+        f" FROM {source} r ORDER BY r.placed_at, r.line_id"
     )
     return sql, [*day_params, *status_params, *params]
 
@@ -219,7 +236,7 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
         # line facts are rewritten (product_sums).
         product_sums_take(cursor, since=since, orders=(on_facts, params))
         cursor.execute(f"DELETE FROM {line_facts} WHERE {on_facts}", params)
-        cursor.execute(*_lines_insert(orders_where, params))
+        cursor.execute(*_lines_insert(orders_where, params, chains=False))
         cursor.execute(f"SELECT DISTINCT order_id FROM {line_facts} WHERE buyer IS NULL AND ({on_facts})", params)
         buyerless = [int(row[0]) for row in cursor.fetchall()]
         categories_delete(cursor, on_facts, params)
@@ -236,6 +253,8 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
             cursor.execute(*_orders_insert(*_buyers_where(chunk), after=(chunk, later)))
             written += max(int(cursor.rowcount), 0)
             order_days_add(cursor, *later, sign=1)
+            # The product chains of their lines from the same day on, before the product sums read them.
+            line_chains_fix(cursor, since=since, buyers=chunk)
         # The category chains of the same buyers, from the line and order facts just written.
         categories_rewrite(cursor, buyers=ordered, buyerless_orders=buyerless, since=since)
         product_sums_give(cursor, since=since, orders=(on_facts, params))

@@ -130,6 +130,22 @@ class SalesLineFact(_OrderPartColumns):
     product_name = models.CharField(_("product name"), max_length=200)
     quantity = models.IntegerField(_("quantity"))
     amount = MoneyField(_("amount"))
+    # The buyer's chains on the lines (ADR 41). ``product_first`` marks the first line of its product in its order
+    # (lines without a product are product 0); every line of that (order, product) carries ``prev_product_day``,
+    # the day of the buyer's previous order containing the product (same currency; ties on a day broken by order
+    # id), and ``prev_product_channel_day``, the same within the channel. ``order_first`` marks the order's first
+    # line, which carries the chain of the buyer's orders with any line (``prev_order_day``, and in the channel).
+    # A product's orders over any period are then its first lines and its buyers those whose previous day lies
+    # before the period, and the same for every line together: plain sums, where distinct counts sorted millions
+    # of lines.
+    product_first = models.BooleanField(_("first line of the product in its order"), default=False)
+    prev_product_day = models.DateField(_("previous order day of the product"), null=True, blank=True)
+    prev_product_channel_day = models.DateField(
+        _("previous order day of the product in the channel"), null=True, blank=True
+    )
+    order_first = models.BooleanField(_("first line of its order"), default=False)
+    prev_order_day = models.DateField(_("previous order day"), null=True, blank=True)
+    prev_order_channel_day = models.DateField(_("previous order day in the channel"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("sales line fact")
