@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
@@ -236,7 +238,9 @@ def _product_figures(scope: SalesScope) -> tuple[dict[_Group, SalesFigures], dic
                 all_buyers=count_where(Q(order_first=True) & first(f"prev_order{channel}_day")),
             )
         )
-        for row in rows:
+        with _hashed():
+            fetched = list(rows)
+        for row in fetched:
             revenue, units = row["revenue"] or Decimal(0), int(row["units"] or 0)
             grouped[(row["side"], row["product_id"])] = SalesFigures(
                 revenue=revenue, orders=int(row["orders"] or 0), units=units, buyers=int(row["buyers"] or 0)
@@ -247,6 +251,23 @@ def _product_figures(scope: SalesScope) -> tuple[dict[_Group, SalesFigures], dic
     if scope.categories is not None:
         return grouped, None
     return grouped, {group: SalesFigures(*figures) for group, figures in totals.items()}
+
+
+@contextmanager
+def _hashed() -> Iterator[None]:
+    """Group by hashing on PostgreSQL (inside ``report_reads``' transaction): for a product read over both periods
+    the planner multiplies the products by its guess for the side's CASE and expects a million groups, so it sorts
+    6.6M lines to disk where a hash table holds the 10,000 groups there are (9.3 → 4.4 s a year from the 15th)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_sort = on")
 
 
 def _first(prev: str, since: Any) -> Q:
