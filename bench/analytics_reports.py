@@ -29,7 +29,8 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
 - sales_month_product_category_seconds: the same with a top category filter (its products' sums);
 - sales_month_product_channel_filter_seconds / sales_month_product_prefecture_filter_seconds /
   sales_product_from_the_15th_seconds: product pages the product sums do not answer (a channel filter, the largest
-  prefecture, a year starting mid-month): read from the period's line facts;
+  prefecture, a year starting mid-month): sums over the period's line facts and the buyers' chains they carry
+  (ADR 0041);
 - sales_category_filter_seconds: the same with a top category filter (every figure from its lines);
 - sales_subcategory_filter_seconds: the same with a subcategory filter (one category: sums over its facts);
 - category_move_report_seconds: a report right after one product moved to another category (it re-derives the

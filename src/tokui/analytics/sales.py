@@ -15,21 +15,19 @@ Definitions (the user guide states them in one sentence each):
 The figures are read from the sales facts (``analytics.sales_facts``: one narrow row per counted order and per
 line, with the site-zone day and the units worked out once; ADR 0015), never from the raw orders; category figures
 from the category facts (a row per order and current category), and periods starting on the 1st from the day
-sums of both (``analytics.sales_sums``, ADR 0024) and the breakdown by product from the product sums
-(``analytics.product_sums``, ADR 0028).
+sums of both (``analytics.sales_sums``, ADR 0024) and the breakdown by product from the product sums, or over
+other periods and filters from the buyers' chains the line facts carry (``analytics.product_sums``, ADR 0028, 0041).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
@@ -37,8 +35,8 @@ from django.db.models.functions.datetime import TruncBase
 from django.utils.translation import gettext as _
 
 from tokui.accounts.models import User
-from tokui.analytics.models import SalesCategoryFact, SalesLineFact, SalesOrderFact
-from tokui.analytics.product_sums import product_figures
+from tokui.analytics.models import SalesCategoryFact, SalesOrderFact
+from tokui.analytics.product_sums import product_breakdown
 from tokui.analytics.report_types import (
     LINE_BREAKDOWNS,
     Breakdown,
@@ -205,69 +203,6 @@ def _figures(parts: list[QuerySet[Any]], group: Any, *, units: str = "quantity")
                 buyers=row["buyers"],
             )
     return result
-
-
-def _product_figures(scope: SalesScope) -> tuple[dict[_Group, SalesFigures], dict[_Group, SalesFigures] | None]:
-    """Line figures per (side, product), and per side over every line when they come with them.
-
-    From the product sums when both periods start on the 1st and no filter needs the customer or the channel
-    (ADR 0028); else from the line facts' chains (ADR 0041): a product's orders are its first lines in their
-    orders, its buyers those whose previous order of the product (in the channel, under a channel filter) lies
-    before the period, and the same over every line by the orders' first lines — sums, not distinct counts, in
-    one read that also gives the breakdown's totals (without a category filter, which would drop first lines).
-    """
-    if whole_months(scope, channel=False):
-        return product_figures(scope), None
-    channel = "_channel" if scope.filters.channel else ""
-    grouped: dict[_Group, SalesFigures] = {}
-    totals: dict[_Group, list[Any]] = {}
-    for q, side, first in scope.order_parts():
-        lines = SalesLineFact.objects.filter(q)
-        if scope.categories is not None:
-            lines = lines.filter(product__category_id__in=sorted(scope.categories))
-        rows = (
-            lines.annotate(side=side)
-            .values("side", "product_id")
-            .order_by()
-            .annotate(
-                revenue=Sum("amount"),
-                orders=count_where(Q(product_first=True)),
-                units=Sum("quantity"),
-                buyers=count_where(Q(product_first=True) & first(f"prev_product{channel}_day")),
-                all_orders=count_where(Q(order_first=True)),
-                all_buyers=count_where(Q(order_first=True) & first(f"prev_order{channel}_day")),
-            )
-        )
-        with _hashed():
-            fetched = list(rows)
-        for row in fetched:
-            revenue, units = row["revenue"] or Decimal(0), int(row["units"] or 0)
-            grouped[(row["side"], row["product_id"])] = SalesFigures(
-                revenue=revenue, orders=int(row["orders"] or 0), units=units, buyers=int(row["buyers"] or 0)
-            )
-            total = totals.setdefault((row["side"], None), [Decimal(0), 0, 0, 0])
-            for index, value in enumerate((revenue, int(row["all_orders"] or 0), units, int(row["all_buyers"] or 0))):
-                total[index] += value
-    if scope.categories is not None:
-        return grouped, None
-    return grouped, {group: SalesFigures(*figures) for group, figures in totals.items()}
-
-
-@contextmanager
-def _hashed() -> Iterator[None]:
-    """Group by hashing on PostgreSQL (inside ``report_reads``' transaction): for a product read over both periods
-    the planner multiplies the products by its guess for the side's CASE and expects a million groups, so it sorts
-    6.6M lines to disk where a hash table holds the 10,000 groups there are (9.3 → 4.4 s a year from the 15th)."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_sort = off")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_sort = on")
 
 
 def _first(prev: str, since: Any) -> Q:
@@ -474,7 +409,7 @@ def _sales_report(
         grouped, all_lines = category_figures(scope)
         breakdown_totals = totals if line_based else _compared(all_lines)
     elif breakdown == Breakdown.PRODUCT:
-        grouped, every_line = _product_figures(scope)
+        grouped, every_line = product_breakdown(scope)
         if not line_based:
             breakdown_totals = _compared(every_line if every_line is not None else category_figures(scope)[1])
     rows = _breakdown_rows(breakdown, grouped, breakdown_totals)
