@@ -329,6 +329,12 @@ def test_buyers_counted_from_previous_order_days_match_distinct_buyers_in_every_
                             for k, figures in by_key.items():
                                 assert _tuple(rows["none" if k is None else str(k)]) == figures, (label, side, k)
                             assert sum(row.orders for row in rows.values()) >= len(by_key), label
+                        if breakdown in LINE_KEYS and report.breakdown_totals is not None:
+                            # The breakdown's totals: every line, each order and buyer once.
+                            every = reference.figures(first, last, line_key=lambda o, line: None, filters=filters)
+                            both = report.breakdown_totals
+                            got = both.current if side else both.previous
+                            assert _tuple(got) == every.get(None, ZERO), (label, side)
 
 
 ZERO = (Decimal(0), 0, 0, 0)

@@ -1,4 +1,4 @@
-"""The buyers' chains per product on the line facts (ADR 0041).
+"""The buyers' chains on the line facts, per product and per order (ADR 0041).
 
 A product's buyers over a period are the (order, product) rows whose buyer's previous order containing the product
 lies before the period starts, as for orders (ADR 0015) and categories (ADR 0024). The line facts carry that chain:
@@ -14,8 +14,8 @@ lies before the period starts, as for orders (ADR 0015) and categories (ADR 0024
 
 The nightly rebuild works the chains out while it writes the lines (``chained``). The order-fact consumer writes the
 lines of the orders it refreshes without them and then sets, for each buyer from the earliest day it touched, the
-days that are not what the chain says (``line_chains_fix``): an order changes only its buyer's later chains of its
-own products, so a few rows change where the whole history would be rewritten.
+days that are not what the chain says (``line_chains_fix``): an order changes only the next purchase of each of its
+products and the buyer's next order, so a few rows change where the whole history would be rewritten.
 """
 
 from __future__ import annotations
