@@ -64,6 +64,13 @@ def test_marketer_reads_sales_by_channel_and_category_exports_and_reads_the_rank
         page.get_by_test_id("export-xlsx").click()
     assert download.value.suggested_filename.endswith(".xlsx")
 
+    # By product within one channel, weekly: read from the lines' chains (ADR 41), not the month sums.
+    page.get_by_label("内訳").select_option(label="商品")
+    expect(page.get_by_test_id("breakdown-title")).to_have_text("商品別")
+    expect(page).to_have_url(re.compile("breakdown=product"))
+    assert page.get_by_test_id("breakdown-table").locator("tbody tr").count() > 3
+    page.screenshot(path=screenshots / "03b-sales-weekly-by-product-sales-rep-channel.png", full_page=True)
+
     page.locator("[data-nav=rankings]").click()
     table = page.get_by_test_id("ranking-table")
     expect(table.locator("tbody tr")).to_have_count(20)
