@@ -469,8 +469,9 @@ def _rebuild_beside(latest: int) -> int:
             cursor.execute(*categories_insert("1 = 1", [], table=twins[categories_table], lines=twins[lines_table]))
             cursor.execute(*category_days_rebuild_sql(table=twins[days_table], facts=twins[categories_table]))
             cursor.execute(*order_days_rebuild_sql(table=twins[order_days_table], facts=twins[orders_table]))
-            # The planner expects ten times fewer (order, product) groups than lines and hashes them to disk; sorted
-            # once by buyer and product instead they feed the chains' window as they are (105 → 58 s here).
+            # The day sums group 10M lines into ~6.5M (day, product, previous month) keys: hashed, they go to disk.
+            # Set when the sums ran a window per buyer and product over (order, product) groups (105 → 58 s then);
+            # since ADR 41 they read the lines' stored chains, and sorting has not been measured against hashing.
             cursor.execute("SET LOCAL enable_hashagg = off")
             for statement in product_sums_rebuild_sql(
                 days=twins[SalesProductDay._meta.db_table],
