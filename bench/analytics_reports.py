@@ -27,10 +27,13 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
 - sales_month_category_seconds: the same broken down by category (from the category facts and their day sums);
 - sales_month_product_seconds: the same broken down by product (from the product sums);
 - sales_month_product_category_seconds: the same with a top category filter (its products' sums);
-- sales_month_product_channel_filter_seconds / sales_month_product_prefecture_filter_seconds /
-  sales_product_from_the_15th_seconds: product pages the product sums do not answer (a channel filter, the largest
-  prefecture, a year starting mid-month): sums over the period's line facts and the buyers' chains they carry
-  (ADR 0041);
+- sales_month_product_channel_filter_seconds / sales_month_product_prefecture_filter_seconds: product pages the
+  product sums do not answer (a channel filter, the largest prefecture): sums over the period's line facts and the
+  buyers' chains they carry (ADR 0041);
+- sales_from_the_15th_seconds, sales_{channel,category,product}_from_the_15th_seconds: a year from the 15th by
+  month, against the year before (the day sums, and the facts whose previous order lies in the first month before
+  the start, read by index; ADR 0042); sales_product_last_30_days_seconds: the last 30 days by day and product,
+  against the 30 before;
 - sales_category_filter_seconds: the same with a top category filter (every figure from its lines);
 - sales_subcategory_filter_seconds: the same with a subcategory filter (one category: sums over its facts);
 - category_move_report_seconds: a report right after one product moved to another category (it re-derives the
@@ -41,6 +44,7 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Callable
@@ -252,8 +256,15 @@ def main() -> None:
         f"sales_month_product_prefecture_filter_seconds="
         f"{best(lambda: sales_report(**year, filters=by_prefecture, breakdown='product')):.3f} (the largest prefecture)"
     )
+    # A year from the 15th: the day sums with the facts whose previous order lies between the 1st and the 14th of
+    # the first month (ADR 42); and the last 30 days against the 30 before.
     mid_month = {**year, "start": start.replace(day=15)}
-    print(f"sales_product_from_the_15th_seconds={best(lambda: sales_report(**mid_month, breakdown='product')):.3f}")
+    print(f"sales_from_the_15th_seconds={best(lambda: sales_report(**mid_month)):.3f}")
+    for breakdown in ("channel", "category", "product"):
+        seconds = best(lambda: sales_report(**mid_month, breakdown=breakdown))  # noqa: B023
+        print(f"sales_{breakdown}_from_the_15th_seconds={seconds:.3f}")
+    days_30 = {**year, "start": today - dt.timedelta(days=29), "granularity": "day", "comparison": "previous"}
+    print(f"sales_product_last_30_days_seconds={best(lambda: sales_report(**days_30, breakdown='product')):.3f}")
     leaf = scalar(f"SELECT MIN(id) FROM catalog_category WHERE source = '{SOURCE}' AND parent_id IS NOT NULL")
     leaf_filters = SalesFilters(category_id=leaf)
     print(

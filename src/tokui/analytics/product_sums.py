@@ -6,10 +6,12 @@ start on the 1st as the category day sums do for categories (ADR 0028):
 
 - a row per (order, product) — two lines of a product in one order are one order of it — has the month of the
   buyer's previous order containing that product (same currency; ties on a day broken by order id). A product's
-  buyers over a period from the 1st are then its rows whose previous month lies before the period's: a plain sum;
+  buyers over a period from the 1st are then its rows whose previous month lies before the period's: a plain sum
+  (from any other day, plus the lines whose previous purchase lies in the period's first month before its start,
+  read by the line facts' index on that day, ADR 0042);
 - ``SalesProductTotal`` sums those rows per (currency, month, product) for the revenue, orders and units of whole
   months, ``SalesProductMonth`` counts them per (currency, month, previous month, product) for the buyers, and
-  ``SalesProductDay`` holds both per day for the month a period covers only in part.
+  ``SalesProductDay`` holds both per day for the months a period covers only in part.
 
 The chains are the line facts' own (``line_chains``, ADR 0041): the sums are the line facts grouped by product,
 day and the previous order's month. ``sales_facts`` records a buyer's line facts from the earliest day it
@@ -18,7 +20,7 @@ writes only the sums that changed, in the same transaction; the nightly rebuild 
 back to zero stays as a zero row until then; it changes nothing.
 
 ``product_breakdown`` answers the page: from the sums where they answer it, else by summing the period's line
-facts over the same chains (a channel or customer filter, a period from any day).
+facts over the same chains (a channel or customer filter).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 
 from tokui.analytics.category_facts import since_where
 from tokui.analytics.report_types import SalesFigures
@@ -45,7 +47,7 @@ from tokui.analytics.sales_models import (
     SalesProductMonth,
     SalesProductTotal,
 )
-from tokui.analytics.sales_sums import Group, count_where, orders_where, whole_months
+from tokui.analytics.sales_sums import Group, count_where, orders_where, start_gap_rows, sums_answer
 from tokui.catalog.models import Product
 from tokui.core.money import MoneyField, default_currency
 
@@ -185,7 +187,8 @@ def _first_day(month: int) -> dt.date:
 
 @dataclass(frozen=True, slots=True)
 class _Side:
-    """One period of a report: months [since, whole) lie wholly in it, the days from ``tail`` to ``end`` do not."""
+    """One period of a report: months [first_whole, whole) lie wholly in it, the days of ``days`` do not (the
+    start's month from a day other than the 1st, the end's month up to a day other than its last)."""
 
     side: int
     start: dt.date
@@ -196,38 +199,65 @@ class _Side:
         return _month_of(self.start)
 
     @property
-    def whole(self) -> int:
-        return _month_of(self.end) + (1 if (self.end + dt.timedelta(days=1)).day == 1 else 0)
+    def first_whole(self) -> int:
+        return self.since + (0 if self.start.day == 1 else 1)
 
     @property
-    def tail(self) -> dt.date:
-        return _first_day(self.whole)
+    def whole(self) -> int:
+        return max(self.first_whole, _month_of(self.end) + (1 if (self.end + dt.timedelta(days=1)).day == 1 else 0))
+
+    @property
+    def days(self) -> list[tuple[dt.date, dt.date]]:
+        ranges = []
+        if self.start.day != 1:
+            ranges.append((self.start, min(self.end, _first_day(self.since + 1) - dt.timedelta(days=1))))
+        tail = _first_day(self.whole)
+        if tail <= self.end:
+            ranges.append((tail, self.end))
+        return ranges
 
 
 def product_figures(scope: SalesScope) -> dict[Group, SalesFigures]:
-    """Line figures per (side, product) from the sums, for scopes the day sums answer (``whole_months``): each
+    """Line figures per (side, product) from the sums, for scopes the day sums answer (``sums_answer``): each
     side's whole months from the month totals (revenue, orders, units) and the month sums' rows whose previous
-    month is before the side's (buyers), its last month covered in part from the day sums. Both sides are read
-    by the same scan of each table unless they overlap. A category filter keeps the products now in its
-    categories, as the line facts' path does."""
+    month is before the side's (buyers), its months covered in part from the day sums, and for a period from
+    mid-month the lines whose previous purchase of the product lies in its first month before its start (ADR
+    0042). Both sides are read by the same scan of each table unless they overlap. A category filter keeps the
+    products now in its categories, as the line facts' path does."""
     sides = [_Side(side, start, end) for side, (start, end) in ((1, scope.ranges[0]), (0, scope.ranges[1]))]
     sums: dict[Group, list[Any]] = {}
-    for group in [[side] for side in sides] if scope.overlap else [sides]:
-        for side, product, revenue, orders, units, buyers in _rows_of(group, scope.categories):
-            total = sums.get((side, product or None))
-            if total is None:
-                sums[(side, product or None)] = [revenue, orders, units, buyers]
-            else:
-                total[0] += revenue
-                total[1] += orders
-                total[2] += units
-                total[3] += buyers
+    rows = [
+        row
+        for group in ([[side] for side in sides] if scope.overlap else [sides])
+        for row in _rows_of(group, scope.categories)
+    ]
+    within = Q(product_first=True)
+    if scope.categories is not None:
+        within &= Q(product_id__in=_in_categories(scope.categories))
+    gaps = start_gap_rows(
+        scope, SalesLineFact.objects.all(), prev="prev_product_day", keys={"key": F("product_id")}, within=within
+    )
+    rows += [(row["side"], row["key"], Decimal(0), 0, 0, row["n"]) for row in gaps]
+    for side, product, revenue, orders, units, buyers in rows:
+        total = sums.get((side, product or None))
+        if total is None:
+            sums[(side, product or None)] = [revenue, orders, units, buyers]
+        else:
+            total[0] += revenue
+            total[1] += orders
+            total[2] += units
+            total[3] += buyers
     return {
         group: SalesFigures(revenue=revenue, orders=int(orders), units=int(units), buyers=int(buyers))
         for group, (revenue, orders, units, buyers) in sums.items()
         # Rows taken back to zero by the deltas leave no product behind.
         if orders
     }
+
+
+def _in_categories(categories: Iterable[int]) -> QuerySet[Any]:
+    # The products now in these categories (lines without a product, or of a deleted one, are in none).
+    return Product.objects.filter(category_id__in=sorted(categories)).values("pk")
 
 
 def _rows_of(sides: list[_Side], categories: Iterable[int] | None) -> list[tuple[Any, ...]]:
@@ -238,27 +268,37 @@ def _rows_of(sides: list[_Side], categories: Iterable[int] | None) -> list[tuple
     def side(column: str, first: Any) -> Any:
         return Value(current.side) if len(sides) == 1 else Case(When(**{f"{column}__gte": first}, then=1), default=0)
 
-    def any_of(make: Callable[[_Side], Q], of: list[_Side]) -> Q:
-        return functools.reduce(operator.or_, (make(s) for s in of))
+    def any_of(make: Callable[[_Side], Q | None], of: list[_Side]) -> Q:
+        return functools.reduce(operator.or_, (q for q in (make(s) for s in of) if q is not None), Q(pk__in=[]))
 
     currency = default_currency()
     zero = Value(0, output_field=IntegerField())
     money = Value(Decimal(0), output_field=MoneyField())
-    months = any_of(lambda s: Q(month__gte=s.since, month__lt=s.whole), sides)
     rows: list[tuple[Any, ...]] = []
-    totals = SalesProductTotal.objects.filter(months, currency=currency).annotate(side=side("month", current.since))
-    rows += _grouped(totals, categories, Sum("amount"), Sum("orders"), Sum("units"), zero)
-    # A product's buyers in its whole months: the rows whose previous month is before the period's.
-    chains = SalesProductMonth.objects.filter(
-        any_of(lambda s: Q(month__gte=s.since, month__lt=s.whole, prev_month__lt=s.since), sides), currency=currency
-    ).annotate(side=side("month", current.since))
-    rows += _grouped(chains, categories, money, zero, zero, Sum("orders"))
-    tails = [s for s in sides if s.tail <= s.end]
-    if tails:
+    wholes = [s for s in sides if s.first_whole < s.whole]
+    if wholes:
+        months = any_of(lambda s: Q(month__gte=s.first_whole, month__lt=s.whole), wholes)
+        totals = SalesProductTotal.objects.filter(months, currency=currency).annotate(side=side("month", current.since))
+        rows += _grouped(totals, categories, Sum("amount"), Sum("orders"), Sum("units"), zero)
+        # A product's buyers in its whole months: the rows whose previous month is before the period's.
+        chains = SalesProductMonth.objects.filter(
+            any_of(lambda s: Q(month__gte=s.first_whole, month__lt=s.whole, prev_month__lt=s.since), wholes),
+            currency=currency,
+        ).annotate(side=side("month", current.since))
+        rows += _grouped(chains, categories, money, zero, zero, Sum("orders"))
+
+    def in_days(s: _Side, *, since: bool) -> Q | None:
+        if not s.days:
+            return None
+        q = functools.reduce(operator.or_, (Q(day__gte=first, day__lte=last) for first, last in s.days))
+        return q & Q(prev_month__lt=s.since) if since else q
+
+    partial = [s for s in sides if s.days]
+    if partial:
         days = SalesProductDay.objects.filter(
-            any_of(lambda s: Q(day__gte=s.tail, day__lte=s.end), tails), currency=currency
+            any_of(lambda s: in_days(s, since=False), partial), currency=currency
         ).annotate(side=side("day", current.start))
-        buyers = orders_where(any_of(lambda s: Q(day__gte=s.tail, day__lte=s.end, prev_month__lt=s.since), tails))
+        buyers = orders_where(any_of(lambda s: in_days(s, since=True), partial))
         rows += _grouped(days, categories, Sum("amount"), Sum("orders"), Sum("units"), buyers)
     return rows
 
@@ -266,8 +306,7 @@ def _rows_of(sides: list[_Side], categories: Iterable[int] | None) -> list[tuple
 def _grouped(part: QuerySet[Any], categories: Iterable[int] | None, *sums: Any) -> list[tuple[Any, ...]]:
     """``part`` summed per (side, product): ``(side, product, revenue, orders, units, buyers)``."""
     if categories is not None:
-        # The products now in these categories (lines without a product, or of a deleted one, are in none).
-        part = part.filter(product_key__in=Product.objects.filter(category_id__in=sorted(categories)).values("pk"))
+        part = part.filter(product_key__in=_in_categories(categories))
     names = ("revenue", "orders_sum", "units_sum", "buyers")
     grouped = part.values("side", "product_key").order_by().annotate(**dict(zip(names, sums, strict=True)))
     return list(grouped.values_list("side", "product_key", *names))
@@ -276,13 +315,13 @@ def _grouped(part: QuerySet[Any], categories: Iterable[int] | None, *sums: Any) 
 def product_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dict[Group, SalesFigures] | None]:
     """Line figures per (side, product), and per side over every line when they come with them.
 
-    From the product sums when both periods start on the 1st and no filter needs the customer or the channel
-    (ADR 0028); else from the line facts' chains (ADR 0041): a product's orders are its first lines in their
-    orders, its buyers those whose previous order of the product (in the channel, under a channel filter) lies
-    before the period, and the same over every line by the orders' first lines — sums, not distinct counts, in
-    one read that also gives the breakdown's totals (without a category filter, which would drop first lines).
+    From the product sums when no filter needs the customer or the channel (ADR 0028, 0042); else from the line
+    facts' chains (ADR 0041): a product's orders are its first lines in their orders, its buyers those whose
+    previous order of the product (in the channel, under a channel filter) lies before the period, and the same
+    over every line by the orders' first lines — sums, not distinct counts, in one read that also gives the
+    breakdown's totals (without a category filter, which would drop first lines).
     """
-    if whole_months(scope, channel=False):
+    if sums_answer(scope, channel=False):
         return product_figures(scope), None
     channel = "_channel" if scope.filters.channel else ""
     grouped: dict[Group, SalesFigures] = {}

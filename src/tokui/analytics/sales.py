@@ -14,9 +14,9 @@ Definitions (the user guide states them in one sentence each):
 
 The figures are read from the sales facts (``analytics.sales_facts``: one narrow row per counted order and per
 line, with the site-zone day and the units worked out once; ADR 0015), never from the raw orders; category figures
-from the category facts (a row per order and current category), and periods starting on the 1st from the day
-sums of both (``analytics.sales_sums``, ADR 0024) and the breakdown by product from the product sums, or over
-other periods and filters from the buyers' chains the line facts carry (``analytics.product_sums``, ADR 0028, 0041).
+from the category facts (a row per order and current category), and pages without a customer filter from the day
+sums of both (``analytics.sales_sums``, ADR 0024, 0042) and the breakdown by product from the product sums, or under
+other filters from the buyers' chains the line facts carry (``analytics.product_sums``, ADR 0028, 0041).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from tokui.analytics.report_types import (
     SalesReport,
 )
 from tokui.analytics.sales_facts import report_reads, sales_facts_catch_up
-from tokui.analytics.sales_sums import Group, category_figures, count_where, order_day_rows, whole_months
+from tokui.analytics.sales_sums import Group, category_figures, count_where, order_day_rows, sums_answer
 from tokui.catalog.selectors import categories, category_parent_ids, category_with_descendants
 from tokui.core.lookups import ids_q
 from tokui.core.money import default_currency
@@ -233,14 +233,15 @@ def _order_figures(
     buyer of each channel they ordered through.
 
     With ``category_id`` the same figures come from that one category's facts (its lines' amounts and units, and
-    the buyers' chains in the category; ADR 0024). Months from the 1st, without a key or by channel, come from
-    the order day sums instead (``sales_sums``).
+    the buyers' chains in the category; ADR 0024). Months without a key or by channel come from the order day sums
+    instead (``sales_sums``; a period from mid-month with the orders whose previous one lies before its start in
+    its first month, ADR 0042).
     """
     if (
         scope.filters.category_id is None
         and granularity == Granularity.MONTH
         and (key is None or by_channel)
-        and whole_months(scope, channel=True)
+        and sums_answer(scope, channel=True)
     ):
         rows = order_day_rows(scope, by_channel=by_channel, prev=prev, key_prev=key_prev)
     else:

@@ -11,11 +11,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractMonth, ExtractYear, TruncMonth
 
 from tokui.accounts.selectors import user_sees_all_accounts
-from tokui.analytics.models import SalesCategoryDay, SalesCategoryFact, SalesOrderDay
+from tokui.analytics.models import SalesCategoryDay, SalesCategoryFact, SalesOrderDay, SalesOrderFact
 from tokui.analytics.report_types import SalesFigures
 
 if TYPE_CHECKING:
@@ -41,22 +41,27 @@ def category_figures(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dict
     A category's orders are its rows; its buyers the rows whose previous order in the category lies before the
     period. Over every line, each order is counted by its first row and each buyer by the chain of first rows.
     """
-    grouped: dict[Group, SalesFigures] = {}
+    by_category: dict[Group, list[Any]] = {}
     sums: dict[Group, list[Any]] = {}
-    for row in _category_day_rows(scope) if whole_months(scope, channel=False) else _category_fact_rows(scope):
+    for row in _category_day_rows(scope) if sums_answer(scope, channel=False) else _category_fact_rows(scope):
         revenue, units, key = row["revenue"] or Decimal(0), int(row["units"] or 0), row["category_id"]
         if key != SalesCategoryDay.EVERY_LINE:
-            grouped[(row["side"], key or None)] = SalesFigures(
-                revenue=revenue, orders=row["orders"], units=units, buyers=int(row["buyers"] or 0)
-            )
-        total = sums.setdefault((row["side"], None), [Decimal(0), 0, 0, 0])
-        for index, value in enumerate((revenue, int(row["all_orders"] or 0), units, int(row["all_buyers"] or 0))):
-            total[index] += value
-    totals = {
-        group: SalesFigures(revenue=revenue, orders=orders, units=units, buyers=buyers)
-        for group, (revenue, orders, units, buyers) in sums.items()
-    }
+            _add(by_category, (row["side"], key or None), (revenue, row["orders"], units, int(row["buyers"] or 0)))
+        _add(sums, (row["side"], None), (revenue, int(row["all_orders"] or 0), units, int(row["all_buyers"] or 0)))
+    grouped, totals = (
+        {
+            group: SalesFigures(revenue=revenue, orders=orders, units=units, buyers=buyers)
+            for group, (revenue, orders, units, buyers) in part.items()
+        }
+        for part in (by_category, sums)
+    )
     return grouped, totals
+
+
+def _add(sums: dict[Group, list[Any]], group: Group, figures: tuple[Decimal, int, int, int]) -> None:
+    total = sums.setdefault(group, [Decimal(0), 0, 0, 0])
+    for index, value in enumerate(figures):
+        total[index] += value
 
 
 def _category_fact_rows(scope: SalesScope) -> list[dict[str, Any]]:
@@ -88,18 +93,37 @@ def _month_index(day: dt.date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def whole_months(scope: SalesScope, *, channel: bool) -> bool:
-    """Whether the day sums answer this scope: both periods start on the 1st (a buyer's previous order is then
-    before the period exactly when its month is), and no filter needs the customer (nor the channel, for sums
-    without it)."""
+def sums_answer(scope: SalesScope, *, channel: bool) -> bool:
+    """Whether the day sums answer this scope: no filter needs the customer (nor the channel, for sums without it).
+
+    The sums know the month of each row's previous order, not its day: a period from the 1st counts the rows whose
+    previous month is before its own; a period from any other day adds the rows whose previous order lies in its
+    first month before its start, read from the facts by their previous-order day (``start_gap_rows``, ADR 0042)."""
     f = scope.filters
-    (start, _end), (previous_start, _previous_end) = scope.ranges
-    return (
-        start.day == 1
-        and previous_start.day == 1
-        and not (f.prefecture or f.sales_rep_id or f.company_size or (f.channel and not channel))
-        and user_sees_all_accounts(user=scope.user)
+    return not (f.prefecture or f.sales_rep_id or f.company_size or (f.channel and not channel)) and (
+        user_sees_all_accounts(user=scope.user)
     )
+
+
+def start_gap_rows(
+    scope: SalesScope, facts: QuerySet[Any], *, prev: str, keys: dict[str, Any], within: Q | None = None
+) -> list[dict[str, Any]]:
+    """Per side and ``keys``, the ``facts`` of each period (``n``) whose previous order by the chain ``prev`` lies
+    in the period's first month before its start: its buyers that sums keyed by the previous order's month count
+    as not being (ADR 0042). Nothing for a period starting on the 1st.
+
+    Each fact table indexes its chains' days with the columns these reads need, so this reads a few days' worth of
+    index entries (the facts whose previous order lies in those days) and no row of the table."""
+    rows: list[dict[str, Any]] = []
+    for side, (start, _end) in ((1, scope.ranges[0]), (0, scope.ranges[1])):
+        if start.day == 1:
+            continue
+        q = scope.order_q(sides=(side,)) & Q(**{f"{prev}__gte": start.replace(day=1), f"{prev}__lt": start})
+        if within is not None:
+            q &= within
+        grouped = facts.filter(q).annotate(**keys).values(*keys).order_by().annotate(n=Count("*"))
+        rows += ({"side": side, **row} for row in grouped)
+    return rows
 
 
 def _parts(scope: SalesScope) -> list[tuple[Q, Any, Any]]:
@@ -118,7 +142,8 @@ def _parts(scope: SalesScope) -> list[tuple[Q, Any, Any]]:
 
 
 def _category_day_rows(scope: SalesScope) -> list[dict[str, Any]]:
-    """The same rows as ``_category_fact_rows`` from the day sums (``_whole_months`` scopes only; ADR 0024)."""
+    """The same rows as ``_category_fact_rows`` from the day sums (``sums_answer`` scopes only; ADR 0024), with
+    the buyers of a period from mid-month that the sums miss (ADR 0042)."""
     every = SalesCategoryDay.EVERY_LINE
     result: list[dict[str, Any]] = []
     for q, side, since in _parts(scope):
@@ -140,12 +165,26 @@ def _category_day_rows(scope: SalesScope) -> list[dict[str, Any]]:
                 all_buyers=orders_where(Q(category_key=every, prev_month__lt=since)),
             )
         )
+    facts = SalesCategoryFact.objects.all()
+    within = None if scope.categories is None else Q(category_id__in=sorted(scope.categories))
+    none = {"revenue": Decimal(0), "orders": 0, "units": 0, "buyers": 0, "all_orders": 0, "all_buyers": 0}
+    result += (
+        none | {"side": row["side"], "category_id": row["key"], "buyers": row["n"]}
+        for row in start_gap_rows(scope, facts, prev="prev_day", keys={"key": F("category_id")}, within=within)
+    )
+    if scope.categories is None:
+        result += (
+            none | {"side": row["side"], "category_id": every, "all_buyers": row["n"]}
+            for row in start_gap_rows(scope, facts, prev="prev_order_day", keys={"key": Value(0)}, within=Q(first=True))
+        )
     return result
 
 
 def order_day_rows(scope: SalesScope, *, by_channel: bool, prev: str, key_prev: str) -> list[dict[str, Any]]:
-    """The rows of ``sales._order_figures`` by month (and channel) from the order day sums (``whole_months``
-    scopes): ``prev`` and ``key_prev`` name the chains as there (``prev_day`` or ``prev_channel_day``)."""
+    """The rows of ``sales._order_figures`` by month (and channel) from the order day sums (``sums_answer``
+    scopes): ``prev`` and ``key_prev`` name the chains as there (``prev_day`` or ``prev_channel_day``). A period
+    from mid-month adds the orders whose previous one lies in its first month before its start (ADR 0042): buyers
+    of the period, of its first month's bucket, and of their channel by the key's chain."""
     month, key_month = (
         "prev_channel_month" if chain == "prev_channel_day" else "prev_month" for chain in (prev, key_prev)
     )
@@ -168,4 +207,21 @@ def order_day_rows(scope: SalesScope, *, by_channel: bool, prev: str, key_prev: 
                 key_buyers=orders_where(Q(**{f"{key_month}__lt": since})),
             )
         ]
+    keys = {"b": TruncMonth("day"), "k": F("channel") if by_channel else Value(0)}
+    firsts = {1: scope.ranges[0][0].replace(day=1), 0: scope.ranges[1][0].replace(day=1)}
+    none = {"revenue": Decimal(0), "orders": 0, "units": 0, "bucket_buyers": 0, "range_buyers": 0, "key_buyers": 0}
+    for chain, names in (
+        ((prev, ("range_buyers",)), (key_prev, ("key_buyers",)))
+        if prev != key_prev
+        else ((prev, ("range_buyers", "key_buyers")),)
+    ):
+        for row in start_gap_rows(scope, SalesOrderFact.objects.all(), prev=chain, keys=keys):
+            # Later buckets start on a 1st after the gap: the sums already count these orders as theirs.
+            first = chain == prev and _day(row["b"]) == firsts[row["side"]]
+            counted = dict.fromkeys(names, row["n"]) | ({"bucket_buyers": row["n"]} if first else {})
+            result.append(none | {"side": row["side"], "b": row["b"], "k": row["k"]} | counted)
     return result
+
+
+def _day(value: dt.datetime | dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value

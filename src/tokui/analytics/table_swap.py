@@ -3,8 +3,8 @@
 The nightly rebuild of the sales facts writes millions of rows. Inside the live table (``TRUNCATE`` + ``INSERT``)
 every report waits on the truncate's lock for the whole build (12 minutes at 3 million orders). Instead each
 table gets a twin (``LIKE`` the live one: columns, defaults, checks), filled without indexes, then indexed with the
-live table's own index and constraint definitions, analysed, and exchanged for the live table in one short
-transaction (drop, rename, and the indexes and constraints renamed back to the names the migrations know). Reports
+live table's own index and constraint definitions, analysed (some vacuumed), and exchanged for the live table in one
+short transaction (drop, rename, and the indexes and constraints renamed back to the names the migrations know). Reports
 read the old rows until that moment and the new ones after it.
 
 For tables without sequences (the fact tables are keyed by the order and line ids they copy).
@@ -116,9 +116,15 @@ def _index_on_twin(name: str, definition: str, twin: str) -> str:
     return f"CREATE {unique or ''}INDEX {quote(_twin(name))} ON {quote(twin)} {rest}"
 
 
-def rebuild_beside(tables: Sequence[str], fill: Callable[[dict[str, str]], None]) -> None:
+def rebuild_beside(
+    tables: Sequence[str], fill: Callable[[dict[str, str]], None], *, vacuum: Sequence[str] = ()
+) -> None:
     """Fill twins of ``tables`` by ``fill`` (given {live name: twin name}), index them as the live tables are,
-    then swap them in. On any error the twins are dropped and the live tables stay as they were."""
+    then swap them in. On any error the twins are dropped and the live tables stay as they were.
+
+    The twins of ``vacuum`` are vacuumed before they are swapped in: the visibility map that VACUUM sets lets
+    index-only reads skip the table's pages (ADR 42), and a new table has none until autovacuum gets round to it,
+    slowed by its cost limits. VACUUM cannot run in a transaction: a rebuild inside one (as in tests) analyses."""
     quote = connection.ops.quote_name
     twins = {table: _twin(table) for table in tables}
     lock = f"tokui.rebuild:{','.join(tables)}"
@@ -151,8 +157,9 @@ def rebuild_beside(tables: Sequence[str], fill: Callable[[dict[str, str]], None]
         with connection.cursor() as cursor:
             for statement in (statement for _, _, after in steps for statement in after):
                 cursor.execute(statement)
-            for twin in twins.values():
-                cursor.execute(f"ANALYZE {quote(twin)}")
+            for table, twin in twins.items():
+                vacuumed = table in vacuum and not connection.in_atomic_block
+                cursor.execute(f"{'VACUUM (ANALYZE)' if vacuumed else 'ANALYZE'} {quote(twin)}")
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'")
             cursor.execute(f"LOCK TABLE {', '.join(quote(t) for t in tables)} IN ACCESS EXCLUSIVE MODE")
