@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import random
 from decimal import Decimal
 from typing import Any
@@ -211,7 +212,18 @@ def _day_rows() -> list[tuple[Any, ...]]:
         )
     ) + sorted(
         SalesOrderDay.objects.exclude(orders=0).values_list(
-            "currency", "day", "channel", "prev_month", "prev_channel_month", "total", "units", "orders"
+            "currency",
+            "day",
+            "channel",
+            "prev_month",
+            "prev_channel_month",
+            "total",
+            "units",
+            "orders",
+            "repeat_day",
+            "repeat_week",
+            "repeat_channel_day",
+            "repeat_channel_week",
         )
     )
 
@@ -323,6 +335,79 @@ def test_month_pages_read_the_order_day_sums_and_match_the_reference(admin: User
             _check_report(report, reference, filters=options)
             if breakdown:
                 _check_rows(report, reference, key=lambda o: o["channel"], filters=options)
+
+
+def test_day_and_week_pages_read_the_order_day_sums_and_match_the_reference(admin: User) -> None:
+    _shop()
+    # Repeats the day and week sums must tell apart (ADR 43): two orders of one buyer on one day in two channels,
+    # on a Monday and the Sunday after, on a Sunday and the Monday after; a B2C customer's two orders of one day.
+    company, product = CompanyFactory(), ProductFactory()
+    for day, hour, channel in (
+        (dt.date(2026, 1, 14), 10, OrderChannel.WEB),
+        (dt.date(2026, 1, 14), 23, OrderChannel.FAX),
+        (dt.date(2026, 1, 19), 9, OrderChannel.WEB),  # a Monday
+        (dt.date(2026, 1, 25), 23, OrderChannel.WEB),  # its Sunday, 23:30 JST
+        (dt.date(2026, 2, 1), 12, OrderChannel.FAX),  # a Sunday
+        (dt.date(2026, 2, 2), 0, OrderChannel.FAX),  # the Monday after, 00:30 JST
+    ):
+        order = OrderFactory(company=company, contact=None, placed_at=jst(day, hour, 30), channel=channel)
+        OrderLineFactory(order=order, product=product)
+    person = ContactFactory(company=None)
+    for day, hour in ((dt.date(2026, 1, 14), 9), (dt.date(2026, 1, 14), 18), (dt.date(2026, 1, 16), 12)):
+        OrderLineFactory(order=OrderFactory(company=None, contact=person, placed_at=jst(day, hour)), product=product)
+    sales_facts_catch_up()
+    reference = Reference()
+    periods = (
+        ("day", dt.date(2026, 1, 10), dt.date(2026, 2, 8), Comparison.PREVIOUS_PERIOD),
+        ("day", dt.date(2026, 2, 1), dt.date(2026, 2, 20), Comparison.PREVIOUS_YEAR),
+        ("week", dt.date(2026, 1, 14), dt.date(2026, 3, 20), Comparison.PREVIOUS_PERIOD),  # from a Wednesday
+        ("week", dt.date(2026, 1, 1), dt.date(2026, 3, 31), Comparison.PREVIOUS_PERIOD),  # a 1st, a Thursday
+        ("week", dt.date(2026, 1, 19), dt.date(2026, 2, 15), Comparison.PREVIOUS_YEAR),  # from a Monday
+        ("week", dt.date(2025, 12, 10), dt.date(2027, 1, 5), Comparison.PREVIOUS_YEAR),  # overlapping periods
+    )
+    for granularity, start, end, comparison in periods:
+        for filters, breakdown in (
+            (SalesFilters(), ""),
+            (SalesFilters(), Breakdown.CHANNEL),
+            (SalesFilters(channel=OrderChannel.FAX), ""),
+            (SalesFilters(channel=OrderChannel.WEB), Breakdown.CHANNEL),
+        ):
+            options = {k: v for k, v in vars_of(filters).items() if v}
+            with CaptureQueriesContext(connection) as context:
+                report = sales_report(
+                    user=admin,
+                    start=start,
+                    end=end,
+                    granularity=granularity,
+                    comparison=comparison,
+                    filters=filters,
+                    breakdown=breakdown,
+                )
+            label = (granularity, start, filters, breakdown)
+            assert any("salesorderday" in q["sql"] for q in context.captured_queries), label
+            _check_report(report, reference, filters=options)
+            if breakdown:
+                _check_rows(report, reference, key=lambda o: o["channel"], filters=options)
+
+
+def test_the_migration_counts_the_stored_order_facts_repeats_as_the_day_sums_do() -> None:
+    _shop()
+    written = _day_rows()
+    SalesOrderDay.objects.update(repeat_day=0, repeat_week=0, repeat_channel_day=0, repeat_channel_week=0)
+    migration = importlib.import_module("tokui.analytics.migrations.0019_sales_order_day_repeats")
+    migration._fill(None, _Editor())
+    assert _day_rows() == written
+    assert SalesOrderDay.objects.filter(repeat_week__gt=0).exists()
+
+
+class _Editor:
+    """What the migration's function uses of a schema editor (SQLite's cannot open inside a test's transaction)."""
+
+    connection = connection
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
 def _all_rows() -> tuple[list[tuple[Any, ...]], ...]:

@@ -233,17 +233,12 @@ def _order_figures(
     buyer of each channel they ordered through.
 
     With ``category_id`` the same figures come from that one category's facts (its lines' amounts and units, and
-    the buyers' chains in the category; ADR 0024). Months without a key or by channel come from the order day sums
+    the buyers' chains in the category; ADR 0024). Without a key or by channel they come from the order day sums
     instead (``sales_sums``; a period from mid-month with the orders whose previous one lies before its start in
-    its first month, ADR 0042).
+    its first month, ADR 0042; a day's or a week's buyers by the orders after another that day or week, ADR 0043).
     """
-    if (
-        scope.filters.category_id is None
-        and granularity == Granularity.MONTH
-        and (key is None or by_channel)
-        and sums_answer(scope, channel=True)
-    ):
-        rows = order_day_rows(scope, by_channel=by_channel, prev=prev, key_prev=key_prev)
+    if scope.filters.category_id is None and (key is None or by_channel) and sums_answer(scope, channel=True):
+        rows = order_day_rows(scope, bucket=_TRUNC[granularity], by_channel=by_channel, prev=prev, key_prev=key_prev)
     else:
         rows = _order_fact_rows(scope, granularity, key, prev=prev, key_prev=key_prev, category_id=category_id)
     sums: dict[str, dict[_Group, list[Any]]] = {"periods": {}, "totals": {}, "keys": {}}

@@ -33,6 +33,14 @@ def month_index(column: str) -> str:
     return f"(CAST(strftime('%%Y', {column}) AS INTEGER) * 12 + CAST(strftime('%%m', {column}) AS INTEGER) - 1)"
 
 
+def week_start(column: str) -> str:
+    """The Monday of a date column's week, in this database's SQL (a date, comparable with date columns)."""
+    if connection.vendor == "postgresql":
+        return f"({column} - (EXTRACT(ISODOW FROM {column})::integer - 1))"
+    # 'weekday 0' moves to the next Sunday (a Sunday stays); six days before it is that week's Monday.
+    return f"date({column}, 'weekday 0', '-6 days')"
+
+
 def previous_month(column: str) -> str:
     """The month of a previous-order day; ``NO_BUYER`` for facts without a customer, ``NO_PREVIOUS`` without one."""
     return (
@@ -112,16 +120,23 @@ def category_days_rebuild_sql(*, table: str | None = None, facts: str | None = N
 
 # --- Order day sums (SalesOrderDay) ---------------------------------------------------------------------------------
 
-_ORDER_COLUMNS = "currency, day, channel, prev_month, prev_channel_month, total, units, orders"
+_ORDER_SUMS = ("total", "units", "orders", "repeat_day", "repeat_week", "repeat_channel_day", "repeat_channel_week")
 _ORDER_KEY = "currency, day, channel, prev_month, prev_channel_month"
+_ORDER_COLUMNS = f"{_ORDER_KEY}, {', '.join(_ORDER_SUMS)}"
 
 
 def _order_select(where: str, *, sign: int, facts: str | None = None) -> str:
     table = _q(facts or SalesOrderFact._meta.db_table)
     previous, channel = previous_month("prev_day"), previous_month("prev_channel_day")
+    monday = week_start("day")
+    repeats = ", ".join(
+        f"{sign} * SUM(CASE WHEN {chain} {test} THEN 1 ELSE 0 END) AS {name}"
+        for chain, kind in (("prev_day", ""), ("prev_channel_day", "channel_"))
+        for name, test in ((f"repeat_{kind}day", "= day"), (f"repeat_{kind}week", f">= {monday}"))
+    )
     return (
         f"SELECT currency, day, channel, {previous} AS prev_month, {channel} AS prev_channel_month,"
-        f" {sign} * SUM(total) AS total, {sign} * SUM(units) AS units, {sign} * COUNT(*) AS orders"
+        f" {sign} * SUM(total) AS total, {sign} * SUM(units) AS units, {sign} * COUNT(*) AS orders, {repeats}"
         f" FROM {table} WHERE {where} GROUP BY currency, day, channel, {previous}, {channel}"
     )
 
@@ -131,7 +146,7 @@ def order_days_add(cursor: CursorWrapper, where: str, params: Sequence[Any], *, 
     table = _q(SalesOrderDay._meta.db_table)
     key = _ORDER_KEY
     cursor.execute(
-        upsert_sums(table, _ORDER_COLUMNS, key, ("total", "units", "orders"), _order_select(where, sign=sign)),
+        upsert_sums(table, _ORDER_COLUMNS, key, _ORDER_SUMS, _order_select(where, sign=sign)),
         list(params),
     )
 
@@ -149,12 +164,13 @@ def _delete(cursor: CursorWrapper, facts: str, where: str, params: Sequence[Any]
         return
     # One pass over the facts (a buyer's facts lie on as many pages as rows): the deleted rows are summed as
     # they are returned.
+    sums: tuple[str, ...]
     if category:
         table, columns, key = _q(SalesCategoryDay._meta.db_table), _CATEGORY_COLUMNS, _CATEGORY_KEY
         select, sums = _category_select("1 = 1", sign=-1, facts="gone"), ("amount", "units", "orders")
     else:
         table, columns, key = _q(SalesOrderDay._meta.db_table), _ORDER_COLUMNS, _ORDER_KEY
-        select, sums = _order_select("1 = 1", sign=-1, facts="gone"), ("total", "units", "orders")
+        select, sums = _order_select("1 = 1", sign=-1, facts="gone"), _ORDER_SUMS
     upsert = upsert_sums(table, columns, key, sums, select)
     cursor.execute(f"WITH gone AS (DELETE FROM {_q(facts)} WHERE {where} RETURNING *) {upsert}", list(params))
 

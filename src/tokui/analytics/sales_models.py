@@ -298,8 +298,12 @@ class SalesCategoryDay(models.Model):
 
 class SalesOrderDay(models.Model):
     """The order facts summed per (currency, day, channel, month of the buyer's previous order, and of their
-    previous one in the channel): what the order pages over whole months read (ADR 0024). Months and sentinels
-    as in ``SalesCategoryDay``."""
+    previous one in the channel): what the order pages without a customer filter read (ADR 0024). Months and
+    sentinels as in ``SalesCategoryDay``.
+
+    ``repeat_day`` / ``repeat_week`` count the orders whose buyer's previous order was the same day / in the same
+    Monday-start week (``repeat_channel_*``: the previous in the channel), so a day's or a week's buyers are its
+    orders with a buyer less those (ADR 0043)."""
 
     pk = models.CompositePrimaryKey("currency", "day", "channel", "prev_month", "prev_channel_month")
     currency = models.CharField(_("currency"), max_length=3)
@@ -310,6 +314,10 @@ class SalesOrderDay(models.Model):
     total = MoneyField(_("total"))
     units = models.BigIntegerField(_("units"))
     orders = models.IntegerField(_("orders"))
+    repeat_day = models.IntegerField(_("orders after another that day"), default=0)
+    repeat_week = models.IntegerField(_("orders after another that week"), default=0)
+    repeat_channel_day = models.IntegerField(_("orders after another that day in the channel"), default=0)
+    repeat_channel_week = models.IntegerField(_("orders after another that week in the channel"), default=0)
 
     class Meta:
         verbose_name = _("sales order day")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractMonth, ExtractYear, TruncMonth
+from django.db.models.functions.datetime import TruncBase
 
 from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics.models import SalesCategoryDay, SalesCategoryFact, SalesOrderDay, SalesOrderFact
@@ -180,46 +181,67 @@ def _category_day_rows(scope: SalesScope) -> list[dict[str, Any]]:
     return result
 
 
-def order_day_rows(scope: SalesScope, *, by_channel: bool, prev: str, key_prev: str) -> list[dict[str, Any]]:
-    """The rows of ``sales._order_figures`` by month (and channel) from the order day sums (``sums_answer``
-    scopes): ``prev`` and ``key_prev`` name the chains as there (``prev_day`` or ``prev_channel_day``). A period
-    from mid-month adds the orders whose previous one lies in its first month before its start (ADR 0042): buyers
-    of the period, of its first month's bucket, and of their channel by the key's chain."""
+def order_day_rows(
+    scope: SalesScope, *, bucket: type[TruncBase], by_channel: bool, prev: str, key_prev: str
+) -> list[dict[str, Any]]:
+    """The rows of ``sales._order_figures`` per ``bucket`` (day, week or month; and channel) from the order day sums
+    (``sums_answer`` scopes): ``prev`` and ``key_prev`` name the chains as there (``prev_day`` or
+    ``prev_channel_day``).
+
+    A month's buyers are its orders whose previous one's month is before it; a day's or a week's, its orders with a
+    buyer less those whose previous one was that day or week (ADR 0043). The first bucket may start before the
+    range: its buyers are first since the range's start, by the previous order's month. A period from mid-month adds
+    the orders whose previous one lies in its first month before its start (ADR 0042): buyers of the period, of its
+    first bucket, and of their channel by the key's chain."""
     month, key_month = (
         "prev_channel_month" if chain == "prev_channel_day" else "prev_month" for chain in (prev, key_prev)
     )
-    bucket_month = ExtractYear("day") * Value(12) + ExtractMonth("day") - Value(1)
+    starts = {1: scope.ranges[0][0], 0: scope.ranges[1][0]}
+    months = bucket is TruncMonth
+    if months:
+        bucket_month = ExtractYear("day") * Value(12) + ExtractMonth("day") - Value(1)
+    else:
+        repeat = f"repeat_{'channel_' if month == 'prev_channel_month' else ''}{bucket.kind}"
+        fresh = orders_where(~Q(**{month: SalesCategoryDay.NO_BUYER})) - Sum(repeat)
     result: list[dict[str, Any]] = []
     for q, side, since in _parts(scope):
-        result += [
-            row | {"orders": row["order_sum"]}
-            for row in SalesOrderDay.objects.filter(q)
-            .annotate(side=side, b=TruncMonth("day"), k=F("channel") if by_channel else Value(0))
+        ranged = orders_where(Q(**{f"{month}__lt": since}))
+        rows = (
+            SalesOrderDay.objects.filter(q)
+            .annotate(side=side, b=bucket("day"), k=F("channel") if by_channel else Value(0))
             .values("side", "b", "k")
             .order_by()
             .annotate(
                 revenue=Sum("total"),
                 order_sum=Sum("orders"),
                 units=Sum("units"),
-                # The first bucket may start before the range: first since the later of the two, as there.
-                bucket_buyers=orders_where(Q(**{f"{month}__lt": bucket_month}) | Q(**{f"{month}__lt": since})),
-                range_buyers=orders_where(Q(**{f"{month}__lt": since})),
+                # "First since the later of the two" for months, as on the facts; other buckets in Python below.
+                bucket_buyers=(
+                    orders_where(Q(**{f"{month}__lt": bucket_month}) | Q(**{f"{month}__lt": since}))
+                    if months
+                    else fresh
+                ),
+                range_buyers=ranged,
                 key_buyers=orders_where(Q(**{f"{key_month}__lt": since})),
             )
-        ]
-    keys = {"b": TruncMonth("day"), "k": F("channel") if by_channel else Value(0)}
-    firsts = {1: scope.ranges[0][0].replace(day=1), 0: scope.ranges[1][0].replace(day=1)}
+        )
+        for row in rows:
+            if not months and _day(row["b"]) < starts[row["side"]]:
+                row["bucket_buyers"] = row["range_buyers"]
+            result.append(row | {"orders": row["order_sum"]})
+    keys = {"b": bucket("day"), "k": F("channel") if by_channel else Value(0)}
     none = {"revenue": Decimal(0), "orders": 0, "units": 0, "bucket_buyers": 0, "range_buyers": 0, "key_buyers": 0}
     for chain, names in (
         ((prev, ("range_buyers",)), (key_prev, ("key_buyers",)))
         if prev != key_prev
         else ((prev, ("range_buyers", "key_buyers")),)
     ):
-        for row in start_gap_rows(scope, SalesOrderFact.objects.all(), prev=chain, keys=keys):
-            # Later buckets start on a 1st after the gap: the sums already count these orders as theirs.
-            first = chain == prev and _day(row["b"]) == firsts[row["side"]]
-            counted = dict.fromkeys(names, row["n"]) | ({"bucket_buyers": row["n"]} if first else {})
-            result.append(none | {"side": row["side"], "b": row["b"], "k": row["k"]} | counted)
+        for gap in start_gap_rows(scope, SalesOrderFact.objects.all(), prev=chain, keys=keys):
+            # Only the first bucket, which starts before the range, counts from the range's start: later ones start
+            # after the gap, and the sums count these orders as theirs already.
+            first = chain == prev and _day(gap["b"]) < starts[gap["side"]]
+            counted = dict.fromkeys(names, gap["n"]) | ({"bucket_buyers": gap["n"]} if first else {})
+            result.append(none | {"side": gap["side"], "b": gap["b"], "k": gap["k"]} | counted)
     return result
 
 
