@@ -31,7 +31,7 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -49,7 +49,7 @@ from tokui.analytics.sales_models import (
 )
 from tokui.analytics.sales_sums import Group, count_where, orders_where, start_gap_rows, sums_answer
 from tokui.catalog.models import Product
-from tokui.core.money import MoneyField, default_currency
+from tokui.core.money import DECIMAL_PLACES, MoneyField, default_currency
 
 if TYPE_CHECKING:
     from tokui.analytics.sales import SalesScope
@@ -226,11 +226,12 @@ def product_figures(scope: SalesScope) -> dict[Group, SalesFigures]:
     products now in its categories, as the line facts' path does."""
     sides = [_Side(side, start, end) for side, (start, end) in ((1, scope.ranges[0]), (0, scope.ranges[1]))]
     sums: dict[Group, list[Any]] = {}
-    rows = [
-        row
+    parts = [
+        part
         for group in ([[side] for side in sides] if scope.overlap else [sides])
-        for row in _rows_of(group, scope.categories)
+        for part in _parts_of(group, scope.categories)
     ]
+    rows = _summed(parts)
     within = Q(product_first=True)
     if scope.categories is not None:
         within &= Q(product_id__in=_in_categories(scope.categories))
@@ -260,9 +261,9 @@ def _in_categories(categories: Iterable[int]) -> QuerySet[Any]:
     return Product.objects.filter(category_id__in=sorted(categories)).values("pk")
 
 
-def _rows_of(sides: list[_Side], categories: Iterable[int] | None) -> list[tuple[Any, ...]]:
-    """``(side, product, revenue, orders, units, buyers)`` rows of ``sides`` (one, or both when they do not
-    overlap: the reported one's rows are then exactly those from its start on)."""
+def _parts_of(sides: list[_Side], categories: Iterable[int] | None) -> list[QuerySet[Any]]:
+    """The reads of ``sides`` (one, or both when they do not overlap: the reported one's rows are then exactly
+    those from its start on), each grouped per (side, product) as ``_grouped`` says."""
     current = sides[0]
 
     def side(column: str, first: Any) -> Any:
@@ -274,18 +275,18 @@ def _rows_of(sides: list[_Side], categories: Iterable[int] | None) -> list[tuple
     currency = default_currency()
     zero = Value(0, output_field=IntegerField())
     money = Value(Decimal(0), output_field=MoneyField())
-    rows: list[tuple[Any, ...]] = []
+    rows: list[QuerySet[Any]] = []
     wholes = [s for s in sides if s.first_whole < s.whole]
     if wholes:
         months = any_of(lambda s: Q(month__gte=s.first_whole, month__lt=s.whole), wholes)
         totals = SalesProductTotal.objects.filter(months, currency=currency).annotate(side=side("month", current.since))
-        rows += _grouped(totals, categories, Sum("amount"), Sum("orders"), Sum("units"), zero)
+        rows.append(_grouped(totals, categories, Sum("amount"), Sum("orders"), Sum("units"), zero))
         # A product's buyers in its whole months: the rows whose previous month is before the period's.
         chains = SalesProductMonth.objects.filter(
             any_of(lambda s: Q(month__gte=s.first_whole, month__lt=s.whole, prev_month__lt=s.since), wholes),
             currency=currency,
         ).annotate(side=side("month", current.since))
-        rows += _grouped(chains, categories, money, zero, zero, Sum("orders"))
+        rows.append(_grouped(chains, categories, money, zero, zero, Sum("orders")))
 
     def in_days(s: _Side, *, since: bool) -> Q | None:
         if not s.days:
@@ -299,17 +300,55 @@ def _rows_of(sides: list[_Side], categories: Iterable[int] | None) -> list[tuple
             any_of(lambda s: in_days(s, since=False), partial), currency=currency
         ).annotate(side=side("day", current.start))
         buyers = orders_where(any_of(lambda s: in_days(s, since=True), partial))
-        rows += _grouped(days, categories, Sum("amount"), Sum("orders"), Sum("units"), buyers)
+        rows.append(_grouped(days, categories, Sum("amount"), Sum("orders"), Sum("units"), buyers))
     return rows
 
 
-def _grouped(part: QuerySet[Any], categories: Iterable[int] | None, *sums: Any) -> list[tuple[Any, ...]]:
-    """``part`` summed per (side, product): ``(side, product, revenue, orders, units, buyers)``."""
+_COLUMNS = ("side", "product_key", "revenue", "orders_sum", "units_sum", "buyers")
+
+
+def _grouped(part: QuerySet[Any], categories: Iterable[int] | None, *sums: Any) -> QuerySet[Any]:
+    """``part`` summed per (side, product), with the columns of ``_COLUMNS``."""
     if categories is not None:
         part = part.filter(product_key__in=_in_categories(categories))
-    names = ("revenue", "orders_sum", "units_sum", "buyers")
-    grouped = part.values("side", "product_key").order_by().annotate(**dict(zip(names, sums, strict=True)))
-    return list(grouped.values_list("side", "product_key", *names))
+    grouped = part.values("side", "product_key").order_by().annotate(**dict(zip(_COLUMNS[2:], sums, strict=True)))
+    columns: QuerySet[Any] = grouped.values_list(*_COLUMNS)
+    return columns
+
+
+def _summed(parts: list[QuerySet[Any]]) -> list[tuple[Any, ...]]:
+    """The parts' rows summed per (side, product) by the database, in one statement: ``(side, product, revenue,
+    orders, units, buyers)``. Fetching each part's rows (a row per product and side in each: 40,000 at 5,000
+    products) and adding them up in Python was a third of the page's time."""
+    if not parts:
+        return []
+    selects: list[str] = []
+    params: list[Any] = []
+    for part in parts:
+        sql, part_params = part.query.get_compiler(connection=connection).as_sql()
+        # Each part's columns by name: the compiled SELECT may order them otherwise.
+        selects.append(f"SELECT {', '.join(_COLUMNS)} FROM ({sql}) p")
+        params += part_params
+    sums = ", ".join(f"SUM({column})" for column in _COLUMNS[2:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT side, product_key, {sums} FROM ({' UNION ALL '.join(selects)}) u GROUP BY side, product_key",
+            params,
+        )
+        return [(side, product, _money(revenue), *rest) for side, product, revenue, *rest in cursor.fetchall()]
+
+
+_CENTS = Decimal(1).scaleb(-DECIMAL_PLACES)
+
+
+def _money(value: Any) -> Decimal:
+    """A sum of money as the ORM gives it: PostgreSQL's numeric is a Decimal already; SQLite returns a float (or an
+    int), made a Decimal as Django's SQLite backend does (15 significant digits, to the field's cents)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Context(prec=15).create_decimal_from_float(value).quantize(_CENTS)
+    return Decimal(value or 0).quantize(_CENTS)
 
 
 def product_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dict[Group, SalesFigures] | None]:
