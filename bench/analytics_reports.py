@@ -27,9 +27,9 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
 - sales_month_category_seconds: the same broken down by category (from the category facts and their day sums);
 - sales_month_product_seconds: the same broken down by product (from the product sums);
 - sales_month_product_category_seconds: the same with a top category filter (its products' sums);
-- sales_month_product_channel_filter_seconds / sales_month_product_prefecture_filter_seconds: product pages the
-  product sums do not answer (a channel filter, the largest prefecture): sums over the period's line facts and the
-  buyers' chains they carry (ADR 0041);
+- sales_month_product_channel_filter_seconds: the same within the web channel (the channel sums, ADR 0044);
+- sales_month_product_prefecture_filter_seconds: the same for the largest prefecture, which no sum answers: sums
+  over its buyers' line facts and the chains they carry (ADR 0040, 0041);
 - sales_from_the_15th_seconds, sales_{channel,category,product}_from_the_15th_seconds: a year from the 15th by
   month, against the year before (the day sums, and the facts whose previous order lies in the first month before
   the start, read by index; ADR 0042); sales_week_seconds, sales_week_{channel,product}_seconds: a year by week
@@ -241,7 +241,7 @@ def main() -> None:
     print(
         f"sales_category_filter_seconds={best(lambda: sales_report(**year, filters=filters, breakdown='channel')):.3f}"
     )
-    # Product pages the month sums do not answer (ADR 28): they read the period's line facts.
+    # Within one channel (the channel sums, ADR 44) and for one prefecture (the line facts).
     by_channel = SalesFilters(channel="web")
     print(
         "sales_month_product_channel_filter_seconds="

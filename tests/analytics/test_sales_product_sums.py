@@ -8,6 +8,7 @@ the 1st without a customer or channel filter) or from the line facts (every othe
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import random
 from decimal import Decimal
 from typing import Any
@@ -33,7 +34,14 @@ from tokui.accounts.models import User
 from tokui.analytics.report_types import Breakdown, Comparison, SalesFigures, SalesFilters, SalesReport
 from tokui.analytics.sales import sales_report
 from tokui.analytics.sales_facts import sales_facts_catch_up, sales_facts_rebuild, sales_facts_refresh
-from tokui.analytics.sales_models import SalesLineFact, SalesProductDay, SalesProductMonth, SalesProductTotal
+from tokui.analytics.sales_models import (
+    SalesLineFact,
+    SalesProductChannelMonth,
+    SalesProductChannelTotal,
+    SalesProductDay,
+    SalesProductMonth,
+    SalesProductTotal,
+)
 from tokui.catalog.models import Category, Product
 from tokui.commerce.enums import OrderChannel, OrderStatus
 from tokui.commerce.models import Order, OrderLine
@@ -127,13 +135,15 @@ def _rows(report: SalesReport, side: str) -> dict[str, Row]:
     return {row.key: _figures(getattr(row, side)) for row in report.breakdown_rows if getattr(row, side).orders}
 
 
-def _report(admin: User, start: dt.date, end: dt.date, **options: Any) -> tuple[SalesReport, bool]:
-    """The breakdown by product, and whether it read the product sums."""
+def _report(admin: User, start: dt.date, end: dt.date, **options: Any) -> tuple[SalesReport, str]:
+    """The breakdown by product, and what it read: "sums" (the product sums), "channel" (the channel sums) or
+    "lines" (the line facts alone)."""
     with CaptureQueriesContext(connection) as context:
         report = sales_report(user=admin, start=start, end=end, breakdown=Breakdown.PRODUCT, **options)
-    return report, any(
-        "salesproductmonth" in q["sql"] or "salesproductday" in q["sql"] for q in context.captured_queries
-    )
+    sql = " ".join(q["sql"] for q in context.captured_queries)
+    if "salesproductmonth" in sql or "salesproductday" in sql:
+        return report, "sums"
+    return report, "channel" if "salesproductchannel" in sql else "lines"
 
 
 def _check(report: SalesReport, **options: Any) -> None:
@@ -152,11 +162,24 @@ def _sums() -> list[tuple[Any, ...]]:
     totals = SalesProductTotal.objects.exclude(orders=0).values_list(
         "currency", "month", "product_key", "amount", "units", "orders"
     )
+    channel_months = SalesProductChannelMonth.objects.exclude(orders=0).values_list(
+        "currency", "channel", "month", "prev_month", "product_key", "amount", "units", "orders"
+    )
+    channel_totals = SalesProductChannelTotal.objects.exclude(orders=0).values_list(
+        "currency", "channel", "month", "product_key", "amount", "units", "orders"
+    )
     # The line facts' chains per product, which the sums are summed from (ADR 41).
     chains = SalesLineFact.objects.values_list(
         "line_id", "product_first", "prev_product_day", "prev_product_channel_day"
     )
-    return [*sorted(days), *sorted(months), *sorted(totals), *sorted(chains)]
+    return [
+        *sorted(days),
+        *sorted(months),
+        *sorted(totals),
+        *sorted(channel_months),
+        *sorted(channel_totals),
+        *sorted(chains),
+    ]
 
 
 def _as_rebuilt() -> None:
@@ -209,8 +232,8 @@ def test_edge_cases_by_hand(admin: User) -> None:
     _line(order(dt.date(2025, 3, 11), repeat, channel=OrderChannel.FAX), shirt, line_no=1, amount=1300)
     _line(order(dt.date(2026, 2, 10), repeat, channel=OrderChannel.FAX), other, line_no=1, amount=800)
     sales_facts_catch_up()
-    march, sums = _report(admin, MAR, dt.date(2026, 3, 31), comparison=Comparison.PREVIOUS_YEAR)
-    assert sums
+    march, path = _report(admin, MAR, dt.date(2026, 3, 31), comparison=Comparison.PREVIOUS_YEAR)
+    assert path == "sums"
     assert _rows(march, "current") == {
         str(shirt.pk): (Decimal(4500), 2, 3, 1),
         str(sock.pk): (Decimal(3400), 2, 5, 2),
@@ -219,30 +242,30 @@ def test_edge_cases_by_hand(admin: User) -> None:
     assert _rows(march, "previous") == {str(shirt.pk): (Decimal(2500), 2, 2, 1)}
     _check(march)
     # The period before February starts on January 4th: the sums answer it too (ADR 42).
-    february, sums = _report(admin, dt.date(2026, 2, 1), dt.date(2026, 2, 28), comparison=Comparison.PREVIOUS_PERIOD)
-    assert sums and _rows(february, "current") == {
+    february, path = _report(admin, dt.date(2026, 2, 1), dt.date(2026, 2, 28), comparison=Comparison.PREVIOUS_PERIOD)
+    assert path == "sums" and _rows(february, "current") == {
         str(sock.pk): (Decimal(500), 1, 1, 1),
         str(other.pk): (Decimal(800), 1, 1, 1),
     }
     _check(february)
-    # A category filter keeps the sums; channel and prefecture read the line facts.
-    report, sums = _report(admin, MAR, dt.date(2026, 3, 31), filters=SalesFilters(category_id=socks.pk))
-    assert sums and set(_rows(report, "current")) == {str(sock.pk)}
+    # A category filter keeps the sums; a channel filter reads the channel sums (ADR 44), a prefecture the lines.
+    report, path = _report(admin, MAR, dt.date(2026, 3, 31), filters=SalesFilters(category_id=socks.pk))
+    assert path == "sums" and set(_rows(report, "current")) == {str(sock.pk)}
     _check(report, category_id=socks.pk)
     for filters, options in (
         (SalesFilters(channel=OrderChannel.FAX), {"channel": OrderChannel.FAX}),
         (SalesFilters(prefecture="13"), {"prefecture": "13"}),
     ):
-        report, sums = _report(admin, MAR, dt.date(2026, 3, 31), filters=filters)
-        assert not sums
+        report, path = _report(admin, MAR, dt.date(2026, 3, 31), filters=filters)
+        assert path == ("channel" if filters.channel else "lines")
         _check(report, **options)
-    report, sums = _report(admin, dt.date(2026, 3, 2), dt.date(2026, 3, 31))
-    assert sums
+    report, path = _report(admin, dt.date(2026, 3, 2), dt.date(2026, 3, 31))
+    assert path == "sums"
     _check(report)
     # From the 10th: the shirt's buyer last bought it on the 3rd, inside March but before the period, so the
     # order of the 20th makes them its buyer, though the month sums file that purchase under March (ADR 42).
-    report, sums = _report(admin, dt.date(2026, 3, 10), dt.date(2026, 3, 31), comparison=Comparison.PREVIOUS_PERIOD)
-    assert sums and _rows(report, "current") == {str(shirt.pk): (Decimal(1500), 1, 1, 1)}
+    report, path = _report(admin, dt.date(2026, 3, 10), dt.date(2026, 3, 31), comparison=Comparison.PREVIOUS_PERIOD)
+    assert path == "sums" and _rows(report, "current") == {str(shirt.pk): (Decimal(1500), 1, 1, 1)}
     _check(report)
 
 
@@ -299,10 +322,18 @@ def test_every_period_and_filter_matches_pandas(admin: User) -> None:
             (SalesFilters(category_id=shop["tops"][0].pk), {"category_id": shop["tops"][0].pk}),
             (SalesFilters(category_id=shop["leaves"][1].pk), {"category_id": shop["leaves"][1].pk}),
             (SalesFilters(channel=OrderChannel.WEB), {"channel": OrderChannel.WEB}),
+            (
+                SalesFilters(channel=OrderChannel.FAX, category_id=shop["tops"][0].pk),
+                {"channel": OrderChannel.FAX, "category_id": shop["tops"][0].pk},
+            ),
             (SalesFilters(prefecture="27"), {"prefecture": "27"}),
         ):
-            report, sums = _report(admin, start, end, comparison=comparison, filters=filters)
-            assert sums == (not (filters.channel or filters.prefecture)), (start, filters)
+            report, path = _report(admin, start, end, comparison=comparison, filters=filters)
+            # Within a channel the sums answer whole months; a period of part of one month reads its lines.
+            whole = (end + dt.timedelta(days=1)).day == 1 or (end.year, end.month) != (start.year, start.month)
+            channel = "channel" if whole else "lines"
+            expected = "lines" if filters.prefecture else channel if filters.channel else "sums"
+            assert path == expected, (start, filters)
             _check(report, **options)
     # The same pages a day later in the month read the sums too, with the lines whose previous purchase lies in
     # the first month before the start (ADR 42).
@@ -310,9 +341,10 @@ def test_every_period_and_filter_matches_pandas(admin: User) -> None:
         for filters, options in (
             (SalesFilters(), {}),
             (SalesFilters(category_id=shop["tops"][0].pk), {"category_id": shop["tops"][0].pk}),
+            (SalesFilters(channel=OrderChannel.FAX), {"channel": OrderChannel.FAX}),
         ):
-            report, sums = _report(admin, start, end, comparison=comparison, filters=filters)
-            assert sums, (start, filters)
+            report, path = _report(admin, start, end, comparison=comparison, filters=filters)
+            assert path == ("lines" if filters.channel else "sums"), (start, filters)
             _check(report, **options)
 
 
@@ -324,8 +356,8 @@ def test_a_sales_rep_sees_only_their_companies_products(admin: User) -> None:
     for company in mine:
         company.assigned_rep = rep
         company.save(update_fields=["assigned_rep"])
-    report, sums = _report(rep, dt.date(2025, 10, 1), dt.date(2026, 3, 17))
-    assert not sums  # the sums hold everyone's buyers
+    report, path = _report(rep, dt.date(2025, 10, 1), dt.date(2026, 3, 17))
+    assert path == "lines"  # the sums hold everyone's buyers
     _check(report, companies={company.pk for company in mine})
     assert _rows(report, "current") != _rows(_report(admin, dt.date(2025, 10, 1), dt.date(2026, 3, 17))[0], "current")
 
@@ -349,8 +381,8 @@ def test_orders_through_the_consumer_keep_the_sums_as_a_rebuild_would(
     _as_rebuilt()
     placed("N-2", dt.date(2025, 6, 15), 1)
     _as_rebuilt()
-    report, sums = _report(admin, dt.date(2025, 6, 1), dt.date(2026, 4, 30))
-    assert sums
+    report, path = _report(admin, dt.date(2025, 6, 1), dt.date(2026, 4, 30))
+    assert path == "sums"
     _check(report)
     placed("N-2", dt.date(2025, 6, 15), 1, status="cancelled")
     _as_rebuilt()
@@ -380,8 +412,8 @@ def test_a_product_moved_to_another_category_is_filtered_by_its_new_one(admin: U
     before, _ = _report(admin, dt.date(2025, 10, 1), dt.date(2026, 3, 31), filters=SalesFilters(category_id=leaf.pk))
     assert str(moved.pk) not in _rows(before, "current")
     Product.objects.filter(pk=moved.pk).update(category=leaf)
-    after, sums = _report(admin, dt.date(2025, 10, 1), dt.date(2026, 3, 31), filters=SalesFilters(category_id=leaf.pk))
-    assert sums and str(moved.pk) in _rows(after, "current")
+    after, path = _report(admin, dt.date(2025, 10, 1), dt.date(2026, 3, 31), filters=SalesFilters(category_id=leaf.pk))
+    assert path == "sums" and str(moved.pk) in _rows(after, "current")
     _check(after, category_id=leaf.pk)
     # A category moved under the other top-level one takes its products along.
     Category.objects.filter(pk=leaf.pk).update(parent=shop["tops"][1])
@@ -389,3 +421,25 @@ def test_a_product_moved_to_another_category_is_filtered_by_its_new_one(admin: U
         report, _ = _report(admin, dt.date(2025, 10, 1), dt.date(2026, 3, 31), filters=SalesFilters(category_id=top.pk))
         _check(report, category_id=top.pk)
     _as_rebuilt()  # the sums do not depend on the catalogue
+
+
+def test_the_migration_sums_the_stored_line_facts_into_the_channel_sums_as_the_rebuild_does() -> None:
+    _shop()
+    sales_facts_rebuild()
+    rebuilt = _sums()
+    SalesProductChannelMonth.objects.all().delete()
+    SalesProductChannelTotal.objects.all().delete()
+    migration = importlib.import_module("tokui.analytics.migrations.0020_sales_product_channel_sums")
+    migration._fill(None, _Editor())
+    assert _sums() == rebuilt
+    assert SalesProductChannelMonth.objects.filter(product_key=SalesProductChannelMonth.EVERY_LINE).exists()
+
+
+class _Editor:
+    """What the migration's function uses of a schema editor (SQLite's cannot open inside a test's transaction)."""
+
+    connection = connection
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)

@@ -25,13 +25,10 @@ facts over the same chains (a channel or customer filter).
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from decimal import Context, Decimal
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -39,6 +36,14 @@ from django.db.backends.utils import CursorWrapper
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 
 from tokui.analytics.category_facts import since_where
+from tokui.analytics.product_channel_sums import (
+    DELTA_COLUMNS,
+    channel_breakdown,
+    channel_sums_answer,
+    channel_sums_from,
+    channel_sums_rebuild_sql,
+    delta_select,
+)
 from tokui.analytics.report_types import SalesFigures
 from tokui.analytics.sales_days import month_index, previous_month, upsert_sums
 from tokui.analytics.sales_models import (
@@ -47,9 +52,9 @@ from tokui.analytics.sales_models import (
     SalesProductMonth,
     SalesProductTotal,
 )
-from tokui.analytics.sales_sums import Group, count_where, orders_where, start_gap_rows, sums_answer
-from tokui.catalog.models import Product
-from tokui.core.money import DECIMAL_PLACES, MoneyField, default_currency
+from tokui.analytics.sales_sums import Group, orders_where, start_gap_rows, sums_answer
+from tokui.analytics.sum_reads import SumSide, grouped_part, in_categories, line_figures, summed
+from tokui.core.money import MoneyField, default_currency
 
 if TYPE_CHECKING:
     from tokui.analytics.sales import SalesScope
@@ -95,14 +100,15 @@ _DELTA = "tokui_product_sums_delta"
 
 def _record(cursor: CursorWrapper, since: Mapping[int, Any], orders: tuple[str, Sequence[Any]], sign: int) -> None:
     """Add to the delta table, times ``sign``, the line facts of each buyer in ``since`` from that buyer's day on,
-    and those of the orders matching ``orders`` (unqualified columns) that have no buyer."""
+    and those of the orders matching ``orders`` (unqualified columns) that have no buyer: per day sum's key and
+    channel sum's key (``product_channel_sums``), one read of the lines for both."""
     delta = _q(_DELTA)
     ordered = sorted(since)
     parts = [since_where(since, chunk) for chunk in (ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK))]
     where, params = orders
     parts.append((f"buyer IS NULL AND ({where})", list(params)))
     for lines, params_of_lines in parts:
-        cursor.execute(f"INSERT INTO {delta} ({_DAY_COLUMNS}) {_day_select(_rows(lines), sign=sign)}", params_of_lines)
+        cursor.execute(f"INSERT INTO {delta} ({DELTA_COLUMNS}) {delta_select(lines, sign=sign)}", params_of_lines)
 
 
 def product_sums_take(cursor: CursorWrapper, *, since: Mapping[int, Any], orders: tuple[str, Sequence[Any]]) -> None:
@@ -112,14 +118,15 @@ def product_sums_take(cursor: CursorWrapper, *, since: Mapping[int, Any], orders
     cursor.execute(f"DROP TABLE IF EXISTS {_q(_DELTA)}")
     cursor.execute(
         f"CREATE TEMPORARY TABLE {_q(_DELTA)} (currency varchar(3), day date, product_key bigint,"
-        " prev_month integer, amount numeric(14, 2), units bigint, orders integer)"
+        " prev_month integer, channel varchar(16), prev_channel_month integer, amount numeric(14, 2), units bigint,"
+        " orders integer)"
     )
     _record(cursor, since, orders, sign=-1)
 
 
 def product_sums_give(cursor: CursorWrapper, *, since: Mapping[int, Any], orders: tuple[str, Sequence[Any]]) -> None:
     """After ``sales_facts`` rewrote the line facts: put the same buyers' and orders' rows back, as they are now,
-    and write what changed to the three sums.
+    and write what changed to the three sums and the two channel sums.
 
     A row's previous month depends only on the buyer's earlier rows, so the rows before each buyer's day are the
     same before and after and stay in the sums as they are (ADR 0028).
@@ -127,33 +134,42 @@ def product_sums_give(cursor: CursorWrapper, *, since: Mapping[int, Any], orders
     _record(cursor, since, orders, sign=1)
     delta, month = _q(_DELTA), month_index("day")
     changed = "HAVING SUM(orders) <> 0 OR SUM(units) <> 0 OR SUM(amount) <> 0"
+    # The every-line rows (product_key < 0) are the channel sums' only.
     days = (
         "SELECT currency, day, product_key, prev_month, SUM(amount) AS amount, SUM(units) AS units,"
-        f" SUM(orders) AS orders FROM {delta} GROUP BY currency, day, product_key, prev_month {changed}"
+        f" SUM(orders) AS orders FROM {delta} WHERE product_key >= 0"
+        f" GROUP BY currency, day, product_key, prev_month {changed}"
     )
     months = (
         f"SELECT currency, {month} AS month, prev_month, product_key, SUM(orders) AS orders FROM {delta}"
-        f" GROUP BY currency, {month}, prev_month, product_key HAVING SUM(orders) <> 0"
+        f" WHERE product_key >= 0 GROUP BY currency, {month}, prev_month, product_key HAVING SUM(orders) <> 0"
     )
     totals = (
         f"SELECT currency, {month} AS month, product_key, SUM(amount) AS amount, SUM(units) AS units,"
-        f" SUM(orders) AS orders FROM {delta} GROUP BY currency, {month}, product_key {changed}"
+        f" SUM(orders) AS orders FROM {delta} WHERE product_key >= 0 GROUP BY currency, {month}, product_key {changed}"
     )
     for table, columns, key, sums, select in (
-        (SalesProductDay, _DAY_COLUMNS, _DAY_KEY, _SUMS, days),
-        (SalesProductMonth, _MONTH_COLUMNS, _MONTH_KEY, ("orders",), months),
-        (SalesProductTotal, _TOTAL_COLUMNS, _TOTAL_KEY, _SUMS, totals),
+        (_q(SalesProductDay._meta.db_table), _DAY_COLUMNS, _DAY_KEY, _SUMS, days),
+        (_q(SalesProductMonth._meta.db_table), _MONTH_COLUMNS, _MONTH_KEY, ("orders",), months),
+        (_q(SalesProductTotal._meta.db_table), _TOTAL_COLUMNS, _TOTAL_KEY, _SUMS, totals),
+        *channel_sums_from(delta),
     ):
-        cursor.execute(upsert_sums(_q(table._meta.db_table), columns, key, sums, select), [])
+        cursor.execute(upsert_sums(table, columns, key, sums, select), [])
     cursor.execute(f"DROP TABLE {delta}")
 
 
 def product_sums_rebuild_sql(
-    *, days: str | None = None, months: str | None = None, totals: str | None = None, lines: str | None = None
+    *,
+    days: str | None = None,
+    months: str | None = None,
+    totals: str | None = None,
+    lines: str | None = None,
+    channel_months: str | None = None,
+    channel_totals: str | None = None,
 ) -> list[tuple[str, list[Any]]]:
     """INSERT ... SELECT of every product sum from every line fact (into a rebuild's twin tables): the days from
     the lines, ordered by day so a month read in part is a few pages, then the months from the days and the
-    totals from the months."""
+    totals from the months; the channel sums likewise (``product_channel_sums``)."""
     day_table, month_table = _q(days or SalesProductDay._meta.db_table), _q(months or SalesProductMonth._meta.db_table)
     total_table = _q(totals or SalesProductTotal._meta.db_table)
     rows = _rows("1 = 1", lines=lines)
@@ -171,50 +187,11 @@ def product_sums_rebuild_sql(
             f" SUM(units), SUM(orders) FROM {day_table} GROUP BY currency, {month}, product_key",
             [],
         ),
+        *channel_sums_rebuild_sql(months=channel_months, totals=channel_totals, lines=lines),
     ]
 
 
 # --- Reads ----------------------------------------------------------------------------------------------------------
-
-
-def _month_of(day: dt.date) -> int:
-    return day.year * 12 + day.month - 1
-
-
-def _first_day(month: int) -> dt.date:
-    return dt.date(month // 12, month % 12 + 1, 1)
-
-
-@dataclass(frozen=True, slots=True)
-class _Side:
-    """One period of a report: months [first_whole, whole) lie wholly in it, the days of ``days`` do not (the
-    start's month from a day other than the 1st, the end's month up to a day other than its last)."""
-
-    side: int
-    start: dt.date
-    end: dt.date
-
-    @property
-    def since(self) -> int:
-        return _month_of(self.start)
-
-    @property
-    def first_whole(self) -> int:
-        return self.since + (0 if self.start.day == 1 else 1)
-
-    @property
-    def whole(self) -> int:
-        return max(self.first_whole, _month_of(self.end) + (1 if (self.end + dt.timedelta(days=1)).day == 1 else 0))
-
-    @property
-    def days(self) -> list[tuple[dt.date, dt.date]]:
-        ranges = []
-        if self.start.day != 1:
-            ranges.append((self.start, min(self.end, _first_day(self.since + 1) - dt.timedelta(days=1))))
-        tail = _first_day(self.whole)
-        if tail <= self.end:
-            ranges.append((tail, self.end))
-        return ranges
 
 
 def product_figures(scope: SalesScope) -> dict[Group, SalesFigures]:
@@ -224,17 +201,17 @@ def product_figures(scope: SalesScope) -> dict[Group, SalesFigures]:
     mid-month the lines whose previous purchase of the product lies in its first month before its start (ADR
     0042). Both sides are read by the same scan of each table unless they overlap. A category filter keeps the
     products now in its categories, as the line facts' path does."""
-    sides = [_Side(side, start, end) for side, (start, end) in ((1, scope.ranges[0]), (0, scope.ranges[1]))]
+    sides = [SumSide(side, start, end) for side, (start, end) in ((1, scope.ranges[0]), (0, scope.ranges[1]))]
     sums: dict[Group, list[Any]] = {}
     parts = [
         part
         for group in ([[side] for side in sides] if scope.overlap else [sides])
         for part in _parts_of(group, scope.categories)
     ]
-    rows = _summed(parts)
+    rows = summed(parts)
     within = Q(product_first=True)
     if scope.categories is not None:
-        within &= Q(product_id__in=_in_categories(scope.categories))
+        within &= Q(product_id__in=in_categories(scope.categories))
     gaps = start_gap_rows(
         scope, SalesLineFact.objects.all(), prev="prev_product_day", keys={"key": F("product_id")}, within=within
     )
@@ -256,12 +233,7 @@ def product_figures(scope: SalesScope) -> dict[Group, SalesFigures]:
     }
 
 
-def _in_categories(categories: Iterable[int]) -> QuerySet[Any]:
-    # The products now in these categories (lines without a product, or of a deleted one, are in none).
-    return Product.objects.filter(category_id__in=sorted(categories)).values("pk")
-
-
-def _parts_of(sides: list[_Side], categories: Iterable[int] | None) -> list[QuerySet[Any]]:
+def _parts_of(sides: list[SumSide], categories: Iterable[int] | None) -> list[QuerySet[Any]]:
     """The reads of ``sides`` (one, or both when they do not overlap: the reported one's rows are then exactly
     those from its start on), each grouped per (side, product) as ``_grouped`` says."""
     current = sides[0]
@@ -269,7 +241,7 @@ def _parts_of(sides: list[_Side], categories: Iterable[int] | None) -> list[Quer
     def side(column: str, first: Any) -> Any:
         return Value(current.side) if len(sides) == 1 else Case(When(**{f"{column}__gte": first}, then=1), default=0)
 
-    def any_of(make: Callable[[_Side], Q | None], of: list[_Side]) -> Q:
+    def any_of(make: Callable[[SumSide], Q | None], of: list[SumSide]) -> Q:
         return functools.reduce(operator.or_, (q for q in (make(s) for s in of) if q is not None), Q(pk__in=[]))
 
     currency = default_currency()
@@ -280,15 +252,15 @@ def _parts_of(sides: list[_Side], categories: Iterable[int] | None) -> list[Quer
     if wholes:
         months = any_of(lambda s: Q(month__gte=s.first_whole, month__lt=s.whole), wholes)
         totals = SalesProductTotal.objects.filter(months, currency=currency).annotate(side=side("month", current.since))
-        rows.append(_grouped(totals, categories, Sum("amount"), Sum("orders"), Sum("units"), zero))
+        rows.append(grouped_part(totals, categories, Sum("amount"), Sum("orders"), Sum("units"), zero))
         # A product's buyers in its whole months: the rows whose previous month is before the period's.
         chains = SalesProductMonth.objects.filter(
             any_of(lambda s: Q(month__gte=s.first_whole, month__lt=s.whole, prev_month__lt=s.since), wholes),
             currency=currency,
         ).annotate(side=side("month", current.since))
-        rows.append(_grouped(chains, categories, money, zero, zero, Sum("orders")))
+        rows.append(grouped_part(chains, categories, money, zero, zero, Sum("orders")))
 
-    def in_days(s: _Side, *, since: bool) -> Q | None:
+    def in_days(s: SumSide, *, since: bool) -> Q | None:
         if not s.days:
             return None
         q = functools.reduce(operator.or_, (Q(day__gte=first, day__lte=last) for first, last in s.days))
@@ -300,115 +272,19 @@ def _parts_of(sides: list[_Side], categories: Iterable[int] | None) -> list[Quer
             any_of(lambda s: in_days(s, since=False), partial), currency=currency
         ).annotate(side=side("day", current.start))
         buyers = orders_where(any_of(lambda s: in_days(s, since=True), partial))
-        rows.append(_grouped(days, categories, Sum("amount"), Sum("orders"), Sum("units"), buyers))
+        rows.append(grouped_part(days, categories, Sum("amount"), Sum("orders"), Sum("units"), buyers))
     return rows
-
-
-_COLUMNS = ("side", "product_key", "revenue", "orders_sum", "units_sum", "buyers")
-
-
-def _grouped(part: QuerySet[Any], categories: Iterable[int] | None, *sums: Any) -> QuerySet[Any]:
-    """``part`` summed per (side, product), with the columns of ``_COLUMNS``."""
-    if categories is not None:
-        part = part.filter(product_key__in=_in_categories(categories))
-    grouped = part.values("side", "product_key").order_by().annotate(**dict(zip(_COLUMNS[2:], sums, strict=True)))
-    columns: QuerySet[Any] = grouped.values_list(*_COLUMNS)
-    return columns
-
-
-def _summed(parts: list[QuerySet[Any]]) -> list[tuple[Any, ...]]:
-    """The parts' rows summed per (side, product) by the database, in one statement: ``(side, product, revenue,
-    orders, units, buyers)``. Fetching each part's rows (a row per product and side in each: 40,000 at 5,000
-    products) and adding them up in Python was a third of the page's time."""
-    if not parts:
-        return []
-    selects: list[str] = []
-    params: list[Any] = []
-    for part in parts:
-        sql, part_params = part.query.get_compiler(connection=connection).as_sql()
-        # Each part's columns by name: the compiled SELECT may order them otherwise.
-        selects.append(f"SELECT {', '.join(_COLUMNS)} FROM ({sql}) p")
-        params += part_params
-    sums = ", ".join(f"SUM({column})" for column in _COLUMNS[2:])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT side, product_key, {sums} FROM ({' UNION ALL '.join(selects)}) u GROUP BY side, product_key",
-            params,
-        )
-        return [(side, product, _money(revenue), *rest) for side, product, revenue, *rest in cursor.fetchall()]
-
-
-_CENTS = Decimal(1).scaleb(-DECIMAL_PLACES)
-
-
-def _money(value: Any) -> Decimal:
-    """A sum of money as the ORM gives it: PostgreSQL's numeric is a Decimal already; SQLite returns a float (or an
-    int), made a Decimal as Django's SQLite backend does (15 significant digits, to the field's cents)."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):
-        return Context(prec=15).create_decimal_from_float(value).quantize(_CENTS)
-    return Decimal(value or 0).quantize(_CENTS)
 
 
 def product_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dict[Group, SalesFigures] | None]:
     """Line figures per (side, product), and per side over every line when they come with them.
 
-    From the product sums when no filter needs the customer or the channel (ADR 0028, 0042); else from the line
-    facts' chains (ADR 0041): a product's orders are its first lines in their orders, its buyers those whose
-    previous order of the product (in the channel, under a channel filter) lies before the period, and the same
-    over every line by the orders' first lines — sums, not distinct counts, in one read that also gives the
-    breakdown's totals (without a category filter, which would drop first lines).
+    From the product sums when no filter needs the customer or the channel (ADR 0028, 0042); within one channel
+    over periods from the 1st from the channel sums (ADR 0044); else summed over the line facts' chains (ADR 0041,
+    ``sum_reads.line_figures``), which also give the breakdown's totals.
     """
     if sums_answer(scope, channel=False):
         return product_figures(scope), None
-    channel = "_channel" if scope.filters.channel else ""
-    grouped: dict[Group, SalesFigures] = {}
-    totals: dict[Group, list[Any]] = {}
-    for q, side, first in scope.order_parts():
-        lines = SalesLineFact.objects.filter(q)
-        if scope.categories is not None:
-            lines = lines.filter(product__category_id__in=sorted(scope.categories))
-        rows = (
-            lines.annotate(side=side)
-            .values("side", "product_id")
-            .order_by()
-            .annotate(
-                revenue=Sum("amount"),
-                orders=count_where(Q(product_first=True)),
-                units=Sum("quantity"),
-                buyers=count_where(Q(product_first=True) & first(f"prev_product{channel}_day")),
-                all_orders=count_where(Q(order_first=True)),
-                all_buyers=count_where(Q(order_first=True) & first(f"prev_order{channel}_day")),
-            )
-        )
-        with _hashed():
-            fetched = list(rows)
-        for row in fetched:
-            revenue, units = row["revenue"] or Decimal(0), int(row["units"] or 0)
-            grouped[(row["side"], row["product_id"])] = SalesFigures(
-                revenue=revenue, orders=int(row["orders"] or 0), units=units, buyers=int(row["buyers"] or 0)
-            )
-            total = totals.setdefault((row["side"], None), [Decimal(0), 0, 0, 0])
-            for index, value in enumerate((revenue, int(row["all_orders"] or 0), units, int(row["all_buyers"] or 0))):
-                total[index] += value
-    if scope.categories is not None:
-        return grouped, None
-    return grouped, {group: SalesFigures(*figures) for group, figures in totals.items()}
-
-
-@contextmanager
-def _hashed() -> Iterator[None]:
-    """Group by hashing on PostgreSQL (inside ``report_reads``' transaction): for a product read over both periods
-    the planner multiplies the products by its guess for the side's CASE and expects a million groups, so it sorts
-    6.6M lines to disk where a hash table holds the 10,000 groups there are (9.3 → 4.4 s a year from the 15th)."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_sort = off")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_sort = on")
+    if sums_answer(scope, channel=True) and channel_sums_answer(scope):
+        return channel_breakdown(scope)
+    return line_figures(scope, scope.order_parts())

@@ -57,7 +57,13 @@ from tokui.analytics.sales_days import (
     order_days_rebuild_sql,
     order_facts_delete,
 )
-from tokui.analytics.sales_models import SalesProductDay, SalesProductMonth, SalesProductTotal
+from tokui.analytics.sales_models import (
+    SalesProductChannelMonth,
+    SalesProductChannelTotal,
+    SalesProductDay,
+    SalesProductMonth,
+    SalesProductTotal,
+)
 from tokui.analytics.table_swap import rebuild_beside
 from tokui.commerce.enums import NON_REVENUE_STATUSES
 from tokui.commerce.models import Order, OrderLine
@@ -76,6 +82,8 @@ _TABLES = (
     SalesProductDay._meta.db_table,
     SalesProductMonth._meta.db_table,
     SalesProductTotal._meta.db_table,
+    SalesProductChannelMonth._meta.db_table,
+    SalesProductChannelTotal._meta.db_table,
 )
 # More new orders than this (a bulk load without facts) are read by a full rebuild instead, in the background.
 CATCH_UP_LIMIT = 50_000
@@ -478,6 +486,8 @@ def _rebuild_beside(latest: int) -> int:
                 months=twins[SalesProductMonth._meta.db_table],
                 totals=twins[SalesProductTotal._meta.db_table],
                 lines=twins[lines_table],
+                channel_months=twins[SalesProductChannelMonth._meta.db_table],
+                channel_totals=twins[SalesProductChannelTotal._meta.db_table],
             ):
                 cursor.execute(*statement)
             cursor.execute("SET LOCAL enable_hashagg = on")

@@ -397,6 +397,55 @@ class SalesProductTotal(models.Model):
         return f"{self.product_key} {self.month}"
 
 
+class SalesProductChannelMonth(models.Model):
+    """The line facts summed per (currency, channel, month, month of the buyer's previous order of the product *in
+    the channel*, product): what the breakdown by product within one channel reads for its whole months (ADR
+    0044). ``orders`` counts (order, product) rows, so a product's buyers in the channel are the ``orders`` whose
+    ``prev_month`` is before the period's. ``product_key`` ``EVERY_LINE`` counts the orders with any line by the
+    buyer's chain of orders in the channel, for the breakdown's totals (its amount and units are 0: they are the
+    products' sums)."""
+
+    EVERY_LINE = -1
+
+    pk = models.CompositePrimaryKey("currency", "channel", "month", "prev_month", "product_key")
+    currency = models.CharField(_("currency"), max_length=3)
+    channel = models.CharField(_("channel"), max_length=16)
+    month = models.IntegerField(_("month"))
+    prev_month = models.IntegerField(_("month of the previous order in the channel"))
+    product_key = models.BigIntegerField(_("product"))
+    amount = MoneyField(_("amount"))
+    units = models.BigIntegerField(_("units"))
+    orders = models.IntegerField(_("orders"))
+
+    class Meta:
+        verbose_name = _("sales product channel month")
+        verbose_name_plural = _("sales product channel months")
+
+    def __str__(self) -> str:
+        return f"{self.product_key} {self.channel} {self.month}"
+
+
+class SalesProductChannelTotal(models.Model):
+    """``SalesProductChannelMonth`` summed without the previous month: the revenue, orders and units of a product's
+    whole months in a channel, a row per (channel, month, product) (ADR 0044)."""
+
+    pk = models.CompositePrimaryKey("currency", "channel", "month", "product_key")
+    currency = models.CharField(_("currency"), max_length=3)
+    channel = models.CharField(_("channel"), max_length=16)
+    month = models.IntegerField(_("month"))
+    product_key = models.BigIntegerField(_("product"))
+    amount = MoneyField(_("amount"))
+    units = models.BigIntegerField(_("units"))
+    orders = models.IntegerField(_("orders"))
+
+    class Meta:
+        verbose_name = _("sales product channel total")
+        verbose_name_plural = _("sales product channel totals")
+
+    def __str__(self) -> str:
+        return f"{self.product_key} {self.channel} {self.month}"
+
+
 class SalesCategoryProduct(models.Model):
     """The category each product had when its category facts were written: a report compares it with the
     catalogue and re-derives the facts of the products that moved (or were deleted) first."""
