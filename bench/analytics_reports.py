@@ -34,7 +34,8 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
   month, against the year before (the day sums, and the facts whose previous order lies in the first month before
   the start, read by index; ADR 0042); sales_week_seconds, sales_week_{channel,product}_seconds: a year by week
   (each week's buyers from the day sums' repeat counts, ADR 0043); sales_product_last_30_days_seconds: the last 30
-  days by day and product, against the 30 before;
+  days by day and product, against the 30 before; sales_product_channel_filter_from_the_15th_seconds: by product
+  within the web channel from the 15th (the channel sums and their gap, ADR 0044);
 - sales_category_filter_seconds: the same with a top category filter (every figure from its lines);
 - sales_subcategory_filter_seconds: the same with a subcategory filter (one category: sums over its facts);
 - category_move_report_seconds: a report right after one product moved to another category (it re-derives the
@@ -264,6 +265,8 @@ def main() -> None:
     for breakdown in ("channel", "category", "product"):
         seconds = best(lambda: sales_report(**mid_month, breakdown=breakdown))  # noqa: B023
         print(f"sales_{breakdown}_from_the_15th_seconds={seconds:.3f}")
+    seconds = best(lambda: sales_report(**mid_month, filters=by_channel, breakdown="product"))
+    print(f"sales_product_channel_filter_from_the_15th_seconds={seconds:.3f}")
     # A year by week: each week's buyers from the order day sums' repeats (ADR 0043).
     weekly = {**year, "granularity": "week"}
     for breakdown in ("", "channel", "product"):

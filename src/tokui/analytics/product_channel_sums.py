@@ -7,7 +7,7 @@ lines). These sums are the line facts per (channel, month, previous month in the
 ``SalesProductChannelMonth``, whose ``EVERY_LINE`` rows count the orders with any line by the buyer's chain of
 orders in the channel, for the page's totals — and per (channel, month, product) without the previous month,
 ``SalesProductChannelTotal``. A period's whole months come from them; the month it covers in part (the current
-month of the default range) from the line facts of those days.
+month of the default range, and the first month of a period from mid-month) from the line facts of those days.
 
 They are kept with the product sums, from the same delta of the line facts a rewrite takes out and puts back
 (``product_sums``: one read of the lines for both), and rebuilt with them at night.
@@ -15,11 +15,13 @@ They are kept with the product sums, from the same delta of the line facts a rew
 
 from __future__ import annotations
 
+import functools
+import operator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import Q, Sum, Value
+from django.db.models import F, Q, Sum, Value
 
 from tokui.analytics.report_types import SalesFigures
 from tokui.analytics.sales_days import month_index, previous_month
@@ -29,8 +31,8 @@ from tokui.analytics.sales_models import (
     SalesProductChannelMonth,
     SalesProductChannelTotal,
 )
-from tokui.analytics.sales_sums import Group
-from tokui.analytics.sum_reads import SumSide, grouped_part, line_figures, summed
+from tokui.analytics.sales_sums import Group, start_gap_rows
+from tokui.analytics.sum_reads import SumSide, first_day, grouped_part, in_categories, line_figures, summed
 from tokui.core.money import MoneyField, default_currency
 
 if TYPE_CHECKING:
@@ -125,15 +127,16 @@ def channel_sums_rebuild_sql(
 
 
 def channel_sums_answer(scope: SalesScope) -> bool:
-    """Whether the channel sums answer a channel-filtered scope: both periods start on the 1st (a period from
-    mid-month still reads its lines)."""
-    return bool(scope.filters.channel) and all(start.day == 1 for start, _end in scope.ranges)
+    """Whether the channel sums answer the scope: a channel filter (and, as ``sales_sums.sums_answer`` says, no
+    customer filter)."""
+    return bool(scope.filters.channel)
 
 
 def channel_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dict[Group, SalesFigures] | None]:
     """Line figures per (side, product) within the scope's channel, and per side over every line (without a
-    category filter): whole months from the channel sums, the days of a month covered in part from the line facts
-    (``channel_sums_answer`` scopes)."""
+    category filter): whole months from the channel sums, the days of the months covered in part from the line
+    facts, and for a period from mid-month the lines of its whole months whose previous order in the channel lies
+    in its first month before its start (ADR 0042's gap, by the line facts' indexes on those days)."""
     sides = [SumSide(side, start, end) for side, (start, end) in ((1, scope.ranges[0]), (0, scope.ranges[1]))]
     currency, channel = default_currency(), scope.filters.channel
     zero, money = Value(0), Value(Decimal(0), output_field=MoneyField())
@@ -148,13 +151,14 @@ def channel_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dic
     sums: dict[Group, list[Any]] = {}
     for side, product, revenue, orders, units, buyers in summed(parts):
         sums[(side, product)] = [revenue, int(orders), int(units), int(buyers)]
-    tails = [
-        (scope.order_q(sides=(s.side,)) & Q(day__gte=s.days[-1][0]), Value(s.side), _first_since(s.start))
+    _add_gaps(scope, sides, sums)
+    partial = [
+        (scope.order_q(sides=(s.side,)) & _any_day(s.days), Value(s.side), _first_since(s.start))
         for s in sides
         if s.days
     ]
-    tail_products, tail_totals = line_figures(scope, tails) if tails else ({}, {})
-    for (side, product), figures in tail_products.items():
+    partial_products, partial_totals = line_figures(scope, partial) if partial else ({}, {})
+    for (side, product), figures in partial_products.items():
         total = sums.setdefault((side, product or 0), [Decimal(0), 0, 0, 0])
         for index, value in enumerate((figures.revenue, figures.orders, figures.units, figures.buyers)):
             total[index] += value
@@ -169,14 +173,59 @@ def channel_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dic
     totals_by_side: dict[Group, SalesFigures] = {}
     for side in (1, 0):
         products = [figures for (s, _product), figures in grouped.items() if s == side]
-        tail = (tail_totals or {}).get((side, None), SalesFigures())
+        partly = (partial_totals or {}).get((side, None), SalesFigures())
         totals_by_side[(side, None)] = SalesFigures(
             revenue=sum((f.revenue for f in products), Decimal(0)),
-            orders=every[side][1] + tail.orders,
+            orders=every[side][1] + partly.orders,
             units=sum(f.units for f in products),
-            buyers=every[side][3] + tail.buyers,
+            buyers=every[side][3] + partly.buyers,
         )
     return grouped, totals_by_side
+
+
+def _add_gaps(scope: SalesScope, sides: list[SumSide], sums: dict[Group, list[Any]]) -> None:
+    """Add to ``sums`` the buyers of a period from mid-month that its whole months' sums miss: per product by the
+    chain of the product in the channel, and over every line by the chain of orders in the channel. Only the
+    lines of whole months: the others are read from the lines with their own buyers."""
+    lines = SalesLineFact.objects.all()
+    whole = {
+        s.side: Q(day__gte=first_day(s.first_whole), day__lt=first_day(s.whole))
+        if s.first_whole < s.whole
+        else Q(pk__in=[])
+        for s in sides
+    }
+    within = Q(product_first=True)
+    if scope.categories is not None:
+        within &= Q(product_id__in=in_categories(scope.categories))
+    gaps = [
+        (gap["side"], gap["key"] or 0, gap["n"])
+        for gap in start_gap_rows(
+            scope,
+            lines,
+            prev="prev_product_channel_day",
+            keys={"key": F("product_id")},
+            within=within,
+            per_side=whole,
+        )
+    ]
+    if scope.categories is None:
+        gaps += [
+            (gap["side"], EVERY_LINE, gap["n"])
+            for gap in start_gap_rows(
+                scope,
+                lines,
+                prev="prev_order_channel_day",
+                keys={"key": Value(0)},
+                within=Q(order_first=True),
+                per_side=whole,
+            )
+        ]
+    for side, product, buyers in gaps:
+        sums.setdefault((side, product), [Decimal(0), 0, 0, 0])[3] += buyers
+
+
+def _any_day(ranges: list[tuple[Any, Any]]) -> Q:
+    return functools.reduce(operator.or_, (Q(day__gte=first, day__lte=last) for first, last in ranges))
 
 
 def _first_since(start: Any) -> Any:

@@ -41,7 +41,6 @@ from tokui.analytics.product_channel_sums import (
     channel_breakdown,
     channel_sums_answer,
     channel_sums_from,
-    channel_sums_rebuild_sql,
     delta_select,
 )
 from tokui.analytics.report_types import SalesFigures
@@ -164,12 +163,10 @@ def product_sums_rebuild_sql(
     months: str | None = None,
     totals: str | None = None,
     lines: str | None = None,
-    channel_months: str | None = None,
-    channel_totals: str | None = None,
 ) -> list[tuple[str, list[Any]]]:
     """INSERT ... SELECT of every product sum from every line fact (into a rebuild's twin tables): the days from
     the lines, ordered by day so a month read in part is a few pages, then the months from the days and the
-    totals from the months; the channel sums likewise (``product_channel_sums``)."""
+    totals from the months (the channel sums: ``product_channel_sums.channel_sums_rebuild_sql``)."""
     day_table, month_table = _q(days or SalesProductDay._meta.db_table), _q(months or SalesProductMonth._meta.db_table)
     total_table = _q(totals or SalesProductTotal._meta.db_table)
     rows = _rows("1 = 1", lines=lines)
@@ -187,7 +184,6 @@ def product_sums_rebuild_sql(
             f" SUM(units), SUM(orders) FROM {day_table} GROUP BY currency, {month}, product_key",
             [],
         ),
-        *channel_sums_rebuild_sql(months=channel_months, totals=channel_totals, lines=lines),
     ]
 
 

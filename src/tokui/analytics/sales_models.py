@@ -179,6 +179,17 @@ class SalesLineFact(_OrderPartColumns):
                 condition=Q(product_first=True, prev_product_day__isnull=False),
                 name="sales_line_fact_prev_product",
             ),
+            # The same within one channel, per product and over every line (ADR 44).
+            models.Index(
+                fields=["prev_product_channel_day", "day", "currency", "channel", "product"],
+                condition=Q(product_first=True, prev_product_channel_day__isnull=False),
+                name="sales_line_fact_prev_prod_ch",
+            ),
+            models.Index(
+                fields=["prev_order_channel_day", "day", "currency", "channel"],
+                condition=Q(order_first=True, prev_order_channel_day__isnull=False),
+                name="sales_line_fact_prev_order_ch",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ same sums with the previous order's month in place of its day, a few hundred tho
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -107,11 +108,18 @@ def sums_answer(scope: SalesScope, *, channel: bool) -> bool:
 
 
 def start_gap_rows(
-    scope: SalesScope, facts: QuerySet[Any], *, prev: str, keys: dict[str, Any], within: Q | None = None
+    scope: SalesScope,
+    facts: QuerySet[Any],
+    *,
+    prev: str,
+    keys: dict[str, Any],
+    within: Q | None = None,
+    per_side: Mapping[int, Q] | None = None,
 ) -> list[dict[str, Any]]:
     """Per side and ``keys``, the ``facts`` of each period (``n``) whose previous order by the chain ``prev`` lies
     in the period's first month before its start: its buyers that sums keyed by the previous order's month count
-    as not being (ADR 0042). Nothing for a period starting on the 1st.
+    as not being (ADR 0042). Nothing for a period starting on the 1st. ``per_side``: a further filter per side (the
+    caller reads some days from the facts themselves).
 
     Each fact table indexes its chains' days with the columns these reads need, so this reads a few days' worth of
     index entries (the facts whose previous order lies in those days) and no row of the table."""
@@ -122,6 +130,8 @@ def start_gap_rows(
         q = scope.order_q(sides=(side,)) & Q(**{f"{prev}__gte": start.replace(day=1), f"{prev}__lt": start})
         if within is not None:
             q &= within
+        if per_side is not None:
+            q &= per_side[side]
         grouped = facts.filter(q).annotate(**keys).values(*keys).order_by().annotate(n=Count("*"))
         rows += ({"side": side, **row} for row in grouped)
     return rows
