@@ -256,18 +256,20 @@ def _parts_of(sides: list[SumSide], categories: Iterable[int] | None) -> list[Qu
         ).annotate(side=side("month", current.since))
         rows.append(grouped_part(chains, categories, money, zero, zero, Sum("orders")))
 
-    def in_days(s: SumSide, *, since: bool) -> Q | None:
-        if not s.days:
-            return None
-        q = functools.reduce(operator.or_, (Q(day__gte=first, day__lte=last) for first, last in s.days))
-        return q & Q(prev_month__lt=s.since) if since else q
+    def in_days(s: SumSide) -> Q | None:
+        return functools.reduce(operator.or_, (Q(day__gte=first, day__lte=last) for first, last in s.days), Q())
 
     partial = [s for s in sides if s.days]
     if partial:
-        days = SalesProductDay.objects.filter(
-            any_of(lambda s: in_days(s, since=False), partial), currency=currency
-        ).annotate(side=side("day", current.start))
-        buyers = orders_where(any_of(lambda s: in_days(s, since=True), partial))
+        days = SalesProductDay.objects.filter(any_of(in_days, partial), currency=currency).annotate(
+            side=side("day", current.start)
+        )
+        # Each row is its side's (the sides do not overlap when read together): one comparison per row, not the
+        # ranges again (the aggregate 0.26 → 0.15 s in EXPLAIN ANALYZE, a year from the 15th against the one before).
+        first = Q(prev_month__lt=partial[0].since)
+        if len(partial) > 1:
+            first = (Q(day__gte=current.start) & first) | (Q(day__lt=current.start, prev_month__lt=partial[1].since))
+        buyers = orders_where(first)
         rows.append(grouped_part(days, categories, Sum("amount"), Sum("orders"), Sum("units"), buyers))
     return rows
 
