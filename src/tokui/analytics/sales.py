@@ -266,32 +266,72 @@ def _order_fact_rows(
     scope: SalesScope, granularity: str, key: Any, *, prev: str, key_prev: str, category_id: int | None
 ) -> list[dict[str, Any]]:
     """The grouped rows of ``_order_figures`` from the order facts, one category's facts, or a top-level
-    category's facts (``scope.root``: its orders are its rows marked ``root_first``, chained by ``prev_root_*``)."""
+    category's facts (``scope.root``: its orders are its rows marked ``root_first``, chained by ``prev_root_*``).
+
+    Periods that overlap (a year against the year before, from the 1st to today) are read in one pass, each figure
+    summed per side over the side's days: the days both share are read once, and a scan of the facts (a filter on
+    the customer keeps 2 % of them, read faster by a scan than by index) runs once instead of twice."""
     result: list[dict[str, Any]] = []
     counted = Q()
     if scope.root is not None:
         counted = Q(root_first=True)
         prev, key_prev = (name.replace("prev_", "prev_root_") for name in (prev, key_prev))
-    for q, side, first in scope.order_parts():
-        bucket = _TRUNC[granularity]
-        facts: QuerySet[Any] = SalesOrderFact.objects.filter(q)
+    bucket = _TRUNC[granularity]
+    revenue = "total" if category_id is None and scope.root is None else "amount"
+
+    def facts_of(q: Q) -> QuerySet[Any]:
         if scope.root is not None:
-            facts = SalesCategoryFact.objects.filter(q, root_id=scope.root)
-        elif category_id is not None:
-            facts = SalesCategoryFact.objects.filter(q, category_id=category_id)
+            return SalesCategoryFact.objects.filter(q, root_id=scope.root)
+        if category_id is not None:
+            return SalesCategoryFact.objects.filter(q, category_id=category_id)
+        return SalesOrderFact.objects.filter(q)
+
+    def figures(inside: Q, first: Callable[[str], Q]) -> dict[str, Any]:
+        def summed(column: str) -> Sum:
+            return Sum(Case(When(inside, then=F(column)))) if inside else Sum(column)
+
+        return {
+            "revenue": summed(revenue),
+            "orders": count_where(inside & counted) if inside or counted else Count("pk"),
+            "units": summed("units"),
+            # The first bucket may start before the range: its buyers are first since the later of the two.
+            "bucket_buyers": count_where(inside & counted & (_first(prev, bucket("day")) | first(prev))),
+            "range_buyers": count_where(inside & counted & first(prev)),
+            "key_buyers": count_where(inside & counted & first(key_prev)),
+            "rows": count_where(inside) if inside else Count("pk"),
+        }
+
+    if scope.overlap:
+        sides = {side: scope.ranges[1 - side] for side in (1, 0)}
+        aggregates = {
+            f"{name}_{side}": aggregate
+            for side, (start, end) in sides.items()
+            for name, aggregate in figures(
+                Q(day__gte=start, day__lte=end), functools.partial(_first_since, start)
+            ).items()
+        }
+        grouped = (
+            facts_of(scope.order_q())
+            .annotate(b=bucket("day"), k=key if key is not None else Value(0))
+            .values("b", "k")
+            .order_by()
+            .annotate(**aggregates)
+        )
+        names = ("revenue", "orders", "units", "bucket_buyers", "range_buyers", "key_buyers")
+        return [
+            {"side": side, "b": row["b"], "k": row["k"], **{name: row[f"{name}_{side}"] for name in names}}
+            for row in grouped
+            for side in sides
+            if row[f"rows_{side}"]
+        ]
+    for q, side, first in scope.order_parts():
         result += (
-            facts.annotate(side=side, b=bucket("day"), k=key if key is not None else Value(0))
+            {name: value for name, value in row.items() if name != "rows"}
+            for row in facts_of(q)
+            .annotate(side=side, b=bucket("day"), k=key if key is not None else Value(0))
             .values("side", "b", "k")
             .order_by()
-            .annotate(
-                revenue=Sum("total" if category_id is None and scope.root is None else "amount"),
-                orders=count_where(counted) if scope.root is not None else Count("pk"),
-                units=Sum("units"),
-                # The first bucket may start before the range: its buyers are first since the later of the two.
-                bucket_buyers=count_where(counted & (_first(prev, bucket("day")) | first(prev))),
-                range_buyers=count_where(counted & first(prev)),
-                key_buyers=count_where(counted & first(key_prev)),
-            )
+            .annotate(**figures(Q(), first))
         )
     return result
 
