@@ -32,7 +32,15 @@ from tokui.analytics.sales_models import (
     SalesProductChannelTotal,
 )
 from tokui.analytics.sales_sums import Group, start_gap_rows
-from tokui.analytics.sum_reads import SumSide, first_day, grouped_part, in_categories, line_figures, summed
+from tokui.analytics.sum_reads import (
+    SumSide,
+    first_day,
+    first_since,
+    grouped_part,
+    in_categories,
+    line_figures,
+    summed,
+)
 from tokui.core.money import MoneyField, default_currency
 
 if TYPE_CHECKING:
@@ -153,7 +161,7 @@ def channel_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dic
         sums[(side, product)] = [revenue, int(orders), int(units), int(buyers)]
     _add_gaps(scope, sides, sums)
     partial = [
-        (scope.order_q(sides=(s.side,)) & _any_day(s.days), Value(s.side), _first_since(s.start))
+        (scope.order_q(sides=(s.side,)) & _any_day(s.days), Value(s.side), first_since(s.start))
         for s in sides
         if s.days
     ]
@@ -226,10 +234,3 @@ def _add_gaps(scope: SalesScope, sides: list[SumSide], sums: dict[Group, list[An
 
 def _any_day(ranges: list[tuple[Any, Any]]) -> Q:
     return functools.reduce(operator.or_, (Q(day__gte=first, day__lte=last) for first, last in ranges))
-
-
-def _first_since(start: Any) -> Any:
-    def first(prev: str) -> Q:
-        return Q(buyer__isnull=False) & (Q(**{f"{prev}__isnull": True}) | Q(**{f"{prev}__lt": start}))
-
-    return first

@@ -52,7 +52,14 @@ from tokui.analytics.sales_models import (
     SalesProductTotal,
 )
 from tokui.analytics.sales_sums import Group, orders_where, start_gap_rows, sums_answer
-from tokui.analytics.sum_reads import SumSide, grouped_part, in_categories, line_figures, summed
+from tokui.analytics.sum_reads import (
+    SumSide,
+    both_sides_line_figures,
+    grouped_part,
+    in_categories,
+    line_figures,
+    summed,
+)
 from tokui.core.money import MoneyField, default_currency
 
 if TYPE_CHECKING:
@@ -285,4 +292,4 @@ def product_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dic
         return product_figures(scope), None
     if sums_answer(scope, channel=True) and channel_sums_answer(scope):
         return channel_breakdown(scope)
-    return line_figures(scope, scope.order_parts())
+    return both_sides_line_figures(scope) if scope.overlap else line_figures(scope, scope.order_parts())
