@@ -3,12 +3,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from django.db import connection
 
 from tests.factories import OrderFactory, OrderLineFactory
 from tokui.commerce.models import Order
 from tokui.core.time import site_zone
+
+
+class MigrationEditor:
+    """What a migration's data function uses of a schema editor (SQLite's cannot open inside a test's
+    transaction): its connection and ``execute``."""
+
+    connection = connection
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
 def jst(day: dt.date, hour: int = 12, minute: int = 0) -> dt.datetime:

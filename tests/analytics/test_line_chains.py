@@ -9,9 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
 
-from tests.analytics.conftest import jst
+from tests.analytics.conftest import MigrationEditor, jst
 from tests.factories import CompanyFactory, OrderFactory, OrderLineFactory, ProductFactory
 from tokui.analytics.models import SalesLineFact
 from tokui.analytics.sales_facts import sales_facts_rebuild, sales_facts_refresh
@@ -27,16 +26,6 @@ CHAINS = (
     "prev_order_day",
     "prev_order_channel_day",
 )
-
-
-class _Editor:
-    """What the migration's function uses of a schema editor (SQLite's cannot open inside a test's transaction)."""
-
-    connection = connection
-
-    def execute(self, sql: str, params: Any = None) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
 
 
 def _chains() -> dict[int, tuple[Any, ...]]:
@@ -117,5 +106,5 @@ def test_the_migration_gives_the_lines_already_stored_the_chains_a_rebuild_write
         prev_order_channel_day=None,
     )
     migration = importlib.import_module("tokui.analytics.migrations.0017_sales_line_fact_chains")
-    migration.chain_existing_lines(None, _Editor())
+    migration.chain_existing_lines(None, MigrationEditor())
     assert _chains() == rebuilt

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.analytics.conftest import jst
+from tests.analytics.conftest import MigrationEditor, jst
 from tests.analytics.sales_reference import Reference, bucket
 from tests.factories import (
     CategoryFactory,
@@ -395,19 +395,9 @@ def test_the_migration_counts_the_stored_order_facts_repeats_as_the_day_sums_do(
     written = _day_rows()
     SalesOrderDay.objects.update(repeat_day=0, repeat_week=0, repeat_channel_day=0, repeat_channel_week=0)
     migration = importlib.import_module("tokui.analytics.migrations.0019_sales_order_day_repeats")
-    migration._fill(None, _Editor())
+    migration._fill(None, MigrationEditor())
     assert _day_rows() == written
     assert SalesOrderDay.objects.filter(repeat_week__gt=0).exists()
-
-
-class _Editor:
-    """What the migration's function uses of a schema editor (SQLite's cannot open inside a test's transaction)."""
-
-    connection = connection
-
-    def execute(self, sql: str, params: Any = None) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
 
 
 def _all_rows() -> tuple[list[tuple[Any, ...]], ...]:

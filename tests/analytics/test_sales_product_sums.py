@@ -18,7 +18,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.analytics.conftest import jst
+from tests.analytics.conftest import MigrationEditor, jst
 from tests.analytics.sales_reference import descendants
 from tests.factories import (
     CategoryFactory,
@@ -440,16 +440,6 @@ def test_the_migration_sums_the_stored_line_facts_into_the_channel_sums_as_the_r
     SalesProductChannelMonth.objects.all().delete()
     SalesProductChannelTotal.objects.all().delete()
     migration = importlib.import_module("tokui.analytics.migrations.0020_sales_product_channel_sums")
-    migration._fill(None, _Editor())
+    migration._fill(None, MigrationEditor())
     assert _sums() == rebuilt
     assert SalesProductChannelMonth.objects.filter(product_key=SalesProductChannelMonth.EVERY_LINE).exists()
-
-
-class _Editor:
-    """What the migration's function uses of a schema editor (SQLite's cannot open inside a test's transaction)."""
-
-    connection = connection
-
-    def execute(self, sql: str, params: Any = None) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)

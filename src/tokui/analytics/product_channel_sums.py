@@ -15,13 +15,11 @@ They are kept with the product sums, from the same delta of the line facts a rew
 
 from __future__ import annotations
 
-import functools
-import operator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import F, Q, Sum, Value
+from django.db.models import Q, Sum, Value
 
 from tokui.analytics.report_types import SalesFigures
 from tokui.analytics.sales_days import month_index, previous_month
@@ -31,14 +29,15 @@ from tokui.analytics.sales_models import (
     SalesProductChannelMonth,
     SalesProductChannelTotal,
 )
-from tokui.analytics.sales_sums import Group, start_gap_rows
+from tokui.analytics.sales_sums import Group, add_figures, start_gap_rows
 from tokui.analytics.sum_reads import (
     SumSide,
     first_day,
-    first_since,
+    first_since_start,
     grouped_part,
-    in_categories,
     line_figures,
+    product_gap_rows,
+    sides_of,
     summed,
 )
 from tokui.core.money import MoneyField, default_currency
@@ -145,7 +144,7 @@ def channel_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dic
     category filter): whole months from the channel sums, the days of the months covered in part from the line
     facts, and for a period from mid-month the lines of its whole months whose previous order in the channel lies
     in its first month before its start (ADR 0042's gap, by the line facts' indexes on those days)."""
-    sides = [SumSide(side, start, end) for side, (start, end) in ((1, scope.ranges[0]), (0, scope.ranges[1]))]
+    sides = sides_of(scope)
     currency, channel = default_currency(), scope.filters.channel
     zero, money = Value(0), Value(Decimal(0), output_field=MoneyField())
     parts = []
@@ -159,17 +158,14 @@ def channel_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dic
     sums: dict[Group, list[Any]] = {}
     for side, product, revenue, orders, units, buyers in summed(parts):
         sums[(side, product)] = [revenue, int(orders), int(units), int(buyers)]
-    _add_gaps(scope, sides, sums)
+    for side, product, buyers in _gaps(scope, sides):
+        add_figures(sums, (side, product), (Decimal(0), 0, 0, buyers))
     partial = [
-        (scope.order_q(sides=(s.side,)) & _any_day(s.days), Value(s.side), first_since(s.start))
-        for s in sides
-        if s.days
+        (scope.order_q(sides=(s.side,)) & s.days_q, Value(s.side), first_since_start(s.start)) for s in sides if s.days
     ]
     partial_products, partial_totals = line_figures(scope, partial) if partial else ({}, {})
-    for (side, product), figures in partial_products.items():
-        total = sums.setdefault((side, product or 0), [Decimal(0), 0, 0, 0])
-        for index, value in enumerate((figures.revenue, figures.orders, figures.units, figures.buyers)):
-            total[index] += value
+    for (side, product), f in partial_products.items():
+        add_figures(sums, (side, product or 0), (f.revenue, f.orders, f.units, f.buyers))
     every = {side: sums.pop((side, EVERY_LINE), [Decimal(0), 0, 0, 0]) for side in (1, 0)}
     grouped = {
         (side, product or None): SalesFigures(revenue=revenue, orders=orders, units=units, buyers=buyers)
@@ -191,46 +187,28 @@ def channel_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dic
     return grouped, totals_by_side
 
 
-def _add_gaps(scope: SalesScope, sides: list[SumSide], sums: dict[Group, list[Any]]) -> None:
-    """Add to ``sums`` the buyers of a period from mid-month that its whole months' sums miss: per product by the
-    chain of the product in the channel, and over every line by the chain of orders in the channel. Only the
-    lines of whole months: the others are read from the lines with their own buyers."""
-    lines = SalesLineFact.objects.all()
+def _gaps(scope: SalesScope, sides: list[SumSide]) -> list[tuple[int, int, int]]:
+    """``(side, product_key, buyers)``: the buyers of a period from mid-month that its whole months' sums miss,
+    per product by the chain of the product in the channel, and over every line (``EVERY_LINE``) by the chain of
+    orders in the channel. Only the lines of whole months: the others are read from the lines with their own
+    buyers."""
     whole = {
         s.side: Q(day__gte=first_day(s.first_whole), day__lt=first_day(s.whole))
         if s.first_whole < s.whole
         else Q(pk__in=[])
         for s in sides
     }
-    within = Q(product_first=True)
-    if scope.categories is not None:
-        within &= Q(product_id__in=in_categories(scope.categories))
-    gaps = [
-        (gap["side"], gap["key"] or 0, gap["n"])
-        for gap in start_gap_rows(
-            scope,
-            lines,
-            prev="prev_product_channel_day",
-            keys={"key": F("product_id")},
-            within=within,
-            per_side=whole,
-        )
-    ]
+    gaps: list[tuple[int, int, int]] = product_gap_rows(scope, prev="prev_product_channel_day", per_side=whole)
     if scope.categories is None:
         gaps += [
             (gap["side"], EVERY_LINE, gap["n"])
             for gap in start_gap_rows(
                 scope,
-                lines,
+                SalesLineFact.objects.all(),
                 prev="prev_order_channel_day",
                 keys={"key": Value(0)},
                 within=Q(order_first=True),
                 per_side=whole,
             )
         ]
-    for side, product, buyers in gaps:
-        sums.setdefault((side, product), [Decimal(0), 0, 0, 0])[3] += buyers
-
-
-def _any_day(ranges: list[tuple[Any, Any]]) -> Q:
-    return functools.reduce(operator.or_, (Q(day__gte=first, day__lte=last) for first, last in ranges))
+    return gaps

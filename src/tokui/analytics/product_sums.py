@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
 
 from tokui.analytics.category_facts import since_where
 from tokui.analytics.product_channel_sums import (
@@ -51,13 +51,14 @@ from tokui.analytics.sales_models import (
     SalesProductMonth,
     SalesProductTotal,
 )
-from tokui.analytics.sales_sums import Group, orders_where, start_gap_rows, sums_answer
+from tokui.analytics.sales_sums import Group, add_figures, orders_where, sums_answer
 from tokui.analytics.sum_reads import (
     SumSide,
     both_sides_line_figures,
     grouped_part,
-    in_categories,
     line_figures,
+    product_gap_rows,
+    sides_of,
     summed,
 )
 from tokui.core.money import MoneyField, default_currency
@@ -204,7 +205,7 @@ def product_figures(scope: SalesScope) -> dict[Group, SalesFigures]:
     mid-month the lines whose previous purchase of the product lies in its first month before its start (ADR
     0042). Both sides are read by the same scan of each table unless they overlap. A category filter keeps the
     products now in its categories, as the line facts' path does."""
-    sides = [SumSide(side, start, end) for side, (start, end) in ((1, scope.ranges[0]), (0, scope.ranges[1]))]
+    sides = sides_of(scope)
     sums: dict[Group, list[Any]] = {}
     parts = [
         part
@@ -212,22 +213,11 @@ def product_figures(scope: SalesScope) -> dict[Group, SalesFigures]:
         for part in _parts_of(group, scope.categories)
     ]
     rows = summed(parts)
-    within = Q(product_first=True)
-    if scope.categories is not None:
-        within &= Q(product_id__in=in_categories(scope.categories))
-    gaps = start_gap_rows(
-        scope, SalesLineFact.objects.all(), prev="prev_product_day", keys={"key": F("product_id")}, within=within
-    )
-    rows += [(row["side"], row["key"], Decimal(0), 0, 0, row["n"]) for row in gaps]
-    for side, product, revenue, orders, units, buyers in rows:
-        total = sums.get((side, product or None))
-        if total is None:
-            sums[(side, product or None)] = [revenue, orders, units, buyers]
-        else:
-            total[0] += revenue
-            total[1] += orders
-            total[2] += units
-            total[3] += buyers
+    rows += [
+        (side, product, Decimal(0), 0, 0, n) for side, product, n in product_gap_rows(scope, prev="prev_product_day")
+    ]
+    for side, product, *figures in rows:
+        add_figures(sums, (side, product or None), tuple(figures))
     return {
         group: SalesFigures(revenue=revenue, orders=int(orders), units=int(units), buyers=int(buyers))
         for group, (revenue, orders, units, buyers) in sums.items()
@@ -263,12 +253,9 @@ def _parts_of(sides: list[SumSide], categories: Iterable[int] | None) -> list[Qu
         ).annotate(side=side("month", current.since))
         rows.append(grouped_part(chains, categories, money, zero, zero, Sum("orders")))
 
-    def in_days(s: SumSide) -> Q | None:
-        return functools.reduce(operator.or_, (Q(day__gte=first, day__lte=last) for first, last in s.days), Q())
-
     partial = [s for s in sides if s.days]
     if partial:
-        days = SalesProductDay.objects.filter(any_of(in_days, partial), currency=currency).annotate(
+        days = SalesProductDay.objects.filter(any_of(lambda s: s.days_q, partial), currency=currency).annotate(
             side=side("day", current.start)
         )
         # Each row is its side's (the sides do not overlap when read together): one comparison per row, not the

@@ -22,7 +22,6 @@ other filters from the buyers' chains the line facts carry (``analytics.product_
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from decimal import Decimal
@@ -50,7 +49,16 @@ from tokui.analytics.report_types import (
     SalesReport,
 )
 from tokui.analytics.sales_facts import report_reads, sales_facts_catch_up
-from tokui.analytics.sales_sums import Group, category_figures, count_where, order_day_rows, sums_answer
+from tokui.analytics.sales_sums import (
+    Group,
+    bucket_day,
+    category_figures,
+    count_where,
+    first_since,
+    order_day_rows,
+    sums_answer,
+)
+from tokui.analytics.sum_reads import first_since_start
 from tokui.catalog.selectors import categories, category_parent_ids, category_with_descendants
 from tokui.core.lookups import ids_q
 from tokui.core.money import default_currency
@@ -140,13 +148,15 @@ class SalesScope:
         (start, _end), (previous_start, _previous_end) = self.ranges
         if self.overlap:
             return [
-                (self.order_q(sides=(side,)), Value(side), functools.partial(_first_since, since))
+                (self.order_q(sides=(side,)), Value(side), first_since_start(since))
                 for side, since in ((1, start), (0, previous_start))
             ]
         side = Case(When(day__gte=start, then=1), default=0)
 
         def first(prev: str) -> Q:
-            return (Q(day__gte=start) & _first(prev, start)) | (Q(day__lt=start) & _first(prev, previous_start))
+            return (Q(day__gte=start) & first_since(prev, start)) | (
+                Q(day__lt=start) & first_since(prev, previous_start)
+            )
 
         return [(self.order_q(), side, first)]
 
@@ -205,16 +215,6 @@ def _figures(parts: list[QuerySet[Any]], group: Any, *, units: str = "quantity")
     return result
 
 
-def _first(prev: str, since: Any) -> Q:
-    """Orders that are their buyer's first since ``since`` (a date or a date expression): the buyer's previous
-    order (``prev``: in the same currency, or also the same channel) is older, or there is none."""
-    return Q(buyer__isnull=False) & (Q(**{f"{prev}__isnull": True}) | Q(**{f"{prev}__lt": since}))
-
-
-def _first_since(since: dt.date, prev: str) -> Q:
-    return _first(prev, since)
-
-
 def _order_figures(
     scope: SalesScope,
     granularity: str,
@@ -245,7 +245,7 @@ def _order_figures(
     for row in rows:
         figures = (row["revenue"] or Decimal(0), row["orders"], int(row["units"] or 0))
         for name, group, buyers in (
-            ("periods", (row["side"], _local_day(row["b"])), row["bucket_buyers"]),
+            ("periods", (row["side"], bucket_day(row["b"])), row["bucket_buyers"]),
             ("totals", (row["side"], None), row["range_buyers"]),
             ("keys", (row["side"], row["k"] if key is not None else None), row["key_buyers"]),
         ):
@@ -295,7 +295,7 @@ def _order_fact_rows(
             "orders": count_where(inside & counted) if inside or counted else Count("pk"),
             "units": summed("units"),
             # The first bucket may start before the range: its buyers are first since the later of the two.
-            "bucket_buyers": count_where(inside & counted & (_first(prev, bucket("day")) | first(prev))),
+            "bucket_buyers": count_where(inside & counted & (first_since(prev, bucket("day")) | first(prev))),
             "range_buyers": count_where(inside & counted & first(prev)),
             "key_buyers": count_where(inside & counted & first(key_prev)),
             "rows": count_where(inside) if inside else Count("pk"),
@@ -306,9 +306,7 @@ def _order_fact_rows(
         aggregates = {
             f"{name}_{side}": aggregate
             for side, (start, end) in sides.items()
-            for name, aggregate in figures(
-                Q(day__gte=start, day__lte=end), functools.partial(_first_since, start)
-            ).items()
+            for name, aggregate in figures(Q(day__gte=start, day__lte=end), first_since_start(start)).items()
         }
         grouped = (
             facts_of(scope.order_q())
@@ -336,12 +334,8 @@ def _order_fact_rows(
     return result
 
 
-def _local_day(value: dt.datetime | dt.date) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
-
-
 def _by_day(grouped: dict[_Group, SalesFigures]) -> dict[_Group, SalesFigures]:
-    return {(side, _local_day(k)): figures for (side, k), figures in grouped.items()}
+    return {(side, bucket_day(k)): figures for (side, k), figures in grouped.items()}
 
 
 def sales_report(

@@ -48,8 +48,12 @@ def category_figures(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dict
     for row in _category_day_rows(scope) if sums_answer(scope, channel=False) else _category_fact_rows(scope):
         revenue, units, key = row["revenue"] or Decimal(0), int(row["units"] or 0), row["category_id"]
         if key != SalesCategoryDay.EVERY_LINE:
-            _add(by_category, (row["side"], key or None), (revenue, row["orders"], units, int(row["buyers"] or 0)))
-        _add(sums, (row["side"], None), (revenue, int(row["all_orders"] or 0), units, int(row["all_buyers"] or 0)))
+            add_figures(
+                by_category, (row["side"], key or None), (revenue, row["orders"], units, int(row["buyers"] or 0))
+            )
+        add_figures(
+            sums, (row["side"], None), (revenue, int(row["all_orders"] or 0), units, int(row["all_buyers"] or 0))
+        )
     grouped, totals = (
         {
             group: SalesFigures(revenue=revenue, orders=orders, units=units, buyers=buyers)
@@ -60,7 +64,8 @@ def category_figures(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dict
     return grouped, totals
 
 
-def _add(sums: dict[Group, list[Any]], group: Group, figures: tuple[Decimal, int, int, int]) -> None:
+def add_figures(sums: dict[Group, list[Any]], group: Group, figures: tuple[Any, ...]) -> None:
+    """Add (revenue, orders, units, buyers) to the running sums of ``group``."""
     total = sums.setdefault(group, [Decimal(0), 0, 0, 0])
     for index, value in enumerate(figures):
         total[index] += value
@@ -91,8 +96,15 @@ def _category_fact_rows(scope: SalesScope) -> list[dict[str, Any]]:
     return result
 
 
-def _month_index(day: dt.date) -> int:
+def month_of(day: dt.date) -> int:
+    """year × 12 + month - 1: the month index the sums are keyed by."""
     return day.year * 12 + day.month - 1
+
+
+def first_since(prev: str, since: Any) -> Q:
+    """Orders that are their buyer's first since ``since`` (a date or a date expression): the buyer's previous
+    order (``prev``: in the same currency, or also the same channel) is older, or there is none."""
+    return Q(buyer__isnull=False) & (Q(**{f"{prev}__isnull": True}) | Q(**{f"{prev}__lt": since}))
 
 
 def sums_answer(scope: SalesScope, *, channel: bool) -> bool:
@@ -140,7 +152,7 @@ def start_gap_rows(
 def _parts(scope: SalesScope) -> list[tuple[Q, Any, Any]]:
     """``(filter, side, month index of the side's start)`` per query, as ``SalesScope.order_parts``."""
     (start, _end), (previous_start, _previous_end) = scope.ranges
-    months = {1: Value(_month_index(start)), 0: Value(_month_index(previous_start))}
+    months = {1: Value(month_of(start)), 0: Value(month_of(previous_start))}
     if scope.overlap:
         return [(scope.order_q(sides=(side,)), Value(side), months[side]) for side in (1, 0)]
     return [
@@ -236,7 +248,7 @@ def order_day_rows(
             )
         )
         for row in rows:
-            if not months and _day(row["b"]) < starts[row["side"]]:
+            if not months and bucket_day(row["b"]) < starts[row["side"]]:
                 row["bucket_buyers"] = row["range_buyers"]
             result.append(row | {"orders": row["order_sum"]})
     keys = {"b": bucket("day"), "k": F("channel") if by_channel else Value(0)}
@@ -249,11 +261,12 @@ def order_day_rows(
         for gap in start_gap_rows(scope, SalesOrderFact.objects.all(), prev=chain, keys=keys):
             # Only the first bucket, which starts before the range, counts from the range's start: later ones start
             # after the gap, and the sums count these orders as theirs already.
-            first = chain == prev and _day(gap["b"]) < starts[gap["side"]]
+            first = chain == prev and bucket_day(gap["b"]) < starts[gap["side"]]
             counted = dict.fromkeys(names, gap["n"]) | ({"bucket_buyers": gap["n"]} if first else {})
             result.append(none | {"side": gap["side"], "b": gap["b"], "k": gap["k"]} | counted)
     return result
 
 
-def _day(value: dt.datetime | dt.date) -> dt.date:
+def bucket_day(value: dt.datetime | dt.date) -> dt.date:
+    """A bucket's first day as a date (the Trunc functions give datetimes on some databases)."""
     return value.date() if isinstance(value, dt.datetime) else value

@@ -5,7 +5,9 @@ summed per product by the database, and the sums over the line facts' chains (``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+import functools
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Context, Decimal
@@ -14,18 +16,15 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 from django.db.models import Case, F, Q, QuerySet, Sum, When
 
+from tokui.analytics import sales_sums
 from tokui.analytics.report_types import SalesFigures
 from tokui.analytics.sales_models import SalesLineFact
-from tokui.analytics.sales_sums import Group, count_where
+from tokui.analytics.sales_sums import Group, add_figures, count_where, month_of, start_gap_rows
 from tokui.catalog.models import Product
 from tokui.core.money import DECIMAL_PLACES
 
 if TYPE_CHECKING:
     from tokui.analytics.sales import SalesScope
-
-
-def month_of(day: dt.date) -> int:
-    return day.year * 12 + day.month - 1
 
 
 def first_day(month: int) -> dt.date:
@@ -62,6 +61,31 @@ class SumSide:
         if tail <= self.end:
             ranges.append((tail, self.end))
         return ranges
+
+    @property
+    def days_q(self) -> Q:
+        """The days of ``days``, as a filter (none: matches every row)."""
+        return functools.reduce(operator.or_, (Q(day__gte=first, day__lte=last) for first, last in self.days), Q())
+
+
+def sides_of(scope: SalesScope) -> list[SumSide]:
+    """The report's period (side 1) and its comparison (side 0)."""
+    return [SumSide(side, start, end) for side, (start, end) in ((1, scope.ranges[0]), (0, scope.ranges[1]))]
+
+
+def product_gap_rows(
+    scope: SalesScope, *, prev: str, per_side: Mapping[int, Q] | None = None
+) -> list[tuple[int, int, int]]:
+    """``(side, product_key, buyers)``: the (order, product) lines of a period from mid-month whose previous purchase
+    of the product by the chain ``prev`` lies in its first month before its start (``sales_sums.start_gap_rows``),
+    of the products now in the scope's categories."""
+    within = Q(product_first=True)
+    if scope.categories is not None:
+        within &= Q(product_id__in=in_categories(scope.categories))
+    gaps = start_gap_rows(
+        scope, SalesLineFact.objects.all(), prev=prev, keys={"key": F("product_id")}, within=within, per_side=per_side
+    )
+    return [(gap["side"], gap["key"] or 0, gap["n"]) for gap in gaps]
 
 
 def in_categories(categories: Iterable[int]) -> QuerySet[Any]:
@@ -141,7 +165,7 @@ def both_sides_line_figures(
     sides = {side: scope.ranges[1 - side] for side in (1, 0)}
     sums: dict[str, Any] = {}
     for side, (start, end) in sides.items():
-        first = first_since(start)
+        first = first_since_start(start)
         sums |= {
             f"{name}_{side}": aggregate
             for name, aggregate in _line_sums(scope, Q(day__gte=start, day__lte=end), first).items()
@@ -195,21 +219,21 @@ def _line_results(
         grouped[(row["side"], row["product_id"])] = SalesFigures(
             revenue=revenue, orders=int(row["orders"] or 0), units=units, buyers=int(row["buyers"] or 0)
         )
-        total = totals.setdefault((row["side"], None), [Decimal(0), 0, 0, 0])
-        for index, value in enumerate((revenue, int(row["all_orders"] or 0), units, int(row["all_buyers"] or 0))):
-            total[index] += value
+        add_figures(
+            totals, (row["side"], None), (revenue, int(row["all_orders"] or 0), units, int(row["all_buyers"] or 0))
+        )
     if scope.categories is not None:
         return grouped, None
     return grouped, {group: SalesFigures(*figures) for group, figures in totals.items()}
 
 
-def first_since(start: dt.date) -> Callable[[str], Q]:
-    """The rows that are their buyer's first since ``start`` by the chain ``prev`` (as ``sales._first``)."""
+def first_since_start(start: dt.date) -> Callable[[str], Q]:
+    """``sales_sums.first_since`` for one start, as ``SalesScope.order_parts`` gives it."""
+    return functools.partial(_first_since, start)
 
-    def first(prev: str) -> Q:
-        return Q(buyer__isnull=False) & (Q(**{f"{prev}__isnull": True}) | Q(**{f"{prev}__lt": start}))
 
-    return first
+def _first_since(start: dt.date, prev: str) -> Q:
+    return sales_sums.first_since(prev, start)
 
 
 @contextmanager
