@@ -30,6 +30,10 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
 - sales_month_product_channel_filter_seconds: the same within the web channel (the channel sums, ADR 0044);
 - sales_month_product_prefecture_filter_seconds: the same for the largest prefecture, which no sum answers: sums
   over its buyers' line facts and the chains they carry (ADR 0040, 0041);
+- sales_month_{prefecture,company_size,sales_rep}_filter_seconds: one year by month for one customer attribute's
+  value (the largest prefecture, a quarter of the companies, one rep's), and sales_month_by_{prefecture,sales_rep,
+  company_size}_seconds broken down by one: the customer day sums (ADR 0045);
+  sales_month_product_company_size_filter_seconds: by product for a quarter of the companies (their line facts);
 - sales_from_the_15th_seconds, sales_{channel,category,product}_from_the_15th_seconds: a year from the 15th by
   month, against the year before (the day sums, and the facts whose previous order lies in the first month before
   the start, read by index; ADR 0042); sales_week_seconds, sales_week_{channel,product}_seconds: a year by week
@@ -172,7 +176,10 @@ def generate() -> None:
         FROM (SELECT i, l, 1 + (h + l * 7919) % {PRODUCTS} AS p, 1 + (h + l) % 6 AS q
               FROM (SELECT i, (i::bigint * 2654435761 % 4294967291) AS h FROM generate_series(1, {ORDERS}) i) o,
                    generate_series(1, 2 + (h % 4)::int) l) x""")
-    sql("ANALYZE commerce_order; ANALYZE commerce_orderline; ANALYZE customers_company; ANALYZE catalog_product")
+    sql(
+        "ANALYZE commerce_order; ANALYZE commerce_orderline; ANALYZE customers_company; ANALYZE customers_contact;"
+        " ANALYZE catalog_product"
+    )
 
 
 def best(run: Callable[[], object]) -> float:
@@ -258,6 +265,21 @@ def main() -> None:
         f"sales_month_product_prefecture_filter_seconds="
         f"{best(lambda: sales_report(**year, filters=by_prefecture, breakdown='product')):.3f} (the largest prefecture)"
     )
+    # One customer attribute, and a breakdown by one: the customer day sums (ADR 45); by product still the lines.
+    by_size = SalesFilters(company_size="small")  # a quarter of the companies
+    rep_id = scalar(f"SELECT MIN(assigned_rep_id) FROM customers_company WHERE source = '{SOURCE}'")
+    for name, customer_filters in (
+        ("prefecture", by_prefecture),
+        ("company_size", by_size),
+        ("sales_rep", SalesFilters(sales_rep_id=rep_id)),
+    ):
+        seconds = best(lambda: sales_report(**year, filters=customer_filters))  # noqa: B023
+        print(f"sales_month_{name}_filter_seconds={seconds:.3f}")
+    seconds = best(lambda: sales_report(**year, filters=by_size, breakdown="product"))
+    print(f"sales_month_product_company_size_filter_seconds={seconds:.3f}")
+    for breakdown in ("prefecture", "sales_rep", "company_size"):
+        seconds = best(lambda: sales_report(**year, breakdown=breakdown))  # noqa: B023
+        print(f"sales_month_by_{breakdown}_seconds={seconds:.3f}")
     # A year from the 15th: the day sums with the facts whose previous order lies between the 1st and the 14th of
     # the first month (ADR 42); and the last 30 days against the 30 before.
     mid_month = {**year, "start": start.replace(day=15)}

@@ -36,3 +36,11 @@ class DashboardKpi(models.TextChoices):
 
 # KPIs where less is better: reaching the goal means staying at or under it.
 KPIS_LOWER_IS_BETTER = frozenset({DashboardKpi.ABANDONED_CARTS, DashboardKpi.DORMANT_COMPANIES})
+
+
+class CustomerDimension(models.TextChoices):
+    """What the order day sums per customer are keyed by (ADR 0045): a buyer's prefecture, company size or rep."""
+
+    PREFECTURE = "prefecture", _("Prefecture")
+    SIZE = "size", _("Company size")
+    REP = "rep", _("Sales rep")

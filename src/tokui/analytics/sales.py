@@ -22,6 +22,7 @@ other filters from the buyers' chains the line facts carry (``analytics.product_
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from decimal import Decimal
@@ -34,6 +35,8 @@ from django.db.models.functions.datetime import TruncBase
 from django.utils.translation import gettext as _
 
 from tokui.accounts.models import User
+from tokui.analytics.customer_sums import customer_segment, segment_buyers, value_key
+from tokui.analytics.enums import CustomerDimension
 from tokui.analytics.models import SalesCategoryFact, SalesOrderFact
 from tokui.analytics.product_sums import product_breakdown
 from tokui.analytics.report_types import (
@@ -48,7 +51,7 @@ from tokui.analytics.report_types import (
     SalesFilters,
     SalesReport,
 )
-from tokui.analytics.sales_facts import report_reads, sales_facts_catch_up
+from tokui.analytics.sales_facts import report_reads, sales_facts_catch_up, sales_facts_pending
 from tokui.analytics.sales_sums import (
     Group,
     bucket_day,
@@ -68,6 +71,12 @@ from tokui.customers.selectors import buyer_ids_matching
 # The key of the row of orders or lines without the dimension (B2C orders have no company size, ...).
 NO_KEY = "none"
 _TRUNC: dict[str, type[TruncBase]] = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+# The breakdowns the customer day sums answer, by the dimension they are keyed by (ADR 0045).
+_CUSTOMER_BREAKDOWNS: dict[str, str] = {
+    Breakdown.PREFECTURE: CustomerDimension.PREFECTURE,
+    Breakdown.SALES_REP: CustomerDimension.REP,
+    Breakdown.COMPANY_SIZE: CustomerDimension.SIZE,
+}
 
 
 def comparison_range(*, start: dt.date, end: dt.date, comparison: str) -> tuple[dt.date, dt.date]:
@@ -115,15 +124,44 @@ class SalesScope:
         # A year-on-year comparison of more than a year overlaps the report: then each period is read on its own.
         (start, _end), (_previous_start, previous_end) = ranges
         self.overlap = previous_end >= start
-        # Filters on the customer (and a sales rep's own scope) become the list of buyers they keep, matched on the
-        # facts' ``buyer`` column, which each fact table indexes: a prefecture's 2 % of the facts are read by index
-        # instead of joining every fact of the period to its company and contact (5.1 → 1.25 s for a year by
-        # product at 3M orders, ADR 40).
-        self.buyers = buyer_ids_matching(
-            user=user, prefecture=filters.prefecture, assigned_rep_id=filters.sales_rep_id, size=filters.company_size
-        )
+        # One customer attribute (a sales rep's own scope is their rep value): its value's customer day sums answer
+        # the order figures, and its buyers are those recorded with that value (ADR 0045).
+        segment = customer_segment(filters=filters, user=user)
+        self.segment = segment if segment is not None and self.customer_sums else None
+        self._buyers: list[int] | None = None
 
-    def order_q(self, *, shop_currency: bool = True, sides: tuple[int, ...] = (1, 0)) -> Q:
+    @functools.cached_property
+    def customer_sums(self) -> bool:
+        """Whether the customer day sums are current: not while a rebuild is queued (ADR 0045)."""
+        return not sales_facts_pending()
+
+    @property
+    def buyers(self) -> list[int] | None:
+        """The buyers the customer filters keep (``None``: every buyer)."""
+        if self._buyers is None:
+            self._buyers = buyer_ids_matching(
+                user=self.user,
+                prefecture=self.filters.prefecture,
+                assigned_rep_id=self.filters.sales_rep_id,
+                size=self.filters.company_size,
+            )
+        return self._buyers
+
+    def customers_q(self, *, recorded: bool = False) -> Q:
+        """The facts of the buyers the customer filters keep, matched on the facts' ``buyer`` column, which each
+        fact table indexes: a prefecture's 2 % of the facts are read by index instead of joining every fact of the
+        period to its company and contact (5.1 → 1.25 s for a year by product at 3M orders, ADR 40).
+
+        ``recorded``: one attribute's buyers as recorded (a semi-join, the same buyers once the report's check has
+        run) instead of their ids bound to the query: for the few facts of an index range (other currencies), not
+        for the lines, where the planner then scans every line (a prefecture by product 1.0 → 1.9 s; ADR 0045)."""
+        if recorded and self.segment is not None:
+            return Q(buyer__in=segment_buyers(*self.segment))
+        buyers = self.buyers
+        # A rep's scope is their companies; B2C orders have no rep, so they are not theirs (ADR 0004).
+        return Q() if buyers is None else ids_q("buyer", buyers)
+
+    def order_q(self, *, shop_currency: bool = True, sides: tuple[int, ...] = (1, 0), customers: bool = True) -> Q:
         f = self.filters
         dates = Q()
         for side in sides:
@@ -134,9 +172,8 @@ class SalesScope:
             q &= Q(currency=default_currency())
         if f.channel:
             q &= Q(channel=f.channel)
-        if self.buyers is not None:
-            # A rep's scope is their companies; B2C orders have no rep, so they are not theirs (ADR 0004).
-            q &= ids_q("buyer", self.buyers)
+        if customers:
+            q &= self.customers_q()
         return q
 
     def _parts(self) -> list[tuple[Q, Any]]:
@@ -224,6 +261,7 @@ def _order_figures(
     key_prev: str,
     category_id: int | None = None,
     by_channel: bool = False,
+    by_customer: str | None = None,
 ) -> tuple[dict[_Group, SalesFigures], dict[_Group, SalesFigures], dict[_Group, SalesFigures]]:
     """Order figures per (side, bucket), per side and per (side, breakdown key), from one grouped read per part.
 
@@ -237,8 +275,20 @@ def _order_figures(
     instead (``sales_sums``; a period from mid-month with the orders whose previous one lies before its start in
     its first month, ADR 0042; a day's or a week's buyers by the orders after another that day or week, ADR 0043).
     """
-    if scope.filters.category_id is None and (key is None or by_channel) and sums_answer(scope, channel=True):
-        rows = order_day_rows(scope, bucket=_TRUNC[granularity], by_channel=by_channel, prev=prev, key_prev=key_prev)
+    bucket = _TRUNC[granularity]
+    if scope.filters.category_id is None and (key is None or by_channel) and _day_sums_answer(scope):
+        rows = order_day_rows(scope, bucket=bucket, by_channel=by_channel, prev=prev, key_prev=key_prev)
+    elif (
+        scope.filters.category_id is None
+        and by_customer is not None
+        and scope.customer_sums
+        and sums_answer(scope, channel=True)
+    ):
+        # By a customer attribute: its customer day sums, a row per value (ADR 0045).
+        rows = order_day_rows(
+            scope, bucket=bucket, by_channel=False, prev=prev, key_prev=key_prev, dimension=by_customer
+        )
+        rows = [row | {"k": value_key(by_customer, row["k"])} for row in rows]
     else:
         rows = _order_fact_rows(scope, granularity, key, prev=prev, key_prev=key_prev, category_id=category_id)
     sums: dict[str, dict[_Group, list[Any]]] = {"periods": {}, "totals": {}, "keys": {}}
@@ -259,7 +309,18 @@ def _order_figures(
         }
         for name in ("periods", "totals", "keys")
     )
+    # A sum taken back to zero stays as a row until the nightly rebuild: a key (a rep whose companies all moved)
+    # with nothing left is not a row of the breakdown.
+    keys = {group: figures for group, figures in keys.items() if figures != SalesFigures()}
     return periods, totals, keys
+
+
+def _day_sums_answer(scope: SalesScope) -> bool:
+    """Whether day sums answer the scope's order figures: the order day sums without a customer filter, the
+    customer day sums with one attribute's (``scope.segment``)."""
+    if scope.segment is not None:
+        return not scope.filters.category_id and sums_answer(scope, channel=True, customers=False)
+    return sums_answer(scope, channel=True)
 
 
 def _order_fact_rows(
@@ -399,6 +460,7 @@ def _sales_report(
             key_prev=key_prev,
             category_id=category_id,
             by_channel=breakdown == Breakdown.CHANNEL,
+            by_customer=_CUSTOMER_BREAKDOWNS.get(breakdown),
         )
     current_buckets = period_starts(start=start, end=end, granularity=granularity)
     previous_buckets = period_starts(start=previous_start, end=previous_end, granularity=granularity)
@@ -428,7 +490,9 @@ def _sales_report(
         periods=periods,
         totals=totals,
         # "Below or above" rather than "not": two ranges of the (currency, day) index instead of a scan.
-        other_currency_orders=SalesOrderFact.objects.filter(scope.order_q(shop_currency=False, sides=(1,)))
+        other_currency_orders=SalesOrderFact.objects.filter(
+            scope.order_q(shop_currency=False, sides=(1,), customers=False), scope.customers_q(recorded=True)
+        )
         .filter(Q(currency__lt=default_currency()) | Q(currency__gt=default_currency()))
         .count(),
     )

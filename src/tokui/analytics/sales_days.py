@@ -19,7 +19,16 @@ from typing import Any
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 
-from tokui.analytics.models import SalesCategoryDay, SalesCategoryFact, SalesOrderDay, SalesOrderFact
+from tokui.analytics.customer_models import NO_VALUE
+from tokui.analytics.enums import CustomerDimension
+from tokui.analytics.models import (
+    SalesCategoryDay,
+    SalesCategoryFact,
+    SalesCustomerDay,
+    SalesCustomerRecord,
+    SalesOrderDay,
+    SalesOrderFact,
+)
 
 
 def _q(name: str) -> str:
@@ -123,9 +132,17 @@ def category_days_rebuild_sql(*, table: str | None = None, facts: str | None = N
 _ORDER_SUMS = ("total", "units", "orders", "repeat_day", "repeat_week", "repeat_channel_day", "repeat_channel_week")
 _ORDER_KEY = "currency, day, channel, prev_month, prev_channel_month"
 _ORDER_COLUMNS = f"{_ORDER_KEY}, {', '.join(_ORDER_SUMS)}"
+_CUSTOMER_KEY = f"dimension, value, {_ORDER_KEY}"
+_CUSTOMER_COLUMNS = f"{_CUSTOMER_KEY}, {', '.join(_ORDER_SUMS)}"
+# Each dimension's column in SalesCustomerRecord (the same names).
+CUSTOMER_COLUMNS = {dimension: dimension.value for dimension in CustomerDimension}
 
 
-def _order_select(where: str, *, sign: int, facts: str | None = None) -> str:
+def _order_select(
+    where: str, *, sign: int, facts: str | None = None, dimension: str | None = None, records: str | None = None
+) -> str:
+    """The order day sums of the order facts matching ``where``, times ``sign``; with ``dimension``, keyed by the
+    buyers' value of it too, as recorded in ``records`` (``SalesCustomerDay``)."""
     table = _q(facts or SalesOrderFact._meta.db_table)
     previous, channel = previous_month("prev_day"), previous_month("prev_channel_day")
     monday = week_start("day")
@@ -134,25 +151,51 @@ def _order_select(where: str, *, sign: int, facts: str | None = None) -> str:
         for chain, kind in (("prev_day", ""), ("prev_channel_day", "channel_"))
         for name, test in ((f"repeat_{kind}day", "= day"), (f"repeat_{kind}week", f">= {monday}"))
     )
+    head, join, group = "", "", ""
+    if dimension is not None:
+        value = f"COALESCE(r.{CUSTOMER_COLUMNS[CustomerDimension(dimension)]}, '{NO_VALUE}')"
+        head, group = f"'{dimension}' AS dimension, {value} AS value, ", f"{value}, "
+        join = f" LEFT JOIN {_q(records or SalesCustomerRecord._meta.db_table)} r ON r.customer = {table}.buyer"
     return (
-        f"SELECT currency, day, channel, {previous} AS prev_month, {channel} AS prev_channel_month,"
+        f"SELECT {head}currency, day, channel, {previous} AS prev_month, {channel} AS prev_channel_month,"
         f" {sign} * SUM(total) AS total, {sign} * SUM(units) AS units, {sign} * COUNT(*) AS orders, {repeats}"
-        f" FROM {table} WHERE {where} GROUP BY currency, day, channel, {previous}, {channel}"
+        f" FROM {table}{join} WHERE {where} GROUP BY {group}currency, day, channel, {previous}, {channel}"
+    )
+
+
+def _customer_select(where: str, *, sign: int, facts: str | None = None, records: str | None = None) -> str:
+    """``_order_select`` once per customer dimension (``where``'s parameters are given once per dimension)."""
+    return " UNION ALL ".join(
+        _order_select(where, sign=sign, facts=facts, dimension=dimension, records=records)
+        for dimension in CustomerDimension
     )
 
 
 def order_days_add(cursor: CursorWrapper, where: str, params: Sequence[Any], *, sign: int) -> None:
-    """Add the order facts matching ``where`` (unqualified columns) to the day sums, times ``sign``."""
-    table = _q(SalesOrderDay._meta.db_table)
-    key = _ORDER_KEY
+    """Add the order facts matching ``where`` (unqualified columns) to the day sums and to the customer day sums
+    (by the buyers' recorded values), times ``sign``."""
     cursor.execute(
-        upsert_sums(table, _ORDER_COLUMNS, key, _ORDER_SUMS, _order_select(where, sign=sign)),
+        upsert_sums(
+            _q(SalesOrderDay._meta.db_table), _ORDER_COLUMNS, _ORDER_KEY, _ORDER_SUMS, _order_select(where, sign=sign)
+        ),
         list(params),
+    )
+    customer_days_add(cursor, where, params, sign=sign)
+
+
+def customer_days_add(cursor: CursorWrapper, where: str, params: Sequence[Any], *, sign: int) -> None:
+    """Add the order facts matching ``where`` (unqualified columns) to the customer day sums only, times ``sign``."""
+    table = _q(SalesCustomerDay._meta.db_table)
+    select = _customer_select(where, sign=sign)
+    cursor.execute(
+        upsert_sums(table, _CUSTOMER_COLUMNS, _CUSTOMER_KEY, _ORDER_SUMS, select),
+        list(params) * len(CustomerDimension),
     )
 
 
 def order_facts_delete(cursor: CursorWrapper, where: str, params: Sequence[Any]) -> None:
-    """Delete the order facts matching ``where`` (unqualified columns), taking them out of the day sums."""
+    """Delete the order facts matching ``where`` (unqualified columns), taking them out of the day sums and the
+    customer day sums."""
     _delete(cursor, SalesOrderFact._meta.db_table, where, params, category=False)
 
 
@@ -165,16 +208,36 @@ def _delete(cursor: CursorWrapper, facts: str, where: str, params: Sequence[Any]
     # One pass over the facts (a buyer's facts lie on as many pages as rows): the deleted rows are summed as
     # they are returned.
     sums: tuple[str, ...]
+    customers = ""
     if category:
         table, columns, key = _q(SalesCategoryDay._meta.db_table), _CATEGORY_COLUMNS, _CATEGORY_KEY
         select, sums = _category_select("1 = 1", sign=-1, facts="gone"), ("amount", "units", "orders")
     else:
         table, columns, key = _q(SalesOrderDay._meta.db_table), _ORDER_COLUMNS, _ORDER_KEY
         select, sums = _order_select("1 = 1", sign=-1, facts="gone"), _ORDER_SUMS
+        by_customer = upsert_sums(
+            _q(SalesCustomerDay._meta.db_table),
+            _CUSTOMER_COLUMNS,
+            _CUSTOMER_KEY,
+            _ORDER_SUMS,
+            _customer_select("1 = 1", sign=-1, facts="gone"),
+        )
+        customers = f", customers AS ({by_customer})"
     upsert = upsert_sums(table, columns, key, sums, select)
-    cursor.execute(f"WITH gone AS (DELETE FROM {_q(facts)} WHERE {where} RETURNING *) {upsert}", list(params))
+    cursor.execute(
+        f"WITH gone AS (DELETE FROM {_q(facts)} WHERE {where} RETURNING *){customers} {upsert}", list(params)
+    )
 
 
 def order_days_rebuild_sql(*, table: str | None = None, facts: str | None = None) -> tuple[str, list[Any]]:
     target = _q(table or SalesOrderDay._meta.db_table)
     return f"INSERT INTO {target} ({_ORDER_COLUMNS}) {_order_select('1 = 1', sign=1, facts=facts)}", []
+
+
+def customer_days_rebuild_sql(
+    *, table: str | None = None, facts: str | None = None, records: str | None = None
+) -> tuple[str, list[Any]]:
+    """INSERT ... SELECT of every customer day sum from the order facts and the customer records."""
+    target = _q(table or SalesCustomerDay._meta.db_table)
+    select = _customer_select("1 = 1", sign=1, facts=facts, records=records)
+    return f"INSERT INTO {target} ({_CUSTOMER_COLUMNS}) {select}", []

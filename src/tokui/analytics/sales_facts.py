@@ -40,11 +40,14 @@ from tokui.analytics.category_facts import (
     products_recorded_sql,
     since_where,
 )
+from tokui.analytics.customer_sums import customer_records_add, customer_records_rebuild_sql, customers_catch_up
 from tokui.analytics.line_chains import CHAIN_COLUMNS, chained, line_chains_fix
 from tokui.analytics.models import (
     SalesCategoryDay,
     SalesCategoryFact,
     SalesCategoryProduct,
+    SalesCustomerDay,
+    SalesCustomerRecord,
     SalesFactsState,
     SalesLineFact,
     SalesOrderDay,
@@ -54,6 +57,7 @@ from tokui.analytics.product_channel_sums import channel_sums_rebuild_sql
 from tokui.analytics.product_sums import product_sums_give, product_sums_rebuild_sql, product_sums_take
 from tokui.analytics.sales_days import (
     category_days_rebuild_sql,
+    customer_days_rebuild_sql,
     order_days_add,
     order_days_rebuild_sql,
     order_facts_delete,
@@ -85,6 +89,8 @@ _TABLES = (
     SalesProductTotal._meta.db_table,
     SalesProductChannelMonth._meta.db_table,
     SalesProductChannelTotal._meta.db_table,
+    SalesCustomerRecord._meta.db_table,
+    SalesCustomerDay._meta.db_table,
 )
 # More new orders than this (a bulk load without facts) are read by a full rebuild instead, in the background.
 CATCH_UP_LIMIT = 50_000
@@ -241,6 +247,10 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
             [*day_params, *params],
             since,
         )
+        # The customer day sums add and take each order fact under its buyer's recorded values (ADR 0045).
+        customer_records_add(
+            cursor, f"SELECT {_BUYER} AS buyer FROM {quote(Order._meta.db_table)} o WHERE {orders_where}", params
+        )
         # The product sums lose these buyers' (order, product) rows from their day on, and gain them back once the
         # line facts are rewritten (product_sums).
         product_sums_take(cursor, since=since, orders=(on_facts, params))
@@ -343,14 +353,20 @@ def sales_facts_catch_up() -> int:
     of the new ids when the order facts already wrote them. Runs before every report, so a report never misses a
     new order or a moved product.
     """
-    written = _orders_catch_up()
+    known, checked = SalesFactsState.objects.filter(pk=1).values_list(
+        "last_order_id", "customers_checked_at"
+    ).first() or (
+        None,
+        None,
+    )
+    written = _orders_catch_up(known)
     _categories_catch_up()
+    customers_catch_up(checked=checked, lock=_state, queue_rebuild=_queue_rebuild)
     return written
 
 
-def _orders_catch_up() -> int:
+def _orders_catch_up(known: int | None) -> int:
     latest = _latest_order_id()
-    known = SalesFactsState.objects.filter(pk=1).values_list("last_order_id", flat=True).first()
     if known is not None and known >= latest:
         return 0
     with transaction.atomic():
@@ -435,6 +451,8 @@ def sales_facts_rebuild() -> int:
         state.rebuilt_at = timezone.now()
         state.rebuild_seconds = time.perf_counter() - started
         state.rebuild_queued_at = None
+        # Every buyer was recorded anew during the build: the customers saved since it began are checked again.
+        state.customers_checked_at = started_at
         state.save()
     _apply_facts_since(started_at)
     sales_facts_catch_up()  # orders newer than ``latest`` that came without a fact
@@ -455,6 +473,8 @@ def _rebuild_in_place(latest: int) -> int:
             cursor.execute(*categories_insert("1 = 1", []))
             cursor.execute(*category_days_rebuild_sql())
             cursor.execute(*order_days_rebuild_sql())
+            cursor.execute(*customer_records_rebuild_sql())
+            cursor.execute(*customer_days_rebuild_sql())
             for statement in (*product_sums_rebuild_sql(), *channel_sums_rebuild_sql()):
                 cursor.execute(*statement)
             return written
@@ -478,6 +498,10 @@ def _rebuild_beside(latest: int) -> int:
             cursor.execute(*categories_insert("1 = 1", [], table=twins[categories_table], lines=twins[lines_table]))
             cursor.execute(*category_days_rebuild_sql(table=twins[days_table], facts=twins[categories_table]))
             cursor.execute(*order_days_rebuild_sql(table=twins[order_days_table], facts=twins[orders_table]))
+            records = twins[SalesCustomerRecord._meta.db_table]
+            cursor.execute(*customer_records_rebuild_sql(table=records, facts=twins[orders_table]))
+            customer_days = twins[SalesCustomerDay._meta.db_table]
+            cursor.execute(*customer_days_rebuild_sql(table=customer_days, facts=twins[orders_table], records=records))
             # The day sums group 10M lines into ~6.5M (day, product, previous month) keys: hashed, they go to disk.
             # Set when the sums ran a window per buyer and product over (order, product) groups (105 → 58 s then);
             # since ADR 41 they read the lines' stored chains, and sorting has not been measured against hashing.

@@ -484,6 +484,9 @@ class SalesFactsState(models.Model):
     rebuild_seconds = models.FloatField(_("rebuild time (s)"), null=True, blank=True)
     # Set when a report found a bulk load without facts and queued a rebuild; cleared by the rebuild.
     rebuild_queued_at = models.DateTimeField(_("rebuild queued at"), null=True, blank=True)
+    # Customers changed from a little before this on are compared with what the customer day sums were written
+    # with before a report reads those (ADR 0045).
+    customers_checked_at = models.DateTimeField(_("customers checked at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("sales facts state")

@@ -17,7 +17,14 @@ from django.db.models.functions import ExtractMonth, ExtractYear, TruncMonth
 from django.db.models.functions.datetime import TruncBase
 
 from tokui.accounts.selectors import user_sees_all_accounts
-from tokui.analytics.models import SalesCategoryDay, SalesCategoryFact, SalesOrderDay, SalesOrderFact
+from tokui.analytics.customer_sums import recorded_value
+from tokui.analytics.models import (
+    SalesCategoryDay,
+    SalesCategoryFact,
+    SalesCustomerDay,
+    SalesOrderDay,
+    SalesOrderFact,
+)
 from tokui.analytics.report_types import SalesFigures
 
 if TYPE_CHECKING:
@@ -107,15 +114,18 @@ def first_since(prev: str, since: Any) -> Q:
     return Q(buyer__isnull=False) & (Q(**{f"{prev}__isnull": True}) | Q(**{f"{prev}__lt": since}))
 
 
-def sums_answer(scope: SalesScope, *, channel: bool) -> bool:
-    """Whether the day sums answer this scope: no filter needs the customer (nor the channel, for sums without it).
+def sums_answer(scope: SalesScope, *, channel: bool, customers: bool = True) -> bool:
+    """Whether the day sums answer this scope: no filter needs the customer (nor the channel, for sums without it;
+    ``customers=False``: whatever the customer filters, for the customer day sums that answer one, ADR 0045).
 
     The sums know the month of each row's previous order, not its day: a period from the 1st counts the rows whose
     previous month is before its own; a period from any other day adds the rows whose previous order lies in its
     first month before its start, read from the facts by their previous-order day (``start_gap_rows``, ADR 0042)."""
     f = scope.filters
-    return not (f.prefecture or f.sales_rep_id or f.company_size or (f.channel and not channel)) and (
-        user_sees_all_accounts(user=scope.user)
+    if f.channel and not channel:
+        return False
+    return not customers or (
+        not (f.prefecture or f.sales_rep_id or f.company_size) and user_sees_all_accounts(user=scope.user)
     )
 
 
@@ -153,11 +163,12 @@ def _parts(scope: SalesScope) -> list[tuple[Q, Any, Any]]:
     """``(filter, side, month index of the side's start)`` per query, as ``SalesScope.order_parts``."""
     (start, _end), (previous_start, _previous_end) = scope.ranges
     months = {1: Value(month_of(start)), 0: Value(month_of(previous_start))}
+    # The sums have no buyer: a customer attribute is their own key (``order_day_rows``).
     if scope.overlap:
-        return [(scope.order_q(sides=(side,)), Value(side), months[side]) for side in (1, 0)]
+        return [(scope.order_q(sides=(side,), customers=False), Value(side), months[side]) for side in (1, 0)]
     return [
         (
-            scope.order_q(),
+            scope.order_q(customers=False),
             Case(When(day__gte=start, then=1), default=0),
             Case(When(day__gte=start, then=months[1]), default=months[0]),
         )
@@ -204,11 +215,18 @@ def _category_day_rows(scope: SalesScope) -> list[dict[str, Any]]:
 
 
 def order_day_rows(
-    scope: SalesScope, *, bucket: type[TruncBase], by_channel: bool, prev: str, key_prev: str
+    scope: SalesScope,
+    *,
+    bucket: type[TruncBase],
+    by_channel: bool,
+    prev: str,
+    key_prev: str,
+    dimension: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The rows of ``sales._order_figures`` per ``bucket`` (day, week or month; and channel) from the order day sums
-    (``sums_answer`` scopes): ``prev`` and ``key_prev`` name the chains as there (``prev_day`` or
-    ``prev_channel_day``).
+    """The rows of ``sales._order_figures`` per ``bucket`` (day, week or month; and channel, or with ``dimension``
+    the buyers' value of that customer attribute) from the order day sums (``sums_answer`` scopes), or from the
+    customer day sums (``dimension``, or the scope's ``segment``: one attribute's value; ADR 0045): ``prev`` and
+    ``key_prev`` name the chains as there (``prev_day`` or ``prev_channel_day``).
 
     A month's buyers are its orders whose previous one's month is before it; a day's or a week's, its orders with a
     buyer less those whose previous one was that day or week (ADR 0043). The first bucket may start before the
@@ -225,12 +243,19 @@ def order_day_rows(
     else:
         repeat = f"repeat_{'channel_' if month == 'prev_channel_month' else ''}{bucket.kind}"
         fresh = orders_where(~Q(**{month: SalesCategoryDay.NO_BUYER})) - Sum(repeat)
+    days: QuerySet[Any] = SalesOrderDay.objects.all()
+    key: Any = F("channel") if by_channel else Value(0)
+    if dimension is not None:
+        days, key = SalesCustomerDay.objects.filter(dimension=dimension), F("value")
+    elif scope.segment is not None:
+        segment_dimension, value = scope.segment
+        days = SalesCustomerDay.objects.filter(dimension=segment_dimension, value=value)
     result: list[dict[str, Any]] = []
     for q, side, since in _parts(scope):
         ranged = orders_where(Q(**{f"{month}__lt": since}))
         rows = (
-            SalesOrderDay.objects.filter(q)
-            .annotate(side=side, b=bucket("day"), k=F("channel") if by_channel else Value(0))
+            days.filter(q)
+            .annotate(side=side, b=bucket("day"), k=key)
             .values("side", "b", "k")
             .order_by()
             .annotate(
@@ -251,7 +276,7 @@ def order_day_rows(
             if not months and bucket_day(row["b"]) < starts[row["side"]]:
                 row["bucket_buyers"] = row["range_buyers"]
             result.append(row | {"orders": row["order_sum"]})
-    keys = {"b": bucket("day"), "k": F("channel") if by_channel else Value(0)}
+    keys = {"b": bucket("day"), "k": recorded_value(dimension) if dimension is not None else key}
     none = {"revenue": Decimal(0), "orders": 0, "units": 0, "bucket_buyers": 0, "range_buyers": 0, "key_buyers": 0}
     for chain, names in (
         ((prev, ("range_buyers",)), (key_prev, ("key_buyers",)))

@@ -1,0 +1,70 @@
+"""The order day sums per customer attribute and the attributes they were written with (ADR 0045)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from tokui.analytics.enums import CustomerDimension
+from tokui.core.money import MoneyField
+
+# The value of orders without a company (size, rep) or without any customer (prefecture too); also a company
+# without a rep. Never a filter's value, so a filter never keeps them.
+NO_VALUE = "-"
+
+
+class SalesCustomerRecord(models.Model):
+    """A buyer's prefecture, company size and rep as the customer day sums count them (``NO_VALUE`` for none).
+
+    ``customer`` is the facts' ``buyer``: the company id, or minus the id of an individual (B2C) customer. A report
+    first compares the customers changed lately with this and moves the sums of those that differ."""
+
+    customer = models.BigIntegerField(_("customer"), primary_key=True)
+    prefecture = models.CharField(_("prefecture"), max_length=16)
+    size = models.CharField(_("company size"), max_length=16)
+    rep = models.CharField(_("sales rep"), max_length=16)
+
+    class Meta:
+        verbose_name = _("sales customer record")
+        verbose_name_plural = _("sales customer records")
+        indexes = [
+            models.Index(fields=["prefecture"], name="sales_customer_prefecture"),
+            models.Index(fields=["size"], name="sales_customer_size"),
+            models.Index(fields=["rep"], name="sales_customer_rep"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.customer)
+
+
+class SalesCustomerDay(models.Model):
+    """``SalesOrderDay`` once per customer attribute: the order facts summed per (dimension, the buyer's value
+    of it, currency, day, channel, month of the previous order and of the previous one in the channel).
+
+    Every order fact is in one row of each dimension, so a filter on one attribute reads its value's rows and a
+    breakdown by one reads the dimension's rows, instead of the facts of every buyer joined to their company."""
+
+    pk = models.CompositePrimaryKey(
+        "dimension", "value", "currency", "day", "channel", "prev_month", "prev_channel_month"
+    )
+    dimension = models.CharField(_("dimension"), max_length=10, choices=CustomerDimension.choices)
+    value = models.CharField(_("value"), max_length=16)
+    currency = models.CharField(_("currency"), max_length=3)
+    day = models.DateField(_("day"))
+    channel = models.CharField(_("channel"), max_length=16)
+    prev_month = models.IntegerField(_("month of the previous order"))
+    prev_channel_month = models.IntegerField(_("month of the previous order in the channel"))
+    total = MoneyField(_("total"))
+    units = models.BigIntegerField(_("units"))
+    orders = models.IntegerField(_("orders"))
+    repeat_day = models.IntegerField(_("orders after another that day"), default=0)
+    repeat_week = models.IntegerField(_("orders after another that week"), default=0)
+    repeat_channel_day = models.IntegerField(_("orders after another that day in the channel"), default=0)
+    repeat_channel_week = models.IntegerField(_("orders after another that week in the channel"), default=0)
+
+    class Meta:
+        verbose_name = _("sales customer day")
+        verbose_name_plural = _("sales customer days")
+
+    def __str__(self) -> str:
+        return f"{self.dimension}={self.value} {self.day} {self.channel}"
