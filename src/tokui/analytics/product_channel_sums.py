@@ -29,11 +29,10 @@ from tokui.analytics.sales_models import (
     SalesProductChannelMonth,
     SalesProductChannelTotal,
 )
-from tokui.analytics.sales_sums import Group, add_figures, start_gap_rows
+from tokui.analytics.sales_sums import Group, add_figures, first_since_start, start_gap_rows
 from tokui.analytics.sum_reads import (
     SumSide,
     first_day,
-    first_since_start,
     grouped_part,
     line_figures,
     product_gap_rows,

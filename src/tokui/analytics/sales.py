@@ -54,14 +54,15 @@ from tokui.analytics.report_types import (
 from tokui.analytics.sales_facts import report_reads, sales_facts_catch_up, sales_facts_pending
 from tokui.analytics.sales_sums import (
     Group,
+    both_sides,
     bucket_day,
     category_figures,
     count_where,
     first_since,
+    first_since_start,
     order_day_rows,
     sums_answer,
 )
-from tokui.analytics.sum_reads import first_since_start
 from tokui.catalog.selectors import categories, category_parent_ids, category_with_descendants
 from tokui.core.lookups import ids_q
 from tokui.core.money import default_currency
@@ -359,34 +360,14 @@ def _order_fact_rows(
             "bucket_buyers": count_where(inside & counted & (first_since(prev, bucket("day")) | first(prev))),
             "range_buyers": count_where(inside & counted & first(prev)),
             "key_buyers": count_where(inside & counted & first(key_prev)),
-            "rows": count_where(inside) if inside else Count("pk"),
         }
 
     if scope.overlap:
-        sides = {side: scope.ranges[1 - side] for side in (1, 0)}
-        aggregates = {
-            f"{name}_{side}": aggregate
-            for side, (start, end) in sides.items()
-            for name, aggregate in figures(Q(day__gte=start, day__lte=end), first_since_start(start)).items()
-        }
-        grouped = (
-            facts_of(scope.order_q())
-            .annotate(b=bucket("day"), k=key if key is not None else Value(0))
-            .values("b", "k")
-            .order_by()
-            .annotate(**aggregates)
-        )
-        names = ("revenue", "orders", "units", "bucket_buyers", "range_buyers", "key_buyers")
-        return [
-            {"side": side, "b": row["b"], "k": row["k"], **{name: row[f"{name}_{side}"] for name in names}}
-            for row in grouped
-            for side in sides
-            if row[f"rows_{side}"]
-        ]
+        keyed = facts_of(scope.order_q()).annotate(b=bucket("day"), k=key if key is not None else Value(0))
+        return both_sides(scope, keyed.values("b", "k").order_by(), figures)
     for q, side, first in scope.order_parts():
         result += (
-            {name: value for name, value in row.items() if name != "rows"}
-            for row in facts_of(q)
+            facts_of(q)
             .annotate(side=side, b=bucket("day"), k=key if key is not None else Value(0))
             .values("side", "b", "k")
             .order_by()

@@ -223,6 +223,9 @@ class SalesCategoryFact(_OrderPartColumns):
         null=True,
         blank=True,
         db_constraint=False,
+        # ``sales_category_fact_category`` (category, currency, day) serves every read by category; a second index
+        # on the category alone only cost each written fact one more index entry (69 MB at 10M facts).
+        db_index=False,
         related_name="+",
         verbose_name=_("category"),
     )

@@ -8,7 +8,8 @@ same sums with the previous order's month in place of its day, a few hundred tho
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -81,25 +82,34 @@ def add_figures(sums: dict[Group, list[Any]], group: Group, figures: tuple[Any, 
 def _category_fact_rows(scope: SalesScope) -> list[dict[str, Any]]:
     channel = bool(scope.filters.channel)
     prev, order_prev = ("prev_channel_day", "prev_order_channel_day") if channel else ("prev_day", "prev_order_day")
-    result: list[dict[str, Any]] = []
-    for q, side, first in scope.order_parts():
+
+    def facts(q: Q) -> QuerySet[Any]:
         rows = SalesCategoryFact.objects.filter(q)
         if scope.categories is not None:
             rows = rows.filter(category_id__in=sorted(scope.categories))
-        result += [
-            dict(row)
-            for row in rows.annotate(side=side)
-            .values("side", "category_id")
-            .order_by()
-            .annotate(
-                revenue=Sum("amount"),
-                orders=Count("pk"),
-                units=Sum("units"),
-                buyers=count_where(first(prev)),
-                all_orders=count_where(Q(first=True)),
-                all_buyers=count_where(Q(first=True) & first(order_prev)),
-            )
-        ]
+        return rows
+
+    def figures(inside: Q, first: Callable[[str], Q]) -> dict[str, Any]:
+        def summed(column: str) -> Sum:
+            return Sum(Case(When(inside, then=F(column)))) if inside else Sum(column)
+
+        return {
+            "revenue": summed("amount"),
+            "orders": count_where(inside) if inside else Count("pk"),
+            "units": summed("units"),
+            "buyers": count_where(inside & first(prev)),
+            "all_orders": count_where(inside & Q(first=True)),
+            "all_buyers": count_where(inside & Q(first=True) & first(order_prev)),
+        }
+
+    if scope.overlap:
+        # Overlapping periods under a customer filter: its buyers' facts fetched once (2.0 → 1.1 s for a company
+        # size at 3M orders).
+        return both_sides(scope, facts(scope.order_q()).values("category_id").order_by(), figures)
+    result: list[dict[str, Any]] = []
+    for q, side, first in scope.order_parts():
+        grouped = facts(q).annotate(side=side).values("side", "category_id").order_by()
+        result += [dict(row) for row in grouped.annotate(**figures(Q(), first))]
     return result
 
 
@@ -112,6 +122,40 @@ def first_since(prev: str, since: Any) -> Q:
     """Orders that are their buyer's first since ``since`` (a date or a date expression): the buyer's previous
     order (``prev``: in the same currency, or also the same channel) is older, or there is none."""
     return Q(buyer__isnull=False) & (Q(**{f"{prev}__isnull": True}) | Q(**{f"{prev}__lt": since}))
+
+
+def first_since_start(start: dt.date) -> Callable[[str], Q]:
+    """``first_since`` for one start, as ``SalesScope.order_parts`` gives it."""
+    return functools.partial(_first_since, start)
+
+
+def _first_since(start: dt.date, prev: str) -> Q:
+    return first_since(prev, start)
+
+
+def both_sides(
+    scope: SalesScope, grouped: QuerySet[Any], figures: Callable[[Q, Callable[[str], Q]], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The rows of ``grouped`` (a ``values()`` of its keys) for the scope's two overlapping periods in one pass,
+    each aggregate of ``figures(inside, first)`` summed per side over the side's days: the days both share are read
+    once, and a filter on the customer fetches each of its buyers' rows once where two reads fetched the same heap
+    pages twice (ADR 0040's addendum). Returns a row per key and side with rows there, its keys and ``side``."""
+    sides = {side: scope.ranges[1 - side] for side in (1, 0)}
+    aggregates: dict[str, Any] = {}
+    names: list[str] = []
+    for side, (start, end) in sides.items():
+        inside = Q(day__gte=start, day__lte=end)
+        per_side = figures(inside, first_since_start(start))
+        names = list(per_side)
+        aggregates |= {f"{name}_{side}": aggregate for name, aggregate in per_side.items()}
+        aggregates[f"rows_{side}"] = count_where(inside)
+    keys = list(grouped.query.values_select) + list(grouped.query.annotation_select)
+    return [
+        {"side": side, **{key: row[key] for key in keys}, **{name: row[f"{name}_{side}"] for name in names}}
+        for row in grouped.annotate(**aggregates)
+        for side in sides
+        if row[f"rows_{side}"]
+    ]
 
 
 def sums_answer(scope: SalesScope, *, channel: bool, customers: bool = True) -> bool:

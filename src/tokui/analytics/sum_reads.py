@@ -16,10 +16,16 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 from django.db.models import Case, F, Q, QuerySet, Sum, When
 
-from tokui.analytics import sales_sums
 from tokui.analytics.report_types import SalesFigures
 from tokui.analytics.sales_models import SalesLineFact
-from tokui.analytics.sales_sums import Group, add_figures, count_where, month_of, start_gap_rows
+from tokui.analytics.sales_sums import (
+    Group,
+    add_figures,
+    both_sides,
+    count_where,
+    month_of,
+    start_gap_rows,
+)
 from tokui.catalog.models import Product
 from tokui.core.money import DECIMAL_PLACES
 
@@ -162,24 +168,9 @@ def both_sides_line_figures(
     """``line_figures`` of the scope's two periods when they overlap, in one pass over their lines, each figure
     summed per side over the side's days: a filter on the customer fetches each of its buyers' lines once, where
     two reads fetched the same heap pages twice (each page holds lines of many days)."""
-    sides = {side: scope.ranges[1 - side] for side in (1, 0)}
-    sums: dict[str, Any] = {}
-    for side, (start, end) in sides.items():
-        first = first_since_start(start)
-        sums |= {
-            f"{name}_{side}": aggregate
-            for name, aggregate in _line_sums(scope, Q(day__gte=start, day__lte=end), first).items()
-        }
     grouped = _lines(scope, scope.order_q()).values("product_id").order_by()
     with _hashed():
-        fetched = list(grouped.annotate(**sums))
-    names = ("revenue", "orders", "units", "buyers", "all_orders", "all_buyers")
-    rows = [
-        {"side": side, "product_id": row["product_id"], **{name: row[f"{name}_{side}"] for name in names}}
-        for row in fetched
-        for side in sides
-        if row[f"rows_{side}"]
-    ]
+        rows = both_sides(scope, grouped, functools.partial(_line_sums, scope))
     return _line_results(scope, rows)
 
 
@@ -205,7 +196,6 @@ def _line_sums(scope: SalesScope, inside: Q | None, first: Callable[[str], Q]) -
         "buyers": count_where(within & Q(product_first=True) & first(f"prev_product{channel}_day")),
         "all_orders": count_where(within & Q(order_first=True)),
         "all_buyers": count_where(within & Q(order_first=True) & first(f"prev_order{channel}_day")),
-        **({"rows": count_where(inside)} if inside is not None else {}),
     }
 
 
@@ -225,15 +215,6 @@ def _line_results(
     if scope.categories is not None:
         return grouped, None
     return grouped, {group: SalesFigures(*figures) for group, figures in totals.items()}
-
-
-def first_since_start(start: dt.date) -> Callable[[str], Q]:
-    """``sales_sums.first_since`` for one start, as ``SalesScope.order_parts`` gives it."""
-    return functools.partial(_first_since, start)
-
-
-def _first_since(start: dt.date, prev: str) -> Q:
-    return sales_sums.first_since(prev, start)
 
 
 @contextmanager
