@@ -16,11 +16,24 @@ from django.utils import timezone
 
 from tests.analytics.conftest import MigrationEditor, jst
 from tests.analytics.sales_reference import Reference, bucket
-from tests.factories import CompanyFactory, ContactFactory, OrderFactory, OrderLineFactory, UserFactory
+from tests.factories import (
+    CategoryFactory,
+    CompanyFactory,
+    ContactFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    UserFactory,
+)
 from tokui.accounts.enums import Role
 from tokui.accounts.models import User
 from tokui.analytics import customer_sums
-from tokui.analytics.models import SalesCustomerDay, SalesCustomerRecord, SalesFactsState
+from tokui.analytics.models import (
+    SalesCustomerCategoryMonth,
+    SalesCustomerDay,
+    SalesCustomerRecord,
+    SalesFactsState,
+)
 from tokui.analytics.report_types import Breakdown, Comparison, SalesFigures, SalesFilters, SalesReport
 from tokui.analytics.sales import sales_report
 from tokui.analytics.sales_facts import sales_facts_catch_up, sales_facts_rebuild, sales_facts_refresh
@@ -58,6 +71,9 @@ def _shop() -> dict[str, Any]:
         for n in range(10)
     ]
     people = [ContactFactory(company=None, prefecture=("13", "27", "", "13")[n]) for n in range(4)]
+    top = CategoryFactory()
+    categories = [top, CategoryFactory(parent=top), CategoryFactory(parent=top), CategoryFactory()]
+    products = [ProductFactory(category=categories[n % 4]) for n in range(6)] + [ProductFactory(category=None)]
     for n in range(150):
         buyer = rng.choice([*companies, *people])
         day = dt.date(2025, 12, 1) + dt.timedelta(days=rng.randrange(150))
@@ -71,9 +87,16 @@ def _shop() -> dict[str, Any]:
             currency="USD" if n % 29 == 0 else "JPY",
             total=Decimal(rng.randrange(1, 90) * 100),
         )
-        OrderLineFactory(order=order, quantity=rng.randrange(1, 4))
+        for line_no in range(1, 1 + rng.randrange(1, 4)):
+            OrderLineFactory(
+                order=order,
+                line_no=line_no,
+                product=rng.choice(products),
+                quantity=rng.randrange(1, 4),
+                amount=Decimal(rng.randrange(1, 50) * 100),
+            )
     sales_facts_catch_up()
-    return {"reps": reps, "companies": companies, "people": people}
+    return {"reps": reps, "companies": companies, "people": people, "categories": categories}
 
 
 def _prefecture(order: dict[str, Any]) -> Any:
@@ -177,6 +200,57 @@ def test_a_breakdown_by_a_customer_attribute_reads_its_sums_and_matches_the_refe
                 _check(report, reference, breakdown, filters=options)
 
 
+def _check_categories(report: SalesReport, reference: Reference, **options: Any) -> None:
+    for attribute, (start, end) in (
+        ("current", (report.start, report.end)),
+        ("previous", (report.previous_start, report.previous_end)),
+    ):
+        expected = reference.figures(start, end, line_key=lambda o, line: line["product__category_id"], **options)
+        got = {
+            row.key: _figures(getattr(row, attribute))
+            for row in report.breakdown_rows
+            if getattr(row, attribute).orders
+        }
+        assert got == {"none" if k is None else str(k): v for k, v in expected.items()}, attribute
+
+
+def test_a_category_breakdown_for_one_customer_value_reads_its_months_and_matches_the_reference(admin: User) -> None:
+    shop = _shop()
+    reference = Reference()
+    periods = (
+        (dt.date(2026, 1, 1), dt.date(2026, 3, 31), Comparison.PREVIOUS_PERIOD),  # whole months only
+        (dt.date(2026, 1, 12), dt.date(2026, 4, 20), Comparison.PREVIOUS_PERIOD),  # both ends inside a month
+        (dt.date(2026, 2, 3), dt.date(2026, 2, 17), Comparison.PREVIOUS_PERIOD),  # inside one month
+        (dt.date(2025, 12, 15), dt.date(2027, 1, 15), Comparison.PREVIOUS_YEAR),  # overlapping periods
+    )
+    top = shop["categories"][0]
+    for start, end, comparison in periods:
+        for filters in (
+            SalesFilters(prefecture="13"),
+            SalesFilters(company_size=CompanySize.LARGE),
+            SalesFilters(sales_rep_id=shop["reps"][1].pk),
+            SalesFilters(prefecture="27", category_id=top.pk),
+        ):
+            options = {name: getattr(filters, name) for name in filters.__slots__ if getattr(filters, name)}
+            category = options.pop("category_id", None)
+            with CaptureQueriesContext(connection) as context:
+                report = sales_report(
+                    user=admin,
+                    start=start,
+                    end=end,
+                    comparison=comparison,
+                    filters=filters,
+                    breakdown=Breakdown.CATEGORY,
+                )
+            label = (start, filters)
+            months = any("salescustomercategorymonth" in q["sql"] for q in context.captured_queries)
+            assert months == ((start.year, start.month) != (end.year, end.month)), label  # else only its days
+            if category is None:
+                _check_categories(report, reference, filters=options)
+            else:
+                _check_categories(report, reference, filters=options, category_id=category)
+
+
 def test_two_customer_filters_at_once_read_the_facts_and_match_the_reference(admin: User) -> None:
     shop = _shop()
     reference = Reference()
@@ -209,6 +283,14 @@ def _customer_rows() -> list[tuple[Any, ...]]:
     )
 
 
+def _category_rows() -> list[tuple[Any, ...]]:
+    return sorted(
+        SalesCustomerCategoryMonth.objects.exclude(orders=0).values_list(
+            "dimension", "value", "currency", "category_key", "month", "prev_month", "amount", "units", "orders"
+        )
+    )
+
+
 def _records() -> list[tuple[Any, ...]]:
     return sorted(SalesCustomerRecord.objects.values_list("customer", "prefecture", "size", "rep"))
 
@@ -227,18 +309,22 @@ def test_the_consumer_the_customer_check_the_rebuild_and_the_migration_write_the
     company.prefecture, company.assigned_rep = "27", shop["reps"][1]
     company.save()
     sales_facts_catch_up()
-    incremental, records = _customer_rows(), _records()
+    incremental, records, categories = _customer_rows(), _records(), _category_rows()
     assert ("prefecture", "47", "JPY") in {row[:3] for row in incremental}
     assert (company.pk, "27", company.size or "-", str(shop["reps"][1].pk)) in records
+    assert ("prefecture", "27") in {row[:2] for row in categories}
     sales_facts_rebuild()
     assert _customer_rows() == incremental
     assert _records() == records
+    assert _category_rows() == categories
     SalesCustomerDay.objects.all().delete()
     SalesCustomerRecord.objects.all().delete()
-    migration = importlib.import_module("tokui.analytics.migrations.0022_sales_customer_days")
-    migration._fill(None, MigrationEditor())
+    SalesCustomerCategoryMonth.objects.all().delete()
+    for name in ("0022_sales_customer_days", "0024_sales_customer_category_months"):
+        importlib.import_module(f"tokui.analytics.migrations.{name}")._fill(None, MigrationEditor())
     assert _customer_rows() == incremental
     assert _records() == records
+    assert _category_rows() == categories
 
 
 def test_a_change_saved_without_updated_at_is_caught_by_the_nightly_rebuild(admin: User) -> None:

@@ -68,3 +68,28 @@ class SalesCustomerDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dimension}={self.value} {self.day} {self.channel}"
+
+
+class SalesCustomerCategoryMonth(models.Model):
+    """The category facts summed per (dimension, the buyer's value of it, currency, category, month, month of the
+    buyer's previous order in the category), as ``SalesCategoryDay`` by month: the category breakdown for one
+    customer attribute's value. ``EVERY_LINE`` rows count the orders' first rows by the chain of orders with any
+    line (the breakdown's totals). Months a period covers only in part are read from the facts."""
+
+    pk = models.CompositePrimaryKey("dimension", "value", "currency", "category_key", "month", "prev_month")
+    dimension = models.CharField(_("dimension"), max_length=10, choices=CustomerDimension.choices)
+    value = models.CharField(_("value"), max_length=16)
+    currency = models.CharField(_("currency"), max_length=3)
+    category_key = models.BigIntegerField(_("category"))
+    month = models.IntegerField(_("month"))
+    prev_month = models.IntegerField(_("month of the previous order"))
+    amount = MoneyField(_("amount"))
+    units = models.BigIntegerField(_("units"))
+    orders = models.IntegerField(_("orders"))
+
+    class Meta:
+        verbose_name = _("sales customer category month")
+        verbose_name_plural = _("sales customer category months")
+
+    def __str__(self) -> str:
+        return f"{self.dimension}={self.value} {self.category_key} {self.month}"

@@ -36,7 +36,7 @@ from tokui.analytics.customer_models import NO_VALUE, SalesCustomerRecord
 from tokui.analytics.enums import CustomerDimension
 from tokui.analytics.models import SalesFactsState, SalesOrderFact
 from tokui.analytics.report_types import SalesFilters
-from tokui.analytics.sales_days import customer_days_add
+from tokui.analytics.sales_days import customer_categories_add, customer_days_add
 from tokui.customers.models import Company, Contact
 
 _CHUNK = 500
@@ -132,10 +132,12 @@ def customers_move(cursor: CursorWrapper, buyers: Sequence[int]) -> None:
         placeholders = ", ".join(["%s"] * len(chunk))
         where = f"buyer IN ({placeholders})"
         customer_days_add(cursor, where, chunk, sign=-1)
+        customer_categories_add(cursor, where, chunk, sign=-1)
         cursor.execute(f"DELETE FROM {records} WHERE customer IN ({placeholders})", list(chunk))
         values = " UNION ALL ".join(["SELECT %s AS buyer"] * len(chunk))
         customer_records_add(cursor, values, chunk)
         customer_days_add(cursor, where, chunk, sign=1)
+        customer_categories_add(cursor, where, chunk, sign=1)
 
 
 def customers_catch_up(

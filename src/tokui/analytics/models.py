@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from tokui.analytics.customer_models import SalesCustomerCategoryMonth as SalesCustomerCategoryMonth
 from tokui.analytics.customer_models import SalesCustomerDay as SalesCustomerDay
 from tokui.analytics.customer_models import SalesCustomerRecord as SalesCustomerRecord
 from tokui.analytics.enums import CustomerLevel, DashboardKpi, RankMethod

@@ -24,6 +24,7 @@ from tokui.analytics.enums import CustomerDimension
 from tokui.analytics.models import (
     SalesCategoryDay,
     SalesCategoryFact,
+    SalesCustomerCategoryMonth,
     SalesCustomerDay,
     SalesCustomerRecord,
     SalesOrderDay,
@@ -88,14 +89,50 @@ def _category_select(where: str, *, sign: int, facts: str | None = None) -> str:
     )
 
 
+_CUSTOMER_CATEGORY_KEY = "dimension, value, currency, category_key, month, prev_month"
+_CUSTOMER_CATEGORY_COLUMNS = f"{_CUSTOMER_CATEGORY_KEY}, amount, units, orders"
+_LINE_SUMS = ("amount", "units", "orders")
+
+
+def _customer_category_select(where: str, *, sign: int, facts: str | None = None, records: str | None = None) -> str:
+    """``_category_select`` by month, once per customer dimension, keyed also by the buyers' recorded value of it
+    (``SalesCustomerCategoryMonth``; ``where``'s parameters are given twice per dimension)."""
+    table = _q(facts or SalesCategoryFact._meta.db_table)
+    previous, every, month = previous_month("prev_day"), previous_month("prev_order_day"), month_index("day")
+    join = f" LEFT JOIN {_q(records or SalesCustomerRecord._meta.db_table)} r ON r.customer = {table}.buyer"
+    parts = []
+    for dimension in CustomerDimension:
+        value = f"COALESCE(r.{CUSTOMER_COLUMNS[dimension]}, '{NO_VALUE}')"
+        head = f"SELECT '{dimension}' AS dimension, {value} AS value, currency"
+        parts += [
+            f"{head}, COALESCE(category_id, 0) AS category_key, {month} AS month, {previous} AS prev_month,"
+            f" {sign} * SUM(amount) AS amount, {sign} * SUM(units) AS units, {sign} * COUNT(*) AS orders"
+            f" FROM {table}{join} WHERE {where} GROUP BY {value}, currency, COALESCE(category_id, 0), {month},"
+            f" {previous}",
+            f"{head}, {SalesCategoryDay.EVERY_LINE}, {month}, {every}, 0, 0, {sign} * COUNT(*)"
+            f" FROM {table}{join} WHERE ({where}) AND {_q('first')} GROUP BY {value}, currency, {month}, {every}",
+        ]
+    return " UNION ALL ".join(parts)
+
+
+def _customer_category_upsert(select: str) -> str:
+    table = _q(SalesCustomerCategoryMonth._meta.db_table)
+    return upsert_sums(table, _CUSTOMER_CATEGORY_COLUMNS, _CUSTOMER_CATEGORY_KEY, _LINE_SUMS, select)
+
+
 def category_days_add(cursor: CursorWrapper, where: str, params: Sequence[Any], *, sign: int) -> None:
-    """Add the category facts matching ``where`` (unqualified columns) to the day sums, times ``sign``."""
+    """Add the category facts matching ``where`` (unqualified columns) to the day sums and to the customer category
+    months (by the buyers' recorded values), times ``sign``."""
     table = _q(SalesCategoryDay._meta.db_table)
     select = _category_select(where, sign=sign)
-    key = _CATEGORY_KEY
-    cursor.execute(
-        upsert_sums(table, _CATEGORY_COLUMNS, key, ("amount", "units", "orders"), select), [*params, *params]
-    )
+    cursor.execute(upsert_sums(table, _CATEGORY_COLUMNS, _CATEGORY_KEY, _LINE_SUMS, select), [*params, *params])
+    customer_categories_add(cursor, where, params, sign=sign)
+
+
+def customer_categories_add(cursor: CursorWrapper, where: str, params: Sequence[Any], *, sign: int) -> None:
+    """Add the category facts matching ``where`` to the customer category months only, times ``sign``."""
+    select = _customer_category_select(where, sign=sign)
+    cursor.execute(_customer_category_upsert(select), list(params) * 2 * len(CustomerDimension))
 
 
 def category_facts_insert(
@@ -112,8 +149,9 @@ def category_facts_insert(
     # page per deleted row. The rows as written are summed instead.
     table = _q(SalesCategoryDay._meta.db_table)
     select = _category_select("1 = 1", sign=1, facts="added")
-    upsert = upsert_sums(table, _CATEGORY_COLUMNS, _CATEGORY_KEY, ("amount", "units", "orders"), select)
-    cursor.execute(f"WITH added AS ({sql} RETURNING *) {upsert}", list(insert_params))
+    upsert = upsert_sums(table, _CATEGORY_COLUMNS, _CATEGORY_KEY, _LINE_SUMS, select)
+    customers = _customer_category_upsert(_customer_category_select("1 = 1", sign=1, facts="added"))
+    cursor.execute(f"WITH added AS ({sql} RETURNING *), customers AS ({customers}) {upsert}", list(insert_params))
 
 
 def category_facts_delete(cursor: CursorWrapper, where: str, params: Sequence[Any]) -> None:
@@ -211,7 +249,10 @@ def _delete(cursor: CursorWrapper, facts: str, where: str, params: Sequence[Any]
     customers = ""
     if category:
         table, columns, key = _q(SalesCategoryDay._meta.db_table), _CATEGORY_COLUMNS, _CATEGORY_KEY
-        select, sums = _category_select("1 = 1", sign=-1, facts="gone"), ("amount", "units", "orders")
+        select, sums = _category_select("1 = 1", sign=-1, facts="gone"), _LINE_SUMS
+        customers = (
+            f", customers AS ({_customer_category_upsert(_customer_category_select('1 = 1', sign=-1, facts='gone'))})"
+        )
     else:
         table, columns, key = _q(SalesOrderDay._meta.db_table), _ORDER_COLUMNS, _ORDER_KEY
         select, sums = _order_select("1 = 1", sign=-1, facts="gone"), _ORDER_SUMS
@@ -241,3 +282,12 @@ def customer_days_rebuild_sql(
     target = _q(table or SalesCustomerDay._meta.db_table)
     select = _customer_select("1 = 1", sign=1, facts=facts, records=records)
     return f"INSERT INTO {target} ({_CUSTOMER_COLUMNS}) {select}", []
+
+
+def customer_categories_rebuild_sql(
+    *, table: str | None = None, facts: str | None = None, records: str | None = None
+) -> tuple[str, list[Any]]:
+    """INSERT ... SELECT of every customer category month from the category facts and the customer records."""
+    target = _q(table or SalesCustomerCategoryMonth._meta.db_table)
+    select = _customer_category_select("1 = 1", sign=1, facts=facts, records=records)
+    return f"INSERT INTO {target} ({_CUSTOMER_CATEGORY_COLUMNS}) {select}", []

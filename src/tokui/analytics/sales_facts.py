@@ -46,6 +46,7 @@ from tokui.analytics.models import (
     SalesCategoryDay,
     SalesCategoryFact,
     SalesCategoryProduct,
+    SalesCustomerCategoryMonth,
     SalesCustomerDay,
     SalesCustomerRecord,
     SalesFactsState,
@@ -57,6 +58,7 @@ from tokui.analytics.product_channel_sums import channel_sums_rebuild_sql
 from tokui.analytics.product_sums import product_sums_give, product_sums_rebuild_sql, product_sums_take
 from tokui.analytics.sales_days import (
     category_days_rebuild_sql,
+    customer_categories_rebuild_sql,
     customer_days_rebuild_sql,
     order_days_add,
     order_days_rebuild_sql,
@@ -91,6 +93,7 @@ _TABLES = (
     SalesProductChannelTotal._meta.db_table,
     SalesCustomerRecord._meta.db_table,
     SalesCustomerDay._meta.db_table,
+    SalesCustomerCategoryMonth._meta.db_table,
 )
 # More new orders than this (a bulk load without facts) are read by a full rebuild instead, in the background.
 CATCH_UP_LIMIT = 50_000
@@ -475,6 +478,7 @@ def _rebuild_in_place(latest: int) -> int:
             cursor.execute(*order_days_rebuild_sql())
             cursor.execute(*customer_records_rebuild_sql())
             cursor.execute(*customer_days_rebuild_sql())
+            cursor.execute(*customer_categories_rebuild_sql())
             for statement in (*product_sums_rebuild_sql(), *channel_sums_rebuild_sql()):
                 cursor.execute(*statement)
             return written
@@ -502,6 +506,13 @@ def _rebuild_beside(latest: int) -> int:
             cursor.execute(*customer_records_rebuild_sql(table=records, facts=twins[orders_table]))
             customer_days = twins[SalesCustomerDay._meta.db_table]
             cursor.execute(*customer_days_rebuild_sql(table=customer_days, facts=twins[orders_table], records=records))
+            cursor.execute(
+                *customer_categories_rebuild_sql(
+                    table=twins[SalesCustomerCategoryMonth._meta.db_table],
+                    facts=twins[categories_table],
+                    records=records,
+                )
+            )
             # The day sums group 10M lines into ~6.5M (day, product, previous month) keys: hashed, they go to disk.
             # Set when the sums ran a window per buyer and product over (order, product) groups (105 → 58 s then);
             # since ADR 41 they read the lines' stored chains, and sorting has not been measured against hashing.
