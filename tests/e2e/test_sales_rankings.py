@@ -86,6 +86,16 @@ def test_marketer_reads_sales_by_channel_and_category_exports_and_reads_the_rank
     assert page.get_by_test_id("breakdown-table").locator("tbody tr").count() > 3
     page.screenshot(path=screenshots / "03c-sales-by-product-from-the-15th.png", full_page=True)
 
+    # One company size, by prefecture: both from the sums per customer attribute (ADR 45).
+    page.get_by_label("規模").select_option(index=1)
+    page.get_by_label("内訳").select_option(label="都道府県")
+    expect(page).to_have_url(re.compile("breakdown=prefecture"))
+    expect(page).to_have_url(re.compile("company_size=[a-z]"))
+    expect(page.get_by_test_id("breakdown-title")).to_have_text("都道府県別")
+    assert page.get_by_test_id("breakdown-table").locator("tbody tr").count() > 1
+    expect(page.get_by_test_id("sales-chart").locator("svg")).to_be_visible()
+    page.screenshot(path=screenshots / "03d-sales-one-size-by-prefecture.png", full_page=True)
+
     page.locator("[data-nav=rankings]").click()
     table = page.get_by_test_id("ranking-table")
     expect(table.locator("tbody tr")).to_have_count(20)
