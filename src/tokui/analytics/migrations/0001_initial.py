@@ -7,240 +7,105 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("catalog", "0001_initial"),
-        ("customers", "0002_admin_labels"),
+        ('catalog', '0001_initial'),
+        ('customers', '0002_admin_labels'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="RfmSettings",
+            name='RfmSettings',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "level",
-                    models.CharField(
-                        choices=[("company", "Companies (B2B)"), ("contact", "Individual customers (B2C)")],
-                        max_length=16,
-                        unique=True,
-                        verbose_name="customers",
-                    ),
-                ),
-                (
-                    "recency_method",
-                    models.CharField(
-                        choices=[("fixed", "Fixed boundaries"), ("quantile", "Quintiles (a fifth each)")],
-                        default="fixed",
-                        max_length=16,
-                        verbose_name="recency ranks",
-                    ),
-                ),
-                (
-                    "recency_bounds",
-                    models.JSONField(
-                        default=tokui.analytics.models.default_recency_bounds, verbose_name="recency boundaries (days)"
-                    ),
-                ),
-                (
-                    "frequency_method",
-                    models.CharField(
-                        choices=[("fixed", "Fixed boundaries"), ("quantile", "Quintiles (a fifth each)")],
-                        default="fixed",
-                        max_length=16,
-                        verbose_name="frequency ranks",
-                    ),
-                ),
-                ("frequency_bounds", models.JSONField(default=list, verbose_name="frequency boundaries (orders)")),
-                (
-                    "monetary_method",
-                    models.CharField(
-                        choices=[("fixed", "Fixed boundaries"), ("quantile", "Quintiles (a fifth each)")],
-                        default="fixed",
-                        max_length=16,
-                        verbose_name="monetary ranks",
-                    ),
-                ),
-                ("monetary_bounds", models.JSONField(default=list, verbose_name="monetary boundaries (total spend)")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('level', models.CharField(choices=[('company', 'Companies (B2B)'), ('contact', 'Individual customers (B2C)')], max_length=16, unique=True, verbose_name='customers')),
+                ('recency_method', models.CharField(choices=[('fixed', 'Fixed boundaries'), ('quantile', 'Quintiles (a fifth each)')], default='fixed', max_length=16, verbose_name='recency ranks')),
+                ('recency_bounds', models.JSONField(default=tokui.analytics.models.default_recency_bounds, verbose_name='recency boundaries (days)')),
+                ('frequency_method', models.CharField(choices=[('fixed', 'Fixed boundaries'), ('quantile', 'Quintiles (a fifth each)')], default='fixed', max_length=16, verbose_name='frequency ranks')),
+                ('frequency_bounds', models.JSONField(default=list, verbose_name='frequency boundaries (orders)')),
+                ('monetary_method', models.CharField(choices=[('fixed', 'Fixed boundaries'), ('quantile', 'Quintiles (a fifth each)')], default='fixed', max_length=16, verbose_name='monetary ranks')),
+                ('monetary_bounds', models.JSONField(default=list, verbose_name='monetary boundaries (total spend)')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
             ],
             options={
-                "verbose_name": "RFM settings",
-                "verbose_name_plural": "RFM settings",
+                'verbose_name': 'RFM settings',
+                'verbose_name_plural': 'RFM settings',
             },
         ),
         migrations.CreateModel(
-            name="StatsRecompute",
+            name='StatsRecompute',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("started_at", models.DateTimeField(verbose_name="started at")),
-                ("finished_at", models.DateTimeField(verbose_name="finished at")),
-                ("customers", models.IntegerField(verbose_name="customers")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('started_at', models.DateTimeField(verbose_name='started at')),
+                ('finished_at', models.DateTimeField(verbose_name='finished at')),
+                ('customers', models.IntegerField(verbose_name='customers')),
             ],
             options={
-                "verbose_name": "stats recompute",
-                "verbose_name_plural": "stats recomputes",
-                "ordering": ["-finished_at"],
+                'verbose_name': 'stats recompute',
+                'verbose_name_plural': 'stats recomputes',
+                'ordering': ['-finished_at'],
             },
         ),
         migrations.CreateModel(
-            name="RfmSnapshot",
+            name='RfmSnapshot',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("month", models.DateField(verbose_name="month")),
-                (
-                    "level",
-                    models.CharField(
-                        choices=[("company", "Companies (B2B)"), ("contact", "Individual customers (B2C)")],
-                        max_length=16,
-                        verbose_name="customers",
-                    ),
-                ),
-                ("customer_id", models.BigIntegerField(verbose_name="customer")),
-                ("r", models.SmallIntegerField(verbose_name="R")),
-                ("f", models.SmallIntegerField(verbose_name="F")),
-                ("m", models.SmallIntegerField(verbose_name="M")),
-                ("as_of", models.DateField(verbose_name="as of")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('month', models.DateField(verbose_name='month')),
+                ('level', models.CharField(choices=[('company', 'Companies (B2B)'), ('contact', 'Individual customers (B2C)')], max_length=16, verbose_name='customers')),
+                ('customer_id', models.BigIntegerField(verbose_name='customer')),
+                ('r', models.SmallIntegerField(verbose_name='R')),
+                ('f', models.SmallIntegerField(verbose_name='F')),
+                ('m', models.SmallIntegerField(verbose_name='M')),
+                ('as_of', models.DateField(verbose_name='as of')),
             ],
             options={
-                "verbose_name": "RFM snapshot",
-                "verbose_name_plural": "RFM snapshots",
-                "constraints": [
-                    models.UniqueConstraint(fields=("level", "month", "customer_id"), name="rfm_snapshot_unique")
-                ],
+                'verbose_name': 'RFM snapshot',
+                'verbose_name_plural': 'RFM snapshots',
+                'constraints': [models.UniqueConstraint(fields=('level', 'month', 'customer_id'), name='rfm_snapshot_unique')],
             },
         ),
         migrations.CreateModel(
-            name="CustomerStats",
+            name='CustomerStats',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("first_order_on", models.DateField(verbose_name="first order")),
-                ("last_order_on", models.DateField(verbose_name="last order")),
-                ("order_count", models.IntegerField(verbose_name="orders")),
-                ("order_days", models.IntegerField(verbose_name="days with an order")),
-                (
-                    "total_spend",
-                    tokui.core.money.MoneyField(decimal_places=2, max_digits=14, verbose_name="total spend"),
-                ),
-                (
-                    "average_spend",
-                    tokui.core.money.MoneyField(decimal_places=2, max_digits=14, verbose_name="average order value"),
-                ),
-                (
-                    "average_interval_days",
-                    models.FloatField(blank=True, null=True, verbose_name="average days between orders"),
-                ),
-                (
-                    "median_interval_days",
-                    models.FloatField(blank=True, null=True, verbose_name="median days between orders"),
-                ),
-                (
-                    "predicted_next_order_on",
-                    models.DateField(blank=True, null=True, verbose_name="predicted next order"),
-                ),
-                ("refreshed_at", models.DateTimeField(verbose_name="refreshed at")),
-                (
-                    "company",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="customers.company",
-                        verbose_name="company",
-                    ),
-                ),
-                (
-                    "contact",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="customers.contact",
-                        verbose_name="contact",
-                    ),
-                ),
-                (
-                    "favourite_category_1",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="catalog.category",
-                        verbose_name="favourite category",
-                    ),
-                ),
-                (
-                    "favourite_category_2",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="catalog.category",
-                        verbose_name="second favourite category",
-                    ),
-                ),
-                (
-                    "favourite_category_3",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="catalog.category",
-                        verbose_name="third favourite category",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('first_order_on', models.DateField(verbose_name='first order')),
+                ('last_order_on', models.DateField(verbose_name='last order')),
+                ('order_count', models.IntegerField(verbose_name='orders')),
+                ('order_days', models.IntegerField(verbose_name='days with an order')),
+                ('total_spend', tokui.core.money.MoneyField(decimal_places=2, max_digits=14, verbose_name='total spend')),
+                ('average_spend', tokui.core.money.MoneyField(decimal_places=2, max_digits=14, verbose_name='average order value')),
+                ('average_interval_days', models.FloatField(blank=True, null=True, verbose_name='average days between orders')),
+                ('median_interval_days', models.FloatField(blank=True, null=True, verbose_name='median days between orders')),
+                ('predicted_next_order_on', models.DateField(blank=True, null=True, verbose_name='predicted next order')),
+                ('refreshed_at', models.DateTimeField(verbose_name='refreshed at')),
+                ('company', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='customers.company', verbose_name='company')),
+                ('contact', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='customers.contact', verbose_name='contact')),
+                ('favourite_category_1', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.category', verbose_name='favourite category')),
+                ('favourite_category_2', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.category', verbose_name='second favourite category')),
+                ('favourite_category_3', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.category', verbose_name='third favourite category')),
             ],
             options={
-                "verbose_name": "customer stats",
-                "verbose_name_plural": "customer stats",
-                "constraints": [
-                    models.UniqueConstraint(
-                        condition=models.Q(("company__isnull", False)), fields=("company",), name="stats_company"
-                    ),
-                    models.UniqueConstraint(
-                        condition=models.Q(("contact__isnull", False)), fields=("contact",), name="stats_contact"
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("company__isnull", False), ("contact__isnull", True)),
-                            models.Q(("company__isnull", True), ("contact__isnull", False)),
-                            _connector="OR",
-                        ),
-                        name="stats_one_customer",
-                    ),
-                ],
+                'verbose_name': 'customer stats',
+                'verbose_name_plural': 'customer stats',
+                'constraints': [models.UniqueConstraint(condition=models.Q(('company__isnull', False)), fields=('company',), name='stats_company'), models.UniqueConstraint(condition=models.Q(('contact__isnull', False)), fields=('contact',), name='stats_contact'), models.CheckConstraint(condition=models.Q(models.Q(('company__isnull', False), ('contact__isnull', True)), models.Q(('company__isnull', True), ('contact__isnull', False)), _connector='OR'), name='stats_one_customer')],
             },
         ),
         migrations.CreateModel(
-            name="RfmGroup",
+            name='RfmGroup',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=50, verbose_name="name")),
-                ("cells", models.JSONField(default=list, help_text="R×F cells as [r, f] pairs", verbose_name="cells")),
-                ("sort_order", models.IntegerField(default=0, verbose_name="sort order")),
-                (
-                    "settings",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="groups", to="analytics.rfmsettings"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=50, verbose_name='name')),
+                ('cells', models.JSONField(default=list, help_text='R×F cells as [r, f] pairs', verbose_name='cells')),
+                ('sort_order', models.IntegerField(default=0, verbose_name='sort order')),
+                ('settings', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='groups', to='analytics.rfmsettings')),
             ],
             options={
-                "verbose_name": "RFM group",
-                "verbose_name_plural": "RFM groups",
-                "ordering": ["settings", "sort_order", "id"],
-                "constraints": [models.UniqueConstraint(fields=("settings", "name"), name="rfm_group_name_unique")],
+                'verbose_name': 'RFM group',
+                'verbose_name_plural': 'RFM groups',
+                'ordering': ['settings', 'sort_order', 'id'],
+                'constraints': [models.UniqueConstraint(fields=('settings', 'name'), name='rfm_group_name_unique')],
             },
         ),
     ]

@@ -6,50 +6,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("analytics", "0001_initial"),
+        ('analytics', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="KpiGoal",
+            name='KpiGoal',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "kpi",
-                    models.CharField(
-                        choices=[
-                            ("revenue", "Revenue"),
-                            ("orders", "Orders"),
-                            ("active_companies", "Active companies"),
-                            ("repeat_rate", "Repeat customer rate (%)"),
-                            ("f2_rate", "F2 conversion (%)"),
-                            ("abandoned_carts", "Abandoned carts"),
-                            ("dormant_companies", "Dormant companies"),
-                        ],
-                        max_length=32,
-                        verbose_name="KPI",
-                    ),
-                ),
-                ("month", models.DateField(help_text="The first day of the month.", verbose_name="month")),
-                ("target", models.DecimalField(decimal_places=2, max_digits=16, verbose_name="goal")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
-                (
-                    "set_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="set by",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kpi', models.CharField(choices=[('revenue', 'Revenue'), ('orders', 'Orders'), ('active_companies', 'Active companies'), ('repeat_rate', 'Repeat customer rate (%)'), ('f2_rate', 'F2 conversion (%)'), ('abandoned_carts', 'Abandoned carts'), ('dormant_companies', 'Dormant companies')], max_length=32, verbose_name='KPI')),
+                ('month', models.DateField(help_text='The first day of the month.', verbose_name='month')),
+                ('target', models.DecimalField(decimal_places=2, max_digits=16, verbose_name='goal')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                ('set_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL, verbose_name='set by')),
             ],
             options={
-                "verbose_name": "KPI goal",
-                "verbose_name_plural": "KPI goals",
-                "constraints": [models.UniqueConstraint(fields=("kpi", "month"), name="kpi_goal_month_unique")],
+                'verbose_name': 'KPI goal',
+                'verbose_name_plural': 'KPI goals',
+                'constraints': [models.UniqueConstraint(fields=('kpi', 'month'), name='kpi_goal_month_unique')],
             },
         ),
     ]

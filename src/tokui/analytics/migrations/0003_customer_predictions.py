@@ -6,75 +6,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("analytics", "0002_kpi_goals"),
-        ("customers", "0002_admin_labels"),
+        ('analytics', '0002_kpi_goals'),
+        ('customers', '0002_admin_labels'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="CustomerPrediction",
+            name='CustomerPrediction',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "probability_alive",
-                    models.FloatField(blank=True, null=True, verbose_name="probability still active"),
-                ),
-                (
-                    "expected_orders_90_days",
-                    models.FloatField(blank=True, null=True, verbose_name="orders expected in 90 days"),
-                ),
-                (
-                    "expected_order_value",
-                    tokui.core.money.MoneyField(
-                        blank=True, decimal_places=2, max_digits=14, null=True, verbose_name="expected order value"
-                    ),
-                ),
-                (
-                    "clv_365_days",
-                    tokui.core.money.MoneyField(
-                        blank=True, decimal_places=2, max_digits=14, null=True, verbose_name="predicted value of a year"
-                    ),
-                ),
-                (
-                    "usual_interval_days",
-                    models.FloatField(blank=True, null=True, verbose_name="usual reorder interval (days)"),
-                ),
-                ("overdue", models.BooleanField(default=False, verbose_name="past the usual reorder interval")),
-                ("computed_on", models.DateField(verbose_name="computed on")),
-                (
-                    "company",
-                    models.OneToOneField(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="prediction",
-                        to="customers.company",
-                        verbose_name="company",
-                    ),
-                ),
-                (
-                    "contact",
-                    models.OneToOneField(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="prediction",
-                        to="customers.contact",
-                        verbose_name="contact",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('probability_alive', models.FloatField(blank=True, null=True, verbose_name='probability still active')),
+                ('expected_orders_90_days', models.FloatField(blank=True, null=True, verbose_name='orders expected in 90 days')),
+                ('expected_order_value', tokui.core.money.MoneyField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='expected order value')),
+                ('clv_365_days', tokui.core.money.MoneyField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='predicted value of a year')),
+                ('usual_interval_days', models.FloatField(blank=True, null=True, verbose_name='usual reorder interval (days)')),
+                ('overdue', models.BooleanField(default=False, verbose_name='past the usual reorder interval')),
+                ('computed_on', models.DateField(verbose_name='computed on')),
+                ('company', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='prediction', to='customers.company', verbose_name='company')),
+                ('contact', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='prediction', to='customers.contact', verbose_name='contact')),
             ],
             options={
-                "verbose_name": "customer prediction",
-                "verbose_name_plural": "customer predictions",
-                "indexes": [models.Index(fields=["overdue"], name="customer_prediction_overdue")],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("company__isnull", False), ("contact__isnull", False), _connector="OR"),
-                        name="customer_prediction_has_customer",
-                    )
-                ],
+                'verbose_name': 'customer prediction',
+                'verbose_name_plural': 'customer predictions',
+                'indexes': [models.Index(fields=['overdue'], name='customer_prediction_overdue')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('company__isnull', False), ('contact__isnull', False), _connector='OR'), name='customer_prediction_has_customer')],
             },
         ),
     ]

@@ -5,60 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("analytics", "0003_customer_predictions"),
-        ("catalog", "0001_initial"),
+        ('analytics', '0003_customer_predictions'),
+        ('catalog', '0001_initial'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="BasketPartnerBuild",
+            name='BasketPartnerBuild',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("built_at", models.DateTimeField(verbose_name="built at")),
-                ("window_start", models.DateTimeField(verbose_name="counted from")),
-                ("window_end", models.DateTimeField(verbose_name="counted until")),
-                ("orders_total", models.IntegerField(verbose_name="orders counted")),
-                ("partners", models.IntegerField(verbose_name="partner rows")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('built_at', models.DateTimeField(verbose_name='built at')),
+                ('window_start', models.DateTimeField(verbose_name='counted from')),
+                ('window_end', models.DateTimeField(verbose_name='counted until')),
+                ('orders_total', models.IntegerField(verbose_name='orders counted')),
+                ('partners', models.IntegerField(verbose_name='partner rows')),
             ],
             options={
-                "verbose_name": "bought-together build",
-                "verbose_name_plural": "bought-together builds",
+                'verbose_name': 'bought-together build',
+                'verbose_name_plural': 'bought-together builds',
             },
         ),
         migrations.CreateModel(
-            name="BasketPartner",
+            name='BasketPartner',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("rank", models.PositiveSmallIntegerField(verbose_name="rank")),
-                ("orders_together", models.IntegerField(verbose_name="orders together")),
-                ("confidence", models.FloatField(verbose_name="confidence")),
-                ("lift", models.FloatField(verbose_name="lift")),
-                (
-                    "partner",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="catalog.product",
-                        verbose_name="bought with",
-                    ),
-                ),
-                (
-                    "product",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="catalog.product",
-                        verbose_name="product",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('rank', models.PositiveSmallIntegerField(verbose_name='rank')),
+                ('orders_together', models.IntegerField(verbose_name='orders together')),
+                ('confidence', models.FloatField(verbose_name='confidence')),
+                ('lift', models.FloatField(verbose_name='lift')),
+                ('partner', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.product', verbose_name='bought with')),
+                ('product', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.product', verbose_name='product')),
             ],
             options={
-                "verbose_name": "product bought together",
-                "verbose_name_plural": "products bought together",
-                "constraints": [models.UniqueConstraint(fields=("product", "rank"), name="basket_partner_rank")],
+                'verbose_name': 'product bought together',
+                'verbose_name_plural': 'products bought together',
+                'constraints': [models.UniqueConstraint(fields=('product', 'rank'), name='basket_partner_rank')],
             },
         ),
     ]

@@ -4,26 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("analytics", "0004_basket_partners"),
+        ('analytics', '0004_basket_partners'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="PredictionCalibration",
+            name='PredictionCalibration',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("computed_on", models.DateField(verbose_name="computed on")),
-                ("cutoff", models.DateField(verbose_name="fitted on orders up to")),
-                ("holdout_days", models.IntegerField(verbose_name="hold-out days")),
-                ("customers", models.IntegerField(verbose_name="customers")),
-                ("predicted_total", models.FloatField(verbose_name="orders predicted")),
-                ("actual_total", models.IntegerField(verbose_name="orders placed")),
-                ("rows", models.JSONField(default=list, verbose_name="by repeat purchases")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('computed_on', models.DateField(verbose_name='computed on')),
+                ('cutoff', models.DateField(verbose_name='fitted on orders up to')),
+                ('holdout_days', models.IntegerField(verbose_name='hold-out days')),
+                ('customers', models.IntegerField(verbose_name='customers')),
+                ('predicted_total', models.FloatField(verbose_name='orders predicted')),
+                ('actual_total', models.IntegerField(verbose_name='orders placed')),
+                ('rows', models.JSONField(default=list, verbose_name='by repeat purchases')),
             ],
             options={
-                "verbose_name": "prediction check",
-                "verbose_name_plural": "prediction checks",
+                'verbose_name': 'prediction check',
+                'verbose_name_plural': 'prediction checks',
             },
         ),
     ]

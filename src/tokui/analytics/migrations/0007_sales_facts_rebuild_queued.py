@@ -4,14 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("analytics", "0006_sales_facts"),
+        ('analytics', '0006_sales_facts'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="salesfactsstate",
-            name="rebuild_queued_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="rebuild queued at"),
+            model_name='salesfactsstate',
+            name='rebuild_queued_at',
+            field=models.DateTimeField(blank=True, null=True, verbose_name='rebuild queued at'),
         ),
     ]

@@ -4,20 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("analytics", "0012_sales_category_fact_roots"),
-        ("catalog", "0001_initial"),
-        ("commerce", "0004_revenue_time_indexes"),
-        ("customers", "0003_live_id_indexes"),
+        ('analytics', '0012_sales_category_fact_roots'),
+        ('catalog', '0001_initial'),
+        ('commerce', '0004_revenue_time_indexes'),
+        ('customers', '0003_live_id_indexes'),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="saleslinefact",
-            index=models.Index(
-                condition=models.Q(("product__isnull", False)),
-                fields=["day", "order", "product"],
-                name="sales_line_fact_basket",
-            ),
+            model_name='saleslinefact',
+            index=models.Index(condition=models.Q(('product__isnull', False)), fields=['day', 'order', 'product'], name='sales_line_fact_basket'),
         ),
     ]

@@ -15,9 +15,7 @@ def _month(column: str, vendor: str) -> str:
 
 def sum_existing_facts(apps, schema_editor):  # type: ignore[no-untyped-def]
     vendor = schema_editor.connection.vendor
-    previous = (
-        f"CASE WHEN buyer IS NULL THEN 999999 WHEN prev_day IS NULL THEN -1 ELSE {_month('prev_day', vendor)} END"
-    )
+    previous = f"CASE WHEN buyer IS NULL THEN 999999 WHEN prev_day IS NULL THEN -1 ELSE {_month('prev_day', vendor)} END"
     rows = (
         f"SELECT currency, product_key, day, {previous} AS prev_month, amount, units FROM"
         " (SELECT g.*, LAG(g.day) OVER (PARTITION BY g.currency, g.buyer, g.product_key ORDER BY g.day, g.order_id)"
@@ -52,92 +50,58 @@ def sum_existing_facts(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("analytics", "0013_sales_line_fact_basket_index"),
+        ('analytics', '0013_sales_line_fact_basket_index'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="SalesProductDay",
+            name='SalesProductDay',
             fields=[
-                (
-                    "pk",
-                    models.CompositePrimaryKey(
-                        "currency",
-                        "day",
-                        "product_key",
-                        "prev_month",
-                        blank=True,
-                        editable=False,
-                        primary_key=True,
-                        serialize=False,
-                    ),
-                ),
-                ("currency", models.CharField(max_length=3, verbose_name="currency")),
-                ("day", models.DateField(verbose_name="day")),
-                ("product_key", models.BigIntegerField(verbose_name="product")),
-                ("prev_month", models.IntegerField(verbose_name="month of the previous order")),
-                ("amount", tokui.core.money.MoneyField(decimal_places=2, max_digits=14, verbose_name="amount")),
-                ("units", models.BigIntegerField(verbose_name="units")),
-                ("orders", models.IntegerField(verbose_name="orders")),
+                ('pk', models.CompositePrimaryKey('currency', 'day', 'product_key', 'prev_month', blank=True, editable=False, primary_key=True, serialize=False)),
+                ('currency', models.CharField(max_length=3, verbose_name='currency')),
+                ('day', models.DateField(verbose_name='day')),
+                ('product_key', models.BigIntegerField(verbose_name='product')),
+                ('prev_month', models.IntegerField(verbose_name='month of the previous order')),
+                ('amount', tokui.core.money.MoneyField(decimal_places=2, max_digits=14, verbose_name='amount')),
+                ('units', models.BigIntegerField(verbose_name='units')),
+                ('orders', models.IntegerField(verbose_name='orders')),
             ],
             options={
-                "verbose_name": "sales product day",
-                "verbose_name_plural": "sales product days",
+                'verbose_name': 'sales product day',
+                'verbose_name_plural': 'sales product days',
             },
         ),
         migrations.CreateModel(
-            name="SalesProductMonth",
+            name='SalesProductMonth',
             fields=[
-                (
-                    "pk",
-                    models.CompositePrimaryKey(
-                        "currency",
-                        "month",
-                        "prev_month",
-                        "product_key",
-                        blank=True,
-                        editable=False,
-                        primary_key=True,
-                        serialize=False,
-                    ),
-                ),
-                ("currency", models.CharField(max_length=3, verbose_name="currency")),
-                ("month", models.IntegerField(verbose_name="month")),
-                ("prev_month", models.IntegerField(verbose_name="month of the previous order")),
-                ("product_key", models.BigIntegerField(verbose_name="product")),
-                ("orders", models.IntegerField(verbose_name="orders")),
+                ('pk', models.CompositePrimaryKey('currency', 'month', 'prev_month', 'product_key', blank=True, editable=False, primary_key=True, serialize=False)),
+                ('currency', models.CharField(max_length=3, verbose_name='currency')),
+                ('month', models.IntegerField(verbose_name='month')),
+                ('prev_month', models.IntegerField(verbose_name='month of the previous order')),
+                ('product_key', models.BigIntegerField(verbose_name='product')),
+                ('orders', models.IntegerField(verbose_name='orders')),
             ],
             options={
-                "verbose_name": "sales product month",
-                "verbose_name_plural": "sales product months",
+                'verbose_name': 'sales product month',
+                'verbose_name_plural': 'sales product months',
             },
         ),
         migrations.CreateModel(
-            name="SalesProductTotal",
+            name='SalesProductTotal',
             fields=[
-                (
-                    "pk",
-                    models.CompositePrimaryKey(
-                        "currency",
-                        "month",
-                        "product_key",
-                        blank=True,
-                        editable=False,
-                        primary_key=True,
-                        serialize=False,
-                    ),
-                ),
-                ("currency", models.CharField(max_length=3, verbose_name="currency")),
-                ("month", models.IntegerField(verbose_name="month")),
-                ("product_key", models.BigIntegerField(verbose_name="product")),
-                ("amount", tokui.core.money.MoneyField(decimal_places=2, max_digits=14, verbose_name="amount")),
-                ("units", models.BigIntegerField(verbose_name="units")),
-                ("orders", models.IntegerField(verbose_name="orders")),
+                ('pk', models.CompositePrimaryKey('currency', 'month', 'product_key', blank=True, editable=False, primary_key=True, serialize=False)),
+                ('currency', models.CharField(max_length=3, verbose_name='currency')),
+                ('month', models.IntegerField(verbose_name='month')),
+                ('product_key', models.BigIntegerField(verbose_name='product')),
+                ('amount', tokui.core.money.MoneyField(decimal_places=2, max_digits=14, verbose_name='amount')),
+                ('units', models.BigIntegerField(verbose_name='units')),
+                ('orders', models.IntegerField(verbose_name='orders')),
             ],
             options={
-                "verbose_name": "sales product total",
-                "verbose_name_plural": "sales product totals",
+                'verbose_name': 'sales product total',
+                'verbose_name_plural': 'sales product totals',
             },
         ),
         migrations.RunPython(sum_existing_facts, migrations.RunPython.noop),

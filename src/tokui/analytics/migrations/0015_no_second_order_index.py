@@ -5,34 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("analytics", "0014_sales_product_sums"),
-        ("commerce", "0005_order_line_amount_hundredths"),
+        ('analytics', '0014_sales_product_sums'),
+        ('commerce', '0005_order_line_amount_hundredths'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="salescategoryfact",
-            name="order",
-            field=models.ForeignKey(
-                db_constraint=False,
-                db_index=False,
-                on_delete=django.db.models.deletion.DO_NOTHING,
-                related_name="+",
-                to="commerce.order",
-                verbose_name="order",
-            ),
+            model_name='salescategoryfact',
+            name='order',
+            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='commerce.order', verbose_name='order'),
         ),
         migrations.AlterField(
-            model_name="saleslinefact",
-            name="order",
-            field=models.ForeignKey(
-                db_constraint=False,
-                db_index=False,
-                on_delete=django.db.models.deletion.DO_NOTHING,
-                related_name="+",
-                to="commerce.order",
-                verbose_name="order",
-            ),
+            model_name='saleslinefact',
+            name='order',
+            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='commerce.order', verbose_name='order'),
         ),
     ]

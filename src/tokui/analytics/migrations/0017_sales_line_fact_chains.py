@@ -34,42 +34,41 @@ def chain_existing_lines(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("analytics", "0016_fact_customer_filters_by_buyer"),
+        ('analytics', '0016_fact_customer_filters_by_buyer'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="saleslinefact",
-            name="order_first",
-            field=models.BooleanField(default=False, verbose_name="first line of its order"),
+            model_name='saleslinefact',
+            name='order_first',
+            field=models.BooleanField(default=False, verbose_name='first line of its order'),
         ),
         migrations.AddField(
-            model_name="saleslinefact",
-            name="prev_order_channel_day",
-            field=models.DateField(blank=True, null=True, verbose_name="previous order day in the channel"),
+            model_name='saleslinefact',
+            name='prev_order_channel_day',
+            field=models.DateField(blank=True, null=True, verbose_name='previous order day in the channel'),
         ),
         migrations.AddField(
-            model_name="saleslinefact",
-            name="prev_order_day",
-            field=models.DateField(blank=True, null=True, verbose_name="previous order day"),
+            model_name='saleslinefact',
+            name='prev_order_day',
+            field=models.DateField(blank=True, null=True, verbose_name='previous order day'),
         ),
         migrations.AddField(
-            model_name="saleslinefact",
-            name="prev_product_channel_day",
-            field=models.DateField(
-                blank=True, null=True, verbose_name="previous order day of the product in the channel"
-            ),
+            model_name='saleslinefact',
+            name='prev_product_channel_day',
+            field=models.DateField(blank=True, null=True, verbose_name='previous order day of the product in the channel'),
         ),
         migrations.AddField(
-            model_name="saleslinefact",
-            name="prev_product_day",
-            field=models.DateField(blank=True, null=True, verbose_name="previous order day of the product"),
+            model_name='saleslinefact',
+            name='prev_product_day',
+            field=models.DateField(blank=True, null=True, verbose_name='previous order day of the product'),
         ),
         migrations.AddField(
-            model_name="saleslinefact",
-            name="product_first",
-            field=models.BooleanField(default=False, verbose_name="first line of the product in its order"),
+            model_name='saleslinefact',
+            name='product_first',
+            field=models.BooleanField(default=False, verbose_name='first line of the product in its order'),
         ),
         migrations.RunPython(chain_existing_lines, migrations.RunPython.noop),
     ]

@@ -4,52 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("analytics", "0017_sales_line_fact_chains"),
-        ("catalog", "0001_initial"),
-        ("commerce", "0005_order_line_amount_hundredths"),
-        ("customers", "0003_live_id_indexes"),
+        ('analytics', '0017_sales_line_fact_chains'),
+        ('catalog', '0001_initial'),
+        ('commerce', '0005_order_line_amount_hundredths'),
+        ('customers', '0003_live_id_indexes'),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="salescategoryfact",
-            index=models.Index(
-                condition=models.Q(("prev_day__isnull", False)),
-                fields=["prev_day", "day", "currency", "category"],
-                name="sales_category_fact_prev",
-            ),
+            model_name='salescategoryfact',
+            index=models.Index(condition=models.Q(('prev_day__isnull', False)), fields=['prev_day', 'day', 'currency', 'category'], name='sales_category_fact_prev'),
         ),
         migrations.AddIndex(
-            model_name="salescategoryfact",
-            index=models.Index(
-                condition=models.Q(("first", True), ("prev_order_day__isnull", False)),
-                fields=["prev_order_day", "day", "currency"],
-                name="sales_category_fact_prev_order",
-            ),
+            model_name='salescategoryfact',
+            index=models.Index(condition=models.Q(('first', True), ('prev_order_day__isnull', False)), fields=['prev_order_day', 'day', 'currency'], name='sales_category_fact_prev_order'),
         ),
         migrations.AddIndex(
-            model_name="saleslinefact",
-            index=models.Index(
-                condition=models.Q(("prev_product_day__isnull", False), ("product_first", True)),
-                fields=["prev_product_day", "day", "currency", "product"],
-                name="sales_line_fact_prev_product",
-            ),
+            model_name='saleslinefact',
+            index=models.Index(condition=models.Q(('prev_product_day__isnull', False), ('product_first', True)), fields=['prev_product_day', 'day', 'currency', 'product'], name='sales_line_fact_prev_product'),
         ),
         migrations.AddIndex(
-            model_name="salesorderfact",
-            index=models.Index(
-                condition=models.Q(("prev_day__isnull", False)),
-                fields=["prev_day", "day", "currency", "channel"],
-                name="sales_order_fact_prev",
-            ),
+            model_name='salesorderfact',
+            index=models.Index(condition=models.Q(('prev_day__isnull', False)), fields=['prev_day', 'day', 'currency', 'channel'], name='sales_order_fact_prev'),
         ),
         migrations.AddIndex(
-            model_name="salesorderfact",
-            index=models.Index(
-                condition=models.Q(("prev_channel_day__isnull", False)),
-                fields=["prev_channel_day", "day", "currency", "channel"],
-                name="sales_order_fact_prev_channel",
-            ),
+            model_name='salesorderfact',
+            index=models.Index(condition=models.Q(('prev_channel_day__isnull', False)), fields=['prev_channel_day', 'day', 'currency', 'channel'], name='sales_order_fact_prev_channel'),
         ),
     ]

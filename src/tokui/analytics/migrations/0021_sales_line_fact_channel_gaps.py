@@ -4,28 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("analytics", "0020_sales_product_channel_sums"),
-        ("catalog", "0001_initial"),
-        ("commerce", "0005_order_line_amount_hundredths"),
-        ("customers", "0003_live_id_indexes"),
+        ('analytics', '0020_sales_product_channel_sums'),
+        ('catalog', '0001_initial'),
+        ('commerce', '0005_order_line_amount_hundredths'),
+        ('customers', '0003_live_id_indexes'),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="saleslinefact",
-            index=models.Index(
-                condition=models.Q(("prev_product_channel_day__isnull", False), ("product_first", True)),
-                fields=["prev_product_channel_day", "day", "currency", "channel", "product"],
-                name="sales_line_fact_prev_prod_ch",
-            ),
+            model_name='saleslinefact',
+            index=models.Index(condition=models.Q(('prev_product_channel_day__isnull', False), ('product_first', True)), fields=['prev_product_channel_day', 'day', 'currency', 'channel', 'product'], name='sales_line_fact_prev_prod_ch'),
         ),
         migrations.AddIndex(
-            model_name="saleslinefact",
-            index=models.Index(
-                condition=models.Q(("order_first", True), ("prev_order_channel_day__isnull", False)),
-                fields=["prev_order_channel_day", "day", "currency", "channel"],
-                name="sales_line_fact_prev_order_ch",
-            ),
+            model_name='saleslinefact',
+            index=models.Index(condition=models.Q(('order_first', True), ('prev_order_channel_day__isnull', False)), fields=['prev_order_channel_day', 'day', 'currency', 'channel'], name='sales_line_fact_prev_order_ch'),
         ),
     ]

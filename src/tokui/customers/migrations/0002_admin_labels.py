@@ -5,39 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("customers", "0001_initial"),
+        ('customers', '0001_initial'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="consent",
-            name="contact",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="consents",
-                to="customers.contact",
-                verbose_name="contact",
-            ),
+            model_name='consent',
+            name='contact',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consents', to='customers.contact', verbose_name='contact'),
         ),
         migrations.AlterField(
-            model_name="consentchange",
-            name="contact",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="consent_changes",
-                to="customers.contact",
-                verbose_name="contact",
-            ),
+            model_name='consentchange',
+            name='contact',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consent_changes', to='customers.contact', verbose_name='contact'),
         ),
         migrations.AlterField(
-            model_name="shiptoaddress",
-            name="company",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="ship_to_addresses",
-                to="customers.company",
-                verbose_name="company",
-            ),
+            model_name='shiptoaddress',
+            name='company',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ship_to_addresses', to='customers.company', verbose_name='company'),
         ),
     ]

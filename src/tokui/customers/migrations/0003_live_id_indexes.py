@@ -5,22 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("customers", "0002_admin_labels"),
+        ('customers', '0002_admin_labels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="company",
-            index=models.Index(
-                condition=models.Q(("archived_at__isnull", True)), fields=["id"], name="company_live_id"
-            ),
+            model_name='company',
+            index=models.Index(condition=models.Q(('archived_at__isnull', True)), fields=['id'], name='company_live_id'),
         ),
         migrations.AddIndex(
-            model_name="contact",
-            index=models.Index(
-                condition=models.Q(("archived_at__isnull", True)), fields=["id"], name="contact_live_id"
-            ),
+            model_name='contact',
+            index=models.Index(condition=models.Q(('archived_at__isnull', True)), fields=['id'], name='contact_live_id'),
         ),
     ]
