@@ -329,9 +329,7 @@ def _order_figures(
 def _day_sums_answer(scope: SalesScope) -> bool:
     """Whether day sums answer the scope's order figures: the order day sums without a customer filter, the
     customer day sums with one attribute's (``scope.segment``)."""
-    if scope.segment is not None:
-        return not scope.filters.category_id and sums_answer(scope, channel=True, customers=False)
-    return sums_answer(scope, channel=True)
+    return sums_answer(scope, channel=True, customers=scope.segment is None)
 
 
 def _order_fact_rows(

@@ -89,6 +89,15 @@ def _category_select(where: str, *, sign: int, facts: str | None = None) -> str:
     )
 
 
+def _per_customer(dimension: str, facts: str, records: str | None) -> tuple[str, str, str]:
+    """``(columns, join, value)`` that key sums over ``facts`` by the buyers' recorded value of ``dimension``: the
+    leading ``dimension, value`` columns, the join of the records, and the value to group by (``NO_VALUE`` for a
+    fact without a recorded buyer)."""
+    value = f"COALESCE(r.{CustomerDimension(dimension).value}, '{NO_VALUE}')"
+    join = f" LEFT JOIN {_q(records or SalesCustomerRecord._meta.db_table)} r ON r.customer = {facts}.buyer"
+    return f"'{dimension}' AS dimension, {value} AS value", join, value
+
+
 _CUSTOMER_CATEGORY_KEY = "dimension, value, currency, category_key, month, prev_month"
 _CUSTOMER_CATEGORY_COLUMNS = f"{_CUSTOMER_CATEGORY_KEY}, amount, units, orders"
 _LINE_SUMS = ("amount", "units", "orders")
@@ -99,11 +108,10 @@ def _customer_category_select(where: str, *, sign: int, facts: str | None = None
     (``SalesCustomerCategoryMonth``; ``where``'s parameters are given twice per dimension)."""
     table = _q(facts or SalesCategoryFact._meta.db_table)
     previous, every, month = previous_month("prev_day"), previous_month("prev_order_day"), month_index("day")
-    join = f" LEFT JOIN {_q(records or SalesCustomerRecord._meta.db_table)} r ON r.customer = {table}.buyer"
     parts = []
     for dimension in CustomerDimension:
-        value = f"COALESCE(r.{CUSTOMER_COLUMNS[dimension]}, '{NO_VALUE}')"
-        head = f"SELECT '{dimension}' AS dimension, {value} AS value, currency"
+        columns, join, value = _per_customer(dimension, table, records)
+        head = f"SELECT {columns}, currency"
         parts += [
             f"{head}, COALESCE(category_id, 0) AS category_key, {month} AS month, {previous} AS prev_month,"
             f" {sign} * SUM(amount) AS amount, {sign} * SUM(units) AS units, {sign} * COUNT(*) AS orders"
@@ -172,8 +180,6 @@ _ORDER_KEY = "currency, day, channel, prev_month, prev_channel_month"
 _ORDER_COLUMNS = f"{_ORDER_KEY}, {', '.join(_ORDER_SUMS)}"
 _CUSTOMER_KEY = f"dimension, value, {_ORDER_KEY}"
 _CUSTOMER_COLUMNS = f"{_CUSTOMER_KEY}, {', '.join(_ORDER_SUMS)}"
-# Each dimension's column in SalesCustomerRecord (the same names).
-CUSTOMER_COLUMNS = {dimension: dimension.value for dimension in CustomerDimension}
 
 
 def _order_select(
@@ -191,9 +197,8 @@ def _order_select(
     )
     head, join, group = "", "", ""
     if dimension is not None:
-        value = f"COALESCE(r.{CUSTOMER_COLUMNS[CustomerDimension(dimension)]}, '{NO_VALUE}')"
-        head, group = f"'{dimension}' AS dimension, {value} AS value, ", f"{value}, "
-        join = f" LEFT JOIN {_q(records or SalesCustomerRecord._meta.db_table)} r ON r.customer = {table}.buyer"
+        columns, join, value = _per_customer(dimension, table, records)
+        head, group = f"{columns}, ", f"{value}, "
     return (
         f"SELECT {head}currency, day, channel, {previous} AS prev_month, {channel} AS prev_channel_month,"
         f" {sign} * SUM(total) AS total, {sign} * SUM(units) AS units, {sign} * COUNT(*) AS orders, {repeats}"
@@ -221,14 +226,15 @@ def order_days_add(cursor: CursorWrapper, where: str, params: Sequence[Any], *, 
     customer_days_add(cursor, where, params, sign=sign)
 
 
+def _customer_day_upsert(select: str) -> str:
+    table = _q(SalesCustomerDay._meta.db_table)
+    return upsert_sums(table, _CUSTOMER_COLUMNS, _CUSTOMER_KEY, _ORDER_SUMS, select)
+
+
 def customer_days_add(cursor: CursorWrapper, where: str, params: Sequence[Any], *, sign: int) -> None:
     """Add the order facts matching ``where`` (unqualified columns) to the customer day sums only, times ``sign``."""
-    table = _q(SalesCustomerDay._meta.db_table)
     select = _customer_select(where, sign=sign)
-    cursor.execute(
-        upsert_sums(table, _CUSTOMER_COLUMNS, _CUSTOMER_KEY, _ORDER_SUMS, select),
-        list(params) * len(CustomerDimension),
-    )
+    cursor.execute(_customer_day_upsert(select), list(params) * len(CustomerDimension))
 
 
 def order_facts_delete(cursor: CursorWrapper, where: str, params: Sequence[Any]) -> None:
@@ -256,14 +262,7 @@ def _delete(cursor: CursorWrapper, facts: str, where: str, params: Sequence[Any]
     else:
         table, columns, key = _q(SalesOrderDay._meta.db_table), _ORDER_COLUMNS, _ORDER_KEY
         select, sums = _order_select("1 = 1", sign=-1, facts="gone"), _ORDER_SUMS
-        by_customer = upsert_sums(
-            _q(SalesCustomerDay._meta.db_table),
-            _CUSTOMER_COLUMNS,
-            _CUSTOMER_KEY,
-            _ORDER_SUMS,
-            _customer_select("1 = 1", sign=-1, facts="gone"),
-        )
-        customers = f", customers AS ({by_customer})"
+        customers = f", customers AS ({_customer_day_upsert(_customer_select('1 = 1', sign=-1, facts='gone'))})"
     upsert = upsert_sums(table, columns, key, sums, select)
     cursor.execute(
         f"WITH gone AS (DELETE FROM {_q(facts)} WHERE {where} RETURNING *){customers} {upsert}", list(params)

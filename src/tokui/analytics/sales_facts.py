@@ -356,12 +356,8 @@ def sales_facts_catch_up() -> int:
     of the new ids when the order facts already wrote them. Runs before every report, so a report never misses a
     new order or a moved product.
     """
-    known, checked = SalesFactsState.objects.filter(pk=1).values_list(
-        "last_order_id", "customers_checked_at"
-    ).first() or (
-        None,
-        None,
-    )
+    state = SalesFactsState.objects.filter(pk=1).values_list("last_order_id", "customers_checked_at").first()
+    known, checked = state if state is not None else (None, None)
     written = _orders_catch_up(known)
     _categories_catch_up()
     customers_catch_up(checked=checked, lock=_state, queue_rebuild=_queue_rebuild)

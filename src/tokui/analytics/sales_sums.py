@@ -242,7 +242,6 @@ def _customer_category_rows(scope: SalesScope) -> list[dict[str, Any]]:
 
     assert scope.segment is not None
     dimension, value = scope.segment
-    every = SalesCategoryDay.EVERY_LINE
     months = SalesCustomerCategoryMonth.objects.filter(dimension=dimension, value=value, currency=default_currency())
     if scope.categories is not None:
         months = months.filter(category_key__in=sorted(scope.categories))
@@ -250,80 +249,64 @@ def _customer_category_rows(scope: SalesScope) -> list[dict[str, Any]]:
     sides = sides_of(scope)
     for s in sides:
         if s.whole > s.first_whole:
-            since = s.since
-            grouped = (
-                months.filter(month__gte=s.first_whole, month__lt=s.whole)
-                .annotate(category_id=F("category_key"))
-                .values("category_id")
-                .order_by()
-                .annotate(
-                    revenue=Sum("amount"),
-                    order_sum=Sum("orders"),
-                    units=Sum("units"),
-                    buyers=orders_where(Q(prev_month__lt=since)),
-                    all_orders=orders_where(Q(category_key=every)),
-                    all_buyers=orders_where(Q(category_key=every, prev_month__lt=since)),
-                )
-            )
+            whole = months.filter(month__gte=s.first_whole, month__lt=s.whole).annotate(category_id=F("category_key"))
+            grouped: QuerySet[Any] = whole.values("category_id").order_by().annotate(**_category_sums(Value(s.since)))
             result += (row | {"side": s.side, "orders": row["order_sum"]} for row in grouped)
         if s.days:
             facts = _category_facts(scope, scope.order_q(sides=(s.side,), recorded=True) & s.days_q)
             figures = _category_fact_figures(scope, Q(), first_since_start(s.start))
             partly = facts.values("category_id").order_by().annotate(**figures)
             result += (row | {"side": s.side} for row in partly)
-    facts = SalesCategoryFact.objects.all()
-    outside = {s.side: ~s.days_q if s.days else Q() for s in sides}
-    within = None if scope.categories is None else Q(category_id__in=sorted(scope.categories))
-    none = {"revenue": Decimal(0), "orders": 0, "units": 0, "buyers": 0, "all_orders": 0, "all_buyers": 0}
-    gaps = start_gap_rows(
-        scope, facts, prev="prev_day", keys={"key": F("category_id")}, within=within, per_side=outside
-    )
-    result += (none | {"side": row["side"], "category_id": row["key"], "buyers": row["n"]} for row in gaps)
-    if scope.categories is None:
-        first_rows = start_gap_rows(
-            scope, facts, prev="prev_order_day", keys={"key": Value(0)}, within=Q(first=True), per_side=outside
-        )
-        result += (none | {"side": row["side"], "category_id": every, "all_buyers": row["n"]} for row in first_rows)
-    return result
+    # The gaps only over the days the months answer: the partial days' buyers were counted from their own start.
+    return result + _category_gap_rows(scope, per_side={s.side: ~s.days_q if s.days else Q() for s in sides})
 
 
 def _category_day_rows(scope: SalesScope) -> list[dict[str, Any]]:
     """The same rows as ``_category_fact_rows`` from the day sums (``sums_answer`` scopes only; ADR 0024), with
     the buyers of a period from mid-month that the sums miss (ADR 0042)."""
-    every = SalesCategoryDay.EVERY_LINE
     result: list[dict[str, Any]] = []
     for q, side, since in _parts(scope):
         rows = SalesCategoryDay.objects.filter(q)
         if scope.categories is not None:
             rows = rows.filter(category_key__in=sorted(scope.categories))
+        keyed = rows.annotate(side=side, category_id=F("category_key")).values("side", "category_id").order_by()
+        grouped: QuerySet[Any] = keyed.annotate(**_category_sums(since))
+        result += (row | {"orders": row["order_sum"]} for row in grouped)
+    return result + _category_gap_rows(scope)
 
-        result += (
-            row | {"orders": row["order_sum"]}
-            for row in rows.annotate(side=side, category_id=F("category_key"))
-            .values("side", "category_id")
-            .order_by()
-            .annotate(
-                revenue=Sum("amount"),
-                order_sum=Sum("orders"),
-                units=Sum("units"),
-                buyers=orders_where(Q(prev_month__lt=since)),
-                all_orders=orders_where(Q(category_key=every)),
-                all_buyers=orders_where(Q(category_key=every, prev_month__lt=since)),
-            )
-        )
+
+def _category_sums(since: Any) -> dict[str, Any]:
+    """The aggregates of category sums keyed by the previous order's month, for a period from month ``since`` (an
+    expression): a category's buyers are its rows whose previous month is before it, every line's by the
+    ``EVERY_LINE`` rows."""
+    every = SalesCategoryDay.EVERY_LINE
+    return {
+        "revenue": Sum("amount"),
+        "order_sum": Sum("orders"),
+        "units": Sum("units"),
+        "buyers": orders_where(Q(prev_month__lt=since)),
+        "all_orders": orders_where(Q(category_key=every)),
+        "all_buyers": orders_where(Q(category_key=every, prev_month__lt=since)),
+    }
+
+
+def _category_gap_rows(scope: SalesScope, *, per_side: Mapping[int, Q] | None = None) -> list[dict[str, Any]]:
+    """The buyers of a period from mid-month that sums keyed by month miss (ADR 0042), as category rows: per
+    category, and over every line by the orders' first rows (without a category filter)."""
     facts = SalesCategoryFact.objects.all()
     within = None if scope.categories is None else Q(category_id__in=sorted(scope.categories))
     none = {"revenue": Decimal(0), "orders": 0, "units": 0, "buyers": 0, "all_orders": 0, "all_buyers": 0}
-    result += (
-        none | {"side": row["side"], "category_id": row["key"], "buyers": row["n"]}
-        for row in start_gap_rows(scope, facts, prev="prev_day", keys={"key": F("category_id")}, within=within)
+    gaps = start_gap_rows(
+        scope, facts, prev="prev_day", keys={"key": F("category_id")}, within=within, per_side=per_side
     )
+    rows = [none | {"side": row["side"], "category_id": row["key"], "buyers": row["n"]} for row in gaps]
     if scope.categories is None:
-        result += (
-            none | {"side": row["side"], "category_id": every, "all_buyers": row["n"]}
-            for row in start_gap_rows(scope, facts, prev="prev_order_day", keys={"key": Value(0)}, within=Q(first=True))
+        first_rows = start_gap_rows(
+            scope, facts, prev="prev_order_day", keys={"key": Value(0)}, within=Q(first=True), per_side=per_side
         )
-    return result
+        every = SalesCategoryDay.EVERY_LINE
+        rows += (none | {"side": row["side"], "category_id": every, "all_buyers": row["n"]} for row in first_rows)
+    return rows
 
 
 def order_day_rows(
