@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tokui.analytics.report_types import SalesFigures, SalesReport
 from tokui.catalog.models import Category
 from tokui.commerce.models import Order, OrderLine
 
@@ -163,3 +164,41 @@ class Reference:
         else:
             rows.sort(key=lambda r: (-r[1], -r[2], r[3]))
         return rows
+
+
+ZERO = (Decimal(0), 0, 0, 0)
+
+
+def figures_of(f: SalesFigures) -> tuple[Decimal, int, int, int]:
+    return (f.revenue, f.orders, f.units, f.buyers)
+
+
+def _row_key(k: Any) -> str:
+    return "none" if k is None else str(k)
+
+
+def check_rows(report: SalesReport, reference: Reference, **options: Any) -> None:
+    """Every breakdown row with orders, on both sides, equals the reference's groups (``options`` as ``figures``)."""
+    rows = {row.key: row for row in report.breakdown_rows}
+    for attribute, (start, end) in (
+        ("current", (report.start, report.end)),
+        ("previous", (report.previous_start, report.previous_end)),
+    ):
+        expected = reference.figures(start, end, **options)
+        got = {k: figures_of(getattr(row, attribute)) for k, row in rows.items() if getattr(row, attribute).orders}
+        assert got == {_row_key(k): v for k, v in expected.items()}, attribute
+
+
+def check_report(report: SalesReport, reference: Reference, **options: Any) -> None:
+    """Every period row and the totals, on both sides, equal the reference (``options`` as ``figures``)."""
+    for attribute, (start, end) in (
+        ("current", (report.start, report.end)),
+        ("previous", (report.previous_start, report.previous_end)),
+    ):
+        expected = reference.figures(start, end, key=lambda o: bucket(o["day"], report.granularity), **options)
+        for row in report.periods:
+            day = row.start if attribute == "current" else row.previous_start
+            if day is not None:
+                assert figures_of(getattr(row, attribute)) == expected.get(day, ZERO), (attribute, day)
+        totals = reference.figures(start, end, **options).get(None, ZERO)
+        assert figures_of(getattr(report.totals, attribute)) == totals, attribute

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.analytics.conftest import MigrationEditor, jst
-from tests.analytics.sales_reference import Reference, bucket
+from tests.analytics.sales_reference import ZERO, Reference, check_report, check_rows, figures_of
 from tests.factories import (
     CategoryFactory,
     CompanyFactory,
@@ -27,7 +27,7 @@ from tokui.accounts.enums import Role
 from tokui.accounts.models import User
 from tokui.analytics import sales_facts
 from tokui.analytics.models import SalesCategoryDay, SalesCategoryFact, SalesOrderDay, SalesOrderFact
-from tokui.analytics.report_types import Breakdown, Comparison, SalesFigures, SalesFilters, SalesReport
+from tokui.analytics.report_types import Breakdown, Comparison, SalesFilters
 from tokui.analytics.sales import sales_report
 from tokui.analytics.sales_facts import (
     sales_facts_catch_up,
@@ -42,20 +42,11 @@ from tokui.commerce.models import Order
 pytestmark = pytest.mark.django_db
 
 START, END = dt.date(2026, 2, 1), dt.date(2026, 3, 31)  # compared with December and January
-ZERO = (Decimal(0), 0, 0, 0)
 
 
 @pytest.fixture
 def admin() -> User:
     return UserFactory(username="boss", role=Role.ADMIN)
-
-
-def _figures(f: SalesFigures) -> tuple[Decimal, int, int, int]:
-    return (f.revenue, f.orders, f.units, f.buyers)
-
-
-def _key(k: Any) -> str:
-    return "none" if k is None else str(k)
 
 
 def _shop() -> dict[str, Any]:
@@ -95,31 +86,6 @@ def _shop() -> dict[str, Any]:
     return {"tops": tops, "leaves": leaves, "products": products}
 
 
-def _check_rows(report: SalesReport, reference: Reference, **options: Any) -> None:
-    rows = {row.key: row for row in report.breakdown_rows}
-    for attribute, (start, end) in (
-        ("current", (report.start, report.end)),
-        ("previous", (report.previous_start, report.previous_end)),
-    ):
-        expected = reference.figures(start, end, **options)
-        got = {k: _figures(getattr(row, attribute)) for k, row in rows.items() if getattr(row, attribute).orders}
-        assert got == {_key(k): v for k, v in expected.items()}, attribute
-
-
-def _check_report(report: SalesReport, reference: Reference, **options: Any) -> None:
-    for attribute, (start, end) in (
-        ("current", (report.start, report.end)),
-        ("previous", (report.previous_start, report.previous_end)),
-    ):
-        expected = reference.figures(start, end, key=lambda o: bucket(o["day"], report.granularity), **options)
-        for row in report.periods:
-            day = row.start if attribute == "current" else row.previous_start
-            if day is not None:
-                assert _figures(getattr(row, attribute)) == expected.get(day, ZERO), (attribute, day)
-        totals = reference.figures(start, end, **options).get(None, ZERO)
-        assert _figures(getattr(report.totals, attribute)) == totals, attribute
-
-
 def _line_key(o: dict[str, Any], line: dict[str, Any]) -> Any:
     return line["product__category_id"]
 
@@ -146,13 +112,13 @@ def test_every_category_figure_matches_the_reference(admin: User) -> None:
                 )
             read_days = any("salescategoryday" in q["sql"] for q in context.captured_queries)
             assert read_days == (filters == SalesFilters())
-            _check_rows(report, reference, line_key=_line_key, filters=options)
+            check_rows(report, reference, line_key=_line_key, filters=options)
             # The breakdown's totals are every line's: each order and buyer once however many categories they span.
             for attribute, (first, last) in (
                 ("current", (report.start, report.end)),
                 ("previous", (report.previous_start, report.previous_end)),
             ):
-                assert _figures(getattr(report.breakdown_totals, attribute)) == reference.figures(
+                assert figures_of(getattr(report.breakdown_totals, attribute)) == reference.figures(
                     first, last, line_key=lambda o, line: None, filters=options
                 ).get(None, ZERO)
     # One subcategory (sums over its rows) and a top category (its subcategories too), every figure from lines.
@@ -165,14 +131,14 @@ def test_every_category_figure_matches_the_reference(admin: User) -> None:
             options = {k: v for k, v in vars_of(filters).items() if v and k != "category_id"}
             for granularity in ("month", "week"):
                 report = sales_report(**year, granularity=granularity, filters=filters, breakdown=breakdown)
-                _check_report(report, reference, category_id=category.pk, filters=options)
+                check_report(report, reference, category_id=category.pk, filters=options)
             if breakdown == Breakdown.CHANNEL:
                 key = {"key": lambda o: o["channel"]}
             elif breakdown == Breakdown.COMPANY_SIZE:
                 key = {"key": lambda o: o["company__size"]}
             else:
                 key = {"line_key": _line_key}
-            _check_rows(report, reference, category_id=category.pk, filters=options, **key)
+            check_rows(report, reference, category_id=category.pk, filters=options, **key)
 
 
 def vars_of(filters: SalesFilters) -> dict[str, Any]:
@@ -237,19 +203,19 @@ def test_a_moved_product_counts_in_its_new_category_at_the_next_report_as_a_rebu
     # Not through a service: an admin edit or a plain UPDATE is caught all the same.
     Product.objects.filter(pk=moved.pk).update(category=target)
     after = sales_report(user=admin, start=START, end=END, breakdown=Breakdown.CATEGORY)
-    _check_rows(after, Reference(), line_key=_line_key)
+    check_rows(after, Reference(), line_key=_line_key)
     revenue = {row.key: row.current.revenue for row in before.breakdown_rows}
     assert {row.key: row.current.revenue for row in after.breakdown_rows} != revenue
     leaf = sales_report(user=admin, start=START, end=END, filters=SalesFilters(category_id=target.pk))
-    _check_report(leaf, Reference(), category_id=target.pk)
+    check_report(leaf, Reference(), category_id=target.pk)
     # A subcategory moved under the other top-level category takes its products' lines along.
     Category.objects.filter(pk=shop["leaves"][1].pk).update(parent=shop["tops"][1])
     for top in shop["tops"]:
         report = sales_report(user=admin, start=START, end=END, filters=SalesFilters(category_id=top.pk))
-        _check_report(report, Reference(), category_id=top.pk)
+        check_report(report, Reference(), category_id=top.pk)
     # Deleted products' lines fall to "no category", as the catalogue now says.
     Product.objects.filter(pk=shop["products"][1].pk).delete()
-    _check_rows(sales_report(user=admin, start=START, end=END, breakdown="category"), Reference(), line_key=_line_key)
+    check_rows(sales_report(user=admin, start=START, end=END, breakdown="category"), Reference(), line_key=_line_key)
     incremental = (_fact_rows(), _day_rows())
     sales_facts_rebuild()
     assert (_fact_rows(), _day_rows()) == incremental
@@ -267,7 +233,7 @@ def test_cancelled_orders_and_moved_buyers_leave_the_category_facts_as_a_rebuild
     sales_facts_rebuild()
     assert (_fact_rows(), _day_rows()) == incremental
     report = sales_report(user=admin, start=START, end=END, breakdown=Breakdown.CATEGORY)
-    _check_rows(report, Reference(), line_key=_line_key)
+    check_rows(report, Reference(), line_key=_line_key)
 
 
 def test_an_order_at_23_30_jst_is_in_that_day_s_category_row(admin: User) -> None:
@@ -292,7 +258,7 @@ def test_a_catalogue_reorganised_at_once_waits_for_the_rebuild_and_says_so(
     sales_facts_rebuild()
     assert not sales_facts_pending()
     report = sales_report(user=admin, start=START, end=END, breakdown=Breakdown.CATEGORY)
-    _check_rows(report, Reference(), line_key=_line_key)
+    check_rows(report, Reference(), line_key=_line_key)
     assert not Category.objects.filter(pk__in=[c.pk for c in shop["leaves"][:2]], products__isnull=False).exists()
 
 
@@ -332,9 +298,9 @@ def test_month_pages_read_the_order_day_sums_and_match_the_reference(admin: User
                     user=admin, start=start, end=end, comparison=comparison, filters=filters, breakdown=breakdown
                 )
             assert any("salesorderday" in q["sql"] for q in context.captured_queries)
-            _check_report(report, reference, filters=options)
+            check_report(report, reference, filters=options)
             if breakdown:
-                _check_rows(report, reference, key=lambda o: o["channel"], filters=options)
+                check_rows(report, reference, key=lambda o: o["channel"], filters=options)
 
 
 def test_day_and_week_pages_read_the_order_day_sums_and_match_the_reference(admin: User) -> None:
@@ -385,9 +351,9 @@ def test_day_and_week_pages_read_the_order_day_sums_and_match_the_reference(admi
                 )
             label = (granularity, start, filters, breakdown)
             assert any("salesorderday" in q["sql"] for q in context.captured_queries), label
-            _check_report(report, reference, filters=options)
+            check_report(report, reference, filters=options)
             if breakdown:
-                _check_rows(report, reference, key=lambda o: o["channel"], filters=options)
+                check_rows(report, reference, key=lambda o: o["channel"], filters=options)
 
 
 def test_the_migration_counts_the_stored_order_facts_repeats_as_the_day_sums_do() -> None:

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.analytics.conftest import MigrationEditor, jst
-from tests.analytics.sales_reference import Reference, bucket
+from tests.analytics.sales_reference import Reference, check_report, check_rows, figures_of
 from tests.factories import (
     CategoryFactory,
     CompanyFactory,
@@ -34,7 +34,7 @@ from tokui.analytics.models import (
     SalesCustomerRecord,
     SalesFactsState,
 )
-from tokui.analytics.report_types import Breakdown, Comparison, SalesFigures, SalesFilters, SalesReport
+from tokui.analytics.report_types import Breakdown, Comparison, SalesFilters, SalesReport
 from tokui.analytics.sales import sales_report
 from tokui.analytics.sales_facts import sales_facts_catch_up, sales_facts_rebuild, sales_facts_refresh
 from tokui.commerce.enums import OrderChannel, OrderStatus
@@ -44,16 +44,10 @@ from tokui.customers.models import Company
 
 pytestmark = pytest.mark.django_db
 
-ZERO = (Decimal(0), 0, 0, 0)
-
 
 @pytest.fixture
 def admin() -> User:
     return UserFactory(username="boss", role=Role.ADMIN)
-
-
-def _figures(f: SalesFigures) -> tuple[Decimal, int, int, int]:
-    return (f.revenue, f.orders, f.units, f.buyers)
 
 
 def _shop() -> dict[str, Any]:
@@ -111,25 +105,9 @@ _KEYS = {
 
 
 def _check(report: SalesReport, reference: Reference, breakdown: str = "", **options: Any) -> None:
-    for attribute, (start, end) in (
-        ("current", (report.start, report.end)),
-        ("previous", (report.previous_start, report.previous_end)),
-    ):
-        by_bucket = reference.figures(start, end, key=lambda o: bucket(o["day"], report.granularity), **options)
-        for row in report.periods:
-            day = row.start if attribute == "current" else row.previous_start
-            if day is not None:
-                assert _figures(getattr(row, attribute)) == by_bucket.get(day, ZERO), (attribute, day)
-        totals = reference.figures(start, end, **options).get(None, ZERO)
-        assert _figures(getattr(report.totals, attribute)) == totals, attribute
-        if breakdown:
-            expected = reference.figures(start, end, key=_KEYS[breakdown], **options)
-            got = {
-                row.key: _figures(getattr(row, attribute))
-                for row in report.breakdown_rows
-                if getattr(row, attribute).orders
-            }
-            assert got == {"none" if k is None else str(k): v for k, v in expected.items()}, attribute
+    check_report(report, reference, **options)
+    if breakdown:
+        check_rows(report, reference, key=_KEYS[breakdown], **options)
 
 
 _PERIODS = (
@@ -201,17 +179,7 @@ def test_a_breakdown_by_a_customer_attribute_reads_its_sums_and_matches_the_refe
 
 
 def _check_categories(report: SalesReport, reference: Reference, **options: Any) -> None:
-    for attribute, (start, end) in (
-        ("current", (report.start, report.end)),
-        ("previous", (report.previous_start, report.previous_end)),
-    ):
-        expected = reference.figures(start, end, line_key=lambda o, line: line["product__category_id"], **options)
-        got = {
-            row.key: _figures(getattr(row, attribute))
-            for row in report.breakdown_rows
-            if getattr(row, attribute).orders
-        }
-        assert got == {"none" if k is None else str(k): v for k, v in expected.items()}, attribute
+    check_rows(report, reference, line_key=lambda o, line: line["product__category_id"], **options)
 
 
 def test_a_category_breakdown_for_one_customer_value_reads_its_months_and_matches_the_reference(admin: User) -> None:
@@ -341,7 +309,7 @@ def test_a_change_saved_without_updated_at_is_caught_by_the_nightly_rebuild(admi
     sales_facts_rebuild()
     report = sales_report(user=admin, start=dt.date(2025, 12, 1), end=dt.date(2026, 4, 30), filters=filters)
     expected = Reference().figures(dt.date(2025, 12, 1), dt.date(2026, 4, 30), filters={"prefecture": "40"})
-    assert _figures(report.totals.current) == expected[None]
+    assert figures_of(report.totals.current) == expected[None]
     assert expected[None][1] > 0
 
 
