@@ -93,3 +93,29 @@ class SalesCustomerCategoryMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dimension}={self.value} {self.category_key} {self.month}"
+
+
+class SalesCustomerProductMonth(models.Model):
+    """The line facts summed per (dimension, the buyer's value of it, currency, month, month of the buyer's
+    previous purchase of the product, product), as the product month sums (``SalesProductTotal`` and
+    ``SalesProductMonth`` in one row) per customer attribute's value: the breakdown by product for one company size
+    or one sales rep (ADR 0046). Only the dimensions of ``PRODUCT_DIMENSIONS``: a prefecture keeps few buyers,
+    whose lines are read instead. Months a period covers only in part are read from the lines."""
+
+    pk = models.CompositePrimaryKey("dimension", "value", "currency", "month", "prev_month", "product_key")
+    dimension = models.CharField(_("dimension"), max_length=10, choices=CustomerDimension.choices)
+    value = models.CharField(_("value"), max_length=16)
+    currency = models.CharField(_("currency"), max_length=3)
+    month = models.IntegerField(_("month"))
+    prev_month = models.IntegerField(_("month of the previous purchase"))
+    product_key = models.BigIntegerField(_("product"))
+    amount = MoneyField(_("amount"))
+    units = models.BigIntegerField(_("units"))
+    orders = models.IntegerField(_("orders"))
+
+    class Meta:
+        verbose_name = _("sales customer product month")
+        verbose_name_plural = _("sales customer product months")
+
+    def __str__(self) -> str:
+        return f"{self.dimension}={self.value} {self.product_key} {self.month}"

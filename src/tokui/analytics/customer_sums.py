@@ -33,6 +33,7 @@ from django.utils import timezone
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics.customer_models import NO_VALUE, SalesCustomerRecord
+from tokui.analytics.customer_product_sums import customer_products_add
 from tokui.analytics.enums import CustomerDimension
 from tokui.analytics.models import SalesFactsState, SalesOrderFact
 from tokui.analytics.report_types import SalesFilters
@@ -126,18 +127,21 @@ def _changed(cursor: CursorWrapper, since: dt.datetime | None) -> list[int]:
 
 
 def customers_move(cursor: CursorWrapper, buyers: Sequence[int]) -> None:
-    """Move these buyers' order facts in the customer day sums from their recorded values to their values now."""
+    """Move these buyers' facts in the customer sums (days, category months, product months) from their recorded
+    values to their values now."""
     records = _q(SalesCustomerRecord._meta.db_table)
     for chunk in (buyers[i : i + _CHUNK] for i in range(0, len(buyers), _CHUNK)):
         placeholders = ", ".join(["%s"] * len(chunk))
         where = f"buyer IN ({placeholders})"
         customer_days_add(cursor, where, chunk, sign=-1)
         customer_categories_add(cursor, where, chunk, sign=-1)
+        customer_products_add(cursor, where, chunk, sign=-1)
         cursor.execute(f"DELETE FROM {records} WHERE customer IN ({placeholders})", list(chunk))
         values = " UNION ALL ".join(["SELECT %s AS buyer"] * len(chunk))
         customer_records_add(cursor, values, chunk)
         customer_days_add(cursor, where, chunk, sign=1)
         customer_categories_add(cursor, where, chunk, sign=1)
+        customer_products_add(cursor, where, chunk, sign=1)
 
 
 def customers_catch_up(

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tokui.analytics.customer_models import SalesCustomerCategoryMonth as SalesCustomerCategoryMonth
 from tokui.analytics.customer_models import SalesCustomerDay as SalesCustomerDay
+from tokui.analytics.customer_models import SalesCustomerProductMonth as SalesCustomerProductMonth
 from tokui.analytics.customer_models import SalesCustomerRecord as SalesCustomerRecord
 from tokui.analytics.enums import CustomerLevel, DashboardKpi, RankMethod
 

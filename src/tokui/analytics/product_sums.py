@@ -33,9 +33,17 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
 
 from tokui.analytics.category_facts import since_where
+from tokui.analytics.customer_models import SalesCustomerProductMonth
+from tokui.analytics.customer_product_sums import (
+    PRODUCT_DIMENSIONS,
+    customer_products_apply,
+    customer_products_delta,
+    customer_products_record,
+)
 from tokui.analytics.product_channel_sums import (
     DELTA_COLUMNS,
     channel_breakdown,
@@ -51,7 +59,7 @@ from tokui.analytics.sales_models import (
     SalesProductMonth,
     SalesProductTotal,
 )
-from tokui.analytics.sales_sums import Group, add_figures, orders_where, sums_answer
+from tokui.analytics.sales_sums import Group, add_figures, count_where, first_since_start, orders_where, sums_answer
 from tokui.analytics.sum_reads import (
     SumSide,
     both_sides_line_figures,
@@ -116,6 +124,7 @@ def _record(cursor: CursorWrapper, since: Mapping[int, Any], orders: tuple[str, 
     parts.append((f"buyer IS NULL AND ({where})", list(params)))
     for lines, params_of_lines in parts:
         cursor.execute(f"INSERT INTO {delta} ({DELTA_COLUMNS}) {delta_select(lines, sign=sign)}", params_of_lines)
+        customer_products_record(cursor, lines, params_of_lines, sign=sign)
 
 
 def product_sums_take(cursor: CursorWrapper, *, since: Mapping[int, Any], orders: tuple[str, Sequence[Any]]) -> None:
@@ -128,6 +137,7 @@ def product_sums_take(cursor: CursorWrapper, *, since: Mapping[int, Any], orders
         " prev_month integer, channel varchar(16), prev_channel_month integer, amount numeric(14, 2), units bigint,"
         " orders integer)"
     )
+    customer_products_delta(cursor)
     _record(cursor, since, orders, sign=-1)
 
 
@@ -163,6 +173,7 @@ def product_sums_give(cursor: CursorWrapper, *, since: Mapping[int, Any], orders
     ):
         cursor.execute(upsert_sums(table, columns, key, sums, select), [])
     cursor.execute(f"DROP TABLE {delta}")
+    customer_products_apply(cursor)
 
 
 def product_sums_rebuild_sql(
@@ -268,15 +279,67 @@ def _parts_of(sides: list[SumSide], categories: Iterable[int] | None) -> list[Qu
     return rows
 
 
+def customer_products_answer(scope: SalesScope) -> bool:
+    """Whether the sums answer the scope's breakdown by product: one value of a dimension they have, no channel."""
+    return (
+        scope.segment is not None
+        and scope.segment[0] in PRODUCT_DIMENSIONS
+        and sums_answer(scope, channel=False, customers=False)
+    )
+
+
+def customer_product_figures(scope: SalesScope) -> dict[Group, SalesFigures]:
+    """Line figures per (side, product) of one value's buyers (``scope.segment``): each side's whole months from
+    the sums (a product's buyers: its rows whose previous month is before the side's), the days of months it
+    covers only in part from the buyers' lines, and for a mid-month start the lines of the whole months whose
+    previous purchase of the product lies in its first month before the start (ADR 0042)."""
+    assert scope.segment is not None
+    dimension, value = scope.segment
+    months = SalesCustomerProductMonth.objects.filter(dimension=dimension, value=value, currency=default_currency())
+    parts = []
+    sides = sides_of(scope)
+    for s in sides:
+        if s.whole > s.first_whole:
+            whole = months.filter(month__gte=s.first_whole, month__lt=s.whole).annotate(side=Value(s.side))
+            buyers = orders_where(Q(prev_month__lt=s.since))
+            parts.append(grouped_part(whole, scope.categories, Sum("amount"), Sum("orders"), Sum("units"), buyers))
+        if s.days:
+            lines = SalesLineFact.objects.filter(scope.order_q(sides=(s.side,), recorded=True) & s.days_q).annotate(
+                side=Value(s.side), product_key=Coalesce(F("product_id"), 0)
+            )
+            first = Q(product_first=True)
+            orders, buyers = count_where(first), count_where(first & first_since_start(s.start)("prev_product_day"))
+            parts.append(grouped_part(lines, scope.categories, Sum("amount"), orders, Sum("quantity"), buyers))
+    rows = summed(parts)
+    # The gaps only over the days the months answer: the partial days' buyers were counted from their own start.
+    per_side = {s.side: ~s.days_q if s.days else Q() for s in sides}
+    rows += [
+        (side, product, Decimal(0), 0, 0, n)
+        for side, product, n in product_gap_rows(scope, prev="prev_product_day", per_side=per_side)
+    ]
+    sums: dict[Group, list[Any]] = {}
+    for side, product, *figures in rows:
+        add_figures(sums, (side, product or None), tuple(figures))
+    return {
+        group: SalesFigures(revenue=revenue, orders=int(orders), units=int(units), buyers=int(buyers))
+        for group, (revenue, orders, units, buyers) in sums.items()
+        # Rows taken back to zero (a customer moved away) leave no product behind.
+        if orders
+    }
+
+
 def product_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dict[Group, SalesFigures] | None]:
     """Line figures per (side, product), and per side over every line when they come with them.
 
-    From the product sums when no filter needs the customer or the channel (ADR 0028, 0042); within one channel
-    over periods from the 1st from the channel sums (ADR 0044); else summed over the line facts' chains (ADR 0041,
+    From the product sums when no filter needs the customer or the channel (ADR 0028, 0042); for one company size
+    or sales rep from the customer product months (ADR 0046); within one channel over periods from the 1st from the
+    channel sums (ADR 0044); else summed over the line facts' chains (ADR 0041,
     ``sum_reads.line_figures``), which also give the breakdown's totals.
     """
     if sums_answer(scope, channel=False):
         return product_figures(scope), None
+    if customer_products_answer(scope):
+        return customer_product_figures(scope), None
     if sums_answer(scope, channel=True) and channel_sums_answer(scope):
         return channel_breakdown(scope)
     return both_sides_line_figures(scope) if scope.overlap else line_figures(scope, scope.order_parts())

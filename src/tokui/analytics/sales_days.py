@@ -89,7 +89,7 @@ def _category_select(where: str, *, sign: int, facts: str | None = None) -> str:
     )
 
 
-def _per_customer(dimension: str, facts: str, records: str | None) -> tuple[str, str, str]:
+def per_customer(dimension: str, facts: str, records: str | None) -> tuple[str, str, str]:
     """``(columns, join, value)`` that key sums over ``facts`` by the buyers' recorded value of ``dimension``: the
     leading ``dimension, value`` columns, the join of the records, and the value to group by (``NO_VALUE`` for a
     fact without a recorded buyer)."""
@@ -110,7 +110,7 @@ def _customer_category_select(where: str, *, sign: int, facts: str | None = None
     previous, every, month = previous_month("prev_day"), previous_month("prev_order_day"), month_index("day")
     parts = []
     for dimension in CustomerDimension:
-        columns, join, value = _per_customer(dimension, table, records)
+        columns, join, value = per_customer(dimension, table, records)
         head = f"SELECT {columns}, currency"
         parts += [
             f"{head}, COALESCE(category_id, 0) AS category_key, {month} AS month, {previous} AS prev_month,"
@@ -197,7 +197,7 @@ def _order_select(
     )
     head, join, group = "", "", ""
     if dimension is not None:
-        columns, join, value = _per_customer(dimension, table, records)
+        columns, join, value = per_customer(dimension, table, records)
         head, group = f"{columns}, ", f"{value}, "
     return (
         f"SELECT {head}currency, day, channel, {previous} AS prev_month, {channel} AS prev_channel_month,"

@@ -40,6 +40,7 @@ from tokui.analytics.category_facts import (
     products_recorded_sql,
     since_where,
 )
+from tokui.analytics.customer_product_sums import customer_products_rebuild_sql
 from tokui.analytics.customer_sums import customer_records_add, customer_records_rebuild_sql, customers_catch_up
 from tokui.analytics.line_chains import CHAIN_COLUMNS, chained, line_chains_fix
 from tokui.analytics.models import (
@@ -48,6 +49,7 @@ from tokui.analytics.models import (
     SalesCategoryProduct,
     SalesCustomerCategoryMonth,
     SalesCustomerDay,
+    SalesCustomerProductMonth,
     SalesCustomerRecord,
     SalesFactsState,
     SalesLineFact,
@@ -94,6 +96,7 @@ _TABLES = (
     SalesCustomerRecord._meta.db_table,
     SalesCustomerDay._meta.db_table,
     SalesCustomerCategoryMonth._meta.db_table,
+    SalesCustomerProductMonth._meta.db_table,
 )
 # More new orders than this (a bulk load without facts) are read by a full rebuild instead, in the background.
 CATCH_UP_LIMIT = 50_000
@@ -475,6 +478,7 @@ def _rebuild_in_place(latest: int) -> int:
             cursor.execute(*customer_records_rebuild_sql())
             cursor.execute(*customer_days_rebuild_sql())
             cursor.execute(*customer_categories_rebuild_sql())
+            cursor.execute(*customer_products_rebuild_sql())
             for statement in (*product_sums_rebuild_sql(), *channel_sums_rebuild_sql()):
                 cursor.execute(*statement)
             return written
@@ -508,6 +512,10 @@ def _rebuild_beside(latest: int) -> int:
                     facts=twins[categories_table],
                     records=records,
                 )
+            )
+            customer_products = twins[SalesCustomerProductMonth._meta.db_table]
+            cursor.execute(
+                *customer_products_rebuild_sql(table=customer_products, lines=twins[lines_table], records=records)
             )
             # The day sums group 10M lines into ~6.5M (day, product, previous month) keys: hashed, they go to disk.
             # Set when the sums ran a window per buyer and product over (order, product) groups (105 → 58 s then);
