@@ -34,7 +34,10 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
   value (the largest prefecture, a quarter of the companies, one rep's), and sales_month_by_{prefecture,sales_rep,
   company_size}_seconds broken down by one: the customer day sums (ADR 0045);
   sales_month_{category,product}_company_size_filter_seconds: by category (the customer category months) and by
-  product (their line facts) for a quarter of the companies;
+  product (the customer product months, ADR 0046) for a quarter of the companies, and
+  sales_month_product_sales_rep_filter_seconds by product for one rep's companies (a rep's own page);
+  sales_{category,product}_{company_size,sales_rep,prefecture}_filter_from_the_15th_seconds: the same from the
+  15th (a prefecture by product: its buyers' line facts);
 - sales_from_the_15th_seconds, sales_{channel,category,product}_from_the_15th_seconds: a year from the 15th by
   month, against the year before (the day sums, and the facts whose previous order lies in the first month before
   the start, read by index; ADR 0042); sales_week_seconds, sales_week_{channel,product}_seconds: a year by week
@@ -276,9 +279,13 @@ def main() -> None:
     ):
         seconds = best(lambda: sales_report(**year, filters=customer_filters))  # noqa: B023
         print(f"sales_month_{name}_filter_seconds={seconds:.3f}")
+    by_rep = SalesFilters(sales_rep_id=rep_id)
     for breakdown in ("category", "product"):
         seconds = best(lambda: sales_report(**year, filters=by_size, breakdown=breakdown))  # noqa: B023
         print(f"sales_month_{breakdown}_company_size_filter_seconds={seconds:.3f}")
+    # By product for one rep's companies (a rep's own page): the customer product months (ADR 46).
+    seconds = best(lambda: sales_report(**year, filters=by_rep, breakdown="product"))
+    print(f"sales_month_product_sales_rep_filter_seconds={seconds:.3f}")
     for breakdown in ("prefecture", "sales_rep", "company_size"):
         seconds = best(lambda: sales_report(**year, breakdown=breakdown))  # noqa: B023
         print(f"sales_month_by_{breakdown}_seconds={seconds:.3f}")
@@ -291,6 +298,11 @@ def main() -> None:
         print(f"sales_{breakdown}_from_the_15th_seconds={seconds:.3f}")
     seconds = best(lambda: sales_report(**mid_month, filters=by_channel, breakdown="product"))
     print(f"sales_product_channel_filter_from_the_15th_seconds={seconds:.3f}")
+    # One customer attribute from the 15th: its sums' whole months, its buyers' facts of the first month's days.
+    for name, customer_filters in (("company_size", by_size), ("sales_rep", by_rep), ("prefecture", by_prefecture)):
+        for breakdown in ("category", "product"):
+            seconds = best(lambda: sales_report(**mid_month, filters=customer_filters, breakdown=breakdown))  # noqa: B023
+            print(f"sales_{breakdown}_{name}_filter_from_the_15th_seconds={seconds:.3f}")
     # A year by week: each week's buyers from the order day sums' repeats (ADR 0043).
     weekly = {**year, "granularity": "week"}
     for breakdown in ("", "channel", "product"):
