@@ -27,10 +27,12 @@ class SalesCustomerRecord(models.Model):
     class Meta:
         verbose_name = _("sales customer record")
         verbose_name_plural = _("sales customer records")
+        # One value's buyers from the index alone: hashed for a semi-join, where reading 30,000-150,000 records
+        # from the table cost 0.02-0.05 s and led PostgreSQL to probe the facts' buyer index once per buyer (ADR 46).
         indexes = [
-            models.Index(fields=["prefecture"], name="sales_customer_prefecture"),
-            models.Index(fields=["size"], name="sales_customer_size"),
-            models.Index(fields=["rep"], name="sales_customer_rep"),
+            models.Index(fields=["prefecture", "customer"], name="sales_customer_prefecture"),
+            models.Index(fields=["size", "customer"], name="sales_customer_size"),
+            models.Index(fields=["rep", "customer"], name="sales_customer_rep"),
         ]
 
     def __str__(self) -> str:

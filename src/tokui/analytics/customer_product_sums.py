@@ -29,7 +29,7 @@ from typing import Any
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 
-from tokui.analytics.customer_models import SalesCustomerProductMonth
+from tokui.analytics.customer_models import SalesCustomerProductMonth, SalesCustomerRecord
 from tokui.analytics.enums import CustomerDimension
 from tokui.analytics.sales_days import month_index, per_customer, previous_month, upsert_sums
 from tokui.analytics.sales_models import SalesLineFact
@@ -106,5 +106,5 @@ def customer_products_rebuild_sql(
     """INSERT ... SELECT of every sum from the line facts and the customer records (into a rebuild's twins), in
     key order: one value's months are then read from pages side by side."""
     target = _q(table or SalesCustomerProductMonth._meta.db_table)
-    select = _select("1 = 1", sign=1, lines=lines, records=records)
+    select = _select("1 = 1", sign=1, lines=lines, records=records or SalesCustomerRecord._meta.db_table)
     return f"INSERT INTO {target} ({_COLUMNS}) SELECT * FROM ({select}) s ORDER BY {_KEY}", []

@@ -304,7 +304,7 @@ def customer_product_figures(scope: SalesScope) -> dict[Group, SalesFigures]:
             buyers = orders_where(Q(prev_month__lt=s.since))
             parts.append(grouped_part(whole, scope.categories, Sum("amount"), Sum("orders"), Sum("units"), buyers))
         if s.days:
-            lines = SalesLineFact.objects.filter(scope.order_q(sides=(s.side,), recorded=True) & s.days_q).annotate(
+            lines = SalesLineFact.objects.filter(s.facts_q(scope)).annotate(
                 side=Value(s.side), product_key=Coalesce(F("product_id"), 0)
             )
             first = Q(product_first=True)

@@ -84,14 +84,15 @@ class SalesOrderFact(_SalesFactColumns):
             # A buyer's orders from a day on (the consumer's rewrite, a report filtered on the customer).
             models.Index(fields=["buyer", "day"], name="sales_order_fact_buyer"),
             # A period from mid-month: its orders whose previous one lies in its first month before its start,
-            # read from the index alone (the buyers the day sums, keyed by the previous order's month, miss; ADR 42).
+            # read from the index alone (the buyers the day sums, keyed by the previous order's month, miss; ADR 42),
+            # with the buyer for one customer attribute's (a semi-join on the records, ADR 46).
             models.Index(
-                fields=["prev_day", "day", "currency", "channel"],
+                fields=["prev_day", "day", "currency", "channel", "buyer"],
                 condition=Q(prev_day__isnull=False),
                 name="sales_order_fact_prev",
             ),
             models.Index(
-                fields=["prev_channel_day", "day", "currency", "channel"],
+                fields=["prev_channel_day", "day", "currency", "channel", "buyer"],
                 condition=Q(prev_channel_day__isnull=False),
                 name="sales_order_fact_prev_channel",
             ),
@@ -173,9 +174,9 @@ class SalesLineFact(_OrderPartColumns):
                 fields=["day", "order", "product"], condition=Q(product__isnull=False), name="sales_line_fact_basket"
             ),
             # A period from mid-month by product: the (order, product) rows whose previous purchase of the product
-            # lies in its first month before its start (ADR 42).
+            # lies in its first month before its start (ADR 42), with the buyer for one customer attribute's (ADR 46).
             models.Index(
-                fields=["prev_product_day", "day", "currency", "product"],
+                fields=["prev_product_day", "day", "currency", "product", "buyer"],
                 condition=Q(product_first=True, prev_product_day__isnull=False),
                 name="sales_line_fact_prev_product",
             ),
@@ -261,14 +262,14 @@ class SalesCategoryFact(_OrderPartColumns):
             models.Index(fields=["root", "currency", "day"], name="sales_category_fact_root"),
             models.Index(fields=["buyer", "day"], name="sales_category_fact_buyer"),
             models.Index(fields=["order"], name="sales_category_fact_order"),
-            # A period from mid-month by category, and over every line: as for the order facts (ADR 42).
+            # A period from mid-month by category, and over every line: as for the order facts (ADR 42, 46).
             models.Index(
-                fields=["prev_day", "day", "currency", "category"],
+                fields=["prev_day", "day", "currency", "category", "buyer"],
                 condition=Q(prev_day__isnull=False),
                 name="sales_category_fact_prev",
             ),
             models.Index(
-                fields=["prev_order_day", "day", "currency"],
+                fields=["prev_order_day", "day", "currency", "buyer"],
                 condition=Q(first=True, prev_order_day__isnull=False),
                 name="sales_category_fact_prev_order",
             ),

@@ -104,7 +104,7 @@ def _category_fact_figures(scope: SalesScope, inside: Q, first: Callable[[str], 
 
     return {
         "revenue": summed("amount"),
-        "orders": count_where(inside) if inside else Count("pk"),
+        "orders": count_where(inside) if inside else Count("*"),
         "units": summed("units"),
         "buyers": count_where(inside & first(prev)),
         "all_orders": count_where(inside & Q(first=True)),
@@ -253,7 +253,7 @@ def _customer_category_rows(scope: SalesScope) -> list[dict[str, Any]]:
             grouped: QuerySet[Any] = whole.values("category_id").order_by().annotate(**_category_sums(Value(s.since)))
             result += (row | {"side": s.side, "orders": row["order_sum"]} for row in grouped)
         if s.days:
-            facts = _category_facts(scope, scope.order_q(sides=(s.side,), recorded=True) & s.days_q)
+            facts = _category_facts(scope, s.facts_q(scope))
             figures = _category_fact_figures(scope, Q(), first_since_start(s.start))
             partly = facts.values("category_id").order_by().annotate(**figures)
             result += (row | {"side": s.side} for row in partly)

@@ -73,6 +73,14 @@ class SumSide:
         """The days of ``days``, as a filter (none: matches every row)."""
         return functools.reduce(operator.or_, (Q(day__gte=first, day__lte=last) for first, last in self.days), Q())
 
+    def facts_q(self, scope: SalesScope) -> Q:
+        """The facts of ``days`` that the scope's filters keep, its customer filter as recorded (a semi-join).
+
+        The days alone, not within the side's range again: with both, PostgreSQL multiplied the two ranges'
+        selectivities, expected a row per buyer and probed the buyers' index once per buyer of a rep (30,000
+        probes, 0.13 s) instead of reading the days by index (0.05 s)."""
+        return scope.order_q(sides=(), recorded=True) & self.days_q
+
 
 def sides_of(scope: SalesScope) -> list[SumSide]:
     """The report's period (side 1) and its comparison (side 0)."""
