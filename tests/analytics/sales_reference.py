@@ -202,3 +202,14 @@ def check_report(report: SalesReport, reference: Reference, **options: Any) -> N
                 assert figures_of(getattr(row, attribute)) == expected.get(day, ZERO), (attribute, day)
         totals = reference.figures(start, end, **options).get(None, ZERO)
         assert figures_of(getattr(report.totals, attribute)) == totals, attribute
+
+
+def check_line_totals(report: SalesReport, reference: Reference, **options: Any) -> None:
+    """The breakdown's totals, on both sides, are every line's: each order and buyer once however many rows
+    (categories, products) they span (``options`` as ``figures``)."""
+    for attribute, (start, end) in (
+        ("current", (report.start, report.end)),
+        ("previous", (report.previous_start, report.previous_end)),
+    ):
+        expected = reference.figures(start, end, line_key=lambda o, line: None, **options).get(None, ZERO)
+        assert figures_of(getattr(report.breakdown_totals, attribute)) == expected, attribute

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.analytics.conftest import MigrationEditor, jst
-from tests.analytics.sales_reference import Reference, check_report, check_rows, figures_of
+from tests.analytics.sales_reference import Reference, check_line_totals, check_report, check_rows, figures_of
 from tests.factories import (
     CategoryFactory,
     CompanyFactory,
@@ -258,12 +258,15 @@ def test_a_product_breakdown_for_one_size_or_rep_reads_its_months_and_matches_th
             read = any("salescustomerproductmonth" in q["sql"] for q in context.captured_queries)
             assert read == (months and (start.year, start.month) != (end.year, end.month)), label
             check_rows(report, reference, line_key=_product, filters=options, **category)
+            if not category:
+                check_line_totals(report, reference, filters=options)
     # A sales rep's own page by product: their value of the rep sums.
     mine = {company.pk for company in shop["companies"] if company.assigned_rep_id == rep.pk}
     with CaptureQueriesContext(connection) as context:
         report = sales_report(user=rep, start=dt.date(2026, 1, 12), end=dt.date(2026, 4, 20), breakdown="product")
     assert any("salescustomerproductmonth" in q["sql"] for q in context.captured_queries)
     check_rows(report, reference, line_key=_product, companies=mine)
+    check_line_totals(report, reference, companies=mine)
 
 
 def test_two_customer_filters_at_once_read_the_facts_and_match_the_reference(admin: User) -> None:

@@ -32,7 +32,7 @@ from django.db.backends.utils import CursorWrapper
 from tokui.analytics.customer_models import SalesCustomerProductMonth, SalesCustomerRecord
 from tokui.analytics.enums import CustomerDimension
 from tokui.analytics.sales_days import month_index, per_customer, previous_month, upsert_sums
-from tokui.analytics.sales_models import SalesLineFact
+from tokui.analytics.sales_models import SalesLineFact, SalesProductChannelMonth
 
 # The dimensions with product sums: those whose one value keeps many buyers.
 PRODUCT_DIMENSIONS = (CustomerDimension.SIZE, CustomerDimension.REP)
@@ -40,6 +40,8 @@ _KEY = "dimension, value, currency, month, prev_month, product_key"
 _COLUMNS = f"{_KEY}, amount, units, orders"
 _SUMS = ("amount", "units", "orders")
 _DELTA = "tokui_customer_products_delta"
+# The product key of the rows over every line (as the channel sums', ADR 0044).
+EVERY_LINE = SalesProductChannelMonth.EVERY_LINE
 
 
 def _q(name: str) -> str:
@@ -48,19 +50,23 @@ def _q(name: str) -> str:
 
 def _select(where: str, *, sign: int, lines: str | None = None, records: str | None = None) -> str:
     """The line facts matching ``where`` (unqualified columns) summed per key of ``SalesCustomerProductMonth``,
-    once per dimension of ``PRODUCT_DIMENSIONS``, times ``sign`` (``where``'s parameters once per dimension): an
-    (order, product) is one order of the product, counted by its first line."""
+    once per dimension of ``PRODUCT_DIMENSIONS``, times ``sign`` (``where``'s parameters twice per dimension): an
+    (order, product) is one order of the product, counted by its first line; and the ``EVERY_LINE`` rows, which
+    count each order by its first line along the buyer's chain of orders with any line (the page's totals)."""
     table = _q(lines or SalesLineFact._meta.db_table)
-    previous, month = previous_month("prev_product_day"), month_index("day")
+    previous, every, month = previous_month("prev_product_day"), previous_month("prev_order_day"), month_index("day")
     parts = []
     for dimension in PRODUCT_DIMENSIONS:
         columns, join, value = per_customer(dimension, table, records)
-        parts.append(
-            f"SELECT {columns}, currency, {month} AS month, {previous} AS prev_month,"
-            f" COALESCE(product_id, 0) AS product_key, {sign} * SUM(amount) AS amount, {sign} * SUM(quantity) AS units,"
-            f" {sign} * SUM(CASE WHEN product_first THEN 1 ELSE 0 END) AS orders FROM {table}{join} WHERE {where}"
-            f" GROUP BY {value}, currency, {month}, {previous}, COALESCE(product_id, 0)"
-        )
+        head = f"SELECT {columns}, currency, {month} AS month"
+        parts += [
+            f"{head}, {previous} AS prev_month, COALESCE(product_id, 0) AS product_key, {sign} * SUM(amount) AS amount,"
+            f" {sign} * SUM(quantity) AS units, {sign} * SUM(CASE WHEN product_first THEN 1 ELSE 0 END) AS orders"
+            f" FROM {table}{join} WHERE {where}"
+            f" GROUP BY {value}, currency, {month}, {previous}, COALESCE(product_id, 0)",
+            f"{head}, {every}, {EVERY_LINE}, 0, 0, {sign} * COUNT(*) FROM {table}{join} WHERE ({where}) AND order_first"
+            f" GROUP BY {value}, currency, {month}, {every}",
+        ]
     return " UNION ALL ".join(parts)
 
 
@@ -69,7 +75,7 @@ def customer_products_add(cursor: CursorWrapper, where: str, params: Sequence[An
     times ``sign``."""
     table = _q(SalesCustomerProductMonth._meta.db_table)
     cursor.execute(
-        upsert_sums(table, _COLUMNS, _KEY, _SUMS, _select(where, sign=sign)), list(params) * len(PRODUCT_DIMENSIONS)
+        upsert_sums(table, _COLUMNS, _KEY, _SUMS, _select(where, sign=sign)), list(params) * 2 * len(PRODUCT_DIMENSIONS)
     )
 
 
@@ -85,7 +91,7 @@ def customer_products_delta(cursor: CursorWrapper) -> None:
 def customer_products_record(cursor: CursorWrapper, where: str, params: Sequence[Any], *, sign: int) -> None:
     """Add the line facts matching ``where`` to the delta, times ``sign``: -1 before they are rewritten, +1 after."""
     cursor.execute(
-        f"INSERT INTO {_q(_DELTA)} ({_COLUMNS}) {_select(where, sign=sign)}", list(params) * len(PRODUCT_DIMENSIONS)
+        f"INSERT INTO {_q(_DELTA)} ({_COLUMNS}) {_select(where, sign=sign)}", list(params) * 2 * len(PRODUCT_DIMENSIONS)
     )
 
 

@@ -31,20 +31,20 @@ from tokui.analytics.sales_models import (
 )
 from tokui.analytics.sales_sums import Group, add_figures, first_since_start, start_gap_rows
 from tokui.analytics.sum_reads import (
+    EVERY_LINE,
     SumSide,
     first_day,
     grouped_part,
-    line_figures,
     product_gap_rows,
     sides_of,
     summed,
+    with_partial_days,
 )
 from tokui.core.money import MoneyField, default_currency
 
 if TYPE_CHECKING:
     from tokui.analytics.sales import SalesScope
 
-EVERY_LINE = SalesProductChannelMonth.EVERY_LINE
 DELTA_COLUMNS = "currency, day, product_key, prev_month, channel, prev_channel_month, amount, units, orders"
 _MONTH_COLUMNS = "currency, channel, month, prev_month, product_key, amount, units, orders"
 _MONTH_KEY = "currency, channel, month, prev_month, product_key"
@@ -162,28 +162,7 @@ def channel_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dic
     partial = [
         (scope.order_q(sides=(s.side,)) & s.days_q, Value(s.side), first_since_start(s.start)) for s in sides if s.days
     ]
-    partial_products, partial_totals = line_figures(scope, partial) if partial else ({}, {})
-    for (side, product), f in partial_products.items():
-        add_figures(sums, (side, product or 0), (f.revenue, f.orders, f.units, f.buyers))
-    every = {side: sums.pop((side, EVERY_LINE), [Decimal(0), 0, 0, 0]) for side in (1, 0)}
-    grouped = {
-        (side, product or None): SalesFigures(revenue=revenue, orders=orders, units=units, buyers=buyers)
-        for (side, product), (revenue, orders, units, buyers) in sums.items()
-        if orders
-    }
-    if scope.categories is not None:
-        return grouped, None
-    totals_by_side: dict[Group, SalesFigures] = {}
-    for side in (1, 0):
-        products = [figures for (s, _product), figures in grouped.items() if s == side]
-        partly = (partial_totals or {}).get((side, None), SalesFigures())
-        totals_by_side[(side, None)] = SalesFigures(
-            revenue=sum((f.revenue for f in products), Decimal(0)),
-            orders=every[side][1] + partly.orders,
-            units=sum(f.units for f in products),
-            buyers=every[side][3] + partly.buyers,
-        )
-    return grouped, totals_by_side
+    return with_partial_days(scope, sums, partial)
 
 
 def _gaps(scope: SalesScope, sides: list[SumSide]) -> list[tuple[int, int, int]]:

@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
 
 from tokui.analytics.category_facts import since_where
 from tokui.analytics.customer_models import SalesCustomerProductMonth
@@ -54,13 +53,22 @@ from tokui.analytics.product_channel_sums import (
 from tokui.analytics.report_types import SalesFigures
 from tokui.analytics.sales_days import month_index, previous_month, upsert_sums
 from tokui.analytics.sales_models import (
+    SalesCategoryFact,
     SalesLineFact,
     SalesProductDay,
     SalesProductMonth,
     SalesProductTotal,
 )
-from tokui.analytics.sales_sums import Group, add_figures, count_where, first_since_start, orders_where, sums_answer
+from tokui.analytics.sales_sums import (
+    Group,
+    add_figures,
+    first_since_start,
+    orders_where,
+    start_gap_rows,
+    sums_answer,
+)
 from tokui.analytics.sum_reads import (
+    EVERY_LINE,
     SumSide,
     both_sides_line_figures,
     grouped_part,
@@ -68,6 +76,7 @@ from tokui.analytics.sum_reads import (
     product_gap_rows,
     sides_of,
     summed,
+    with_partial_days,
 )
 from tokui.core.money import MoneyField, default_currency
 
@@ -288,44 +297,44 @@ def customer_products_answer(scope: SalesScope) -> bool:
     )
 
 
-def customer_product_figures(scope: SalesScope) -> dict[Group, SalesFigures]:
-    """Line figures per (side, product) of one value's buyers (``scope.segment``): each side's whole months from
-    the sums (a product's buyers: its rows whose previous month is before the side's), the days of months it
-    covers only in part from the buyers' lines, and for a mid-month start the lines of the whole months whose
-    previous purchase of the product lies in its first month before the start (ADR 0042)."""
+def customer_product_figures(
+    scope: SalesScope,
+) -> tuple[dict[Group, SalesFigures], dict[Group, SalesFigures] | None]:
+    """Line figures per (side, product) of one value's buyers (``scope.segment``), and per side over every line
+    (without a category filter): each side's whole months from the customer product months (a product's buyers:
+    its rows whose previous month is before the side's; every line's by the ``EVERY_LINE`` rows), the days of
+    months it covers only in part from the buyers' lines, and for a mid-month start the lines of the whole months
+    whose previous purchase lies in its first month before the start (ADR 0042, 0046)."""
     assert scope.segment is not None
     dimension, value = scope.segment
     months = SalesCustomerProductMonth.objects.filter(dimension=dimension, value=value, currency=default_currency())
     parts = []
     sides = sides_of(scope)
-    for s in sides:
-        if s.whole > s.first_whole:
-            whole = months.filter(month__gte=s.first_whole, month__lt=s.whole).annotate(side=Value(s.side))
-            buyers = orders_where(Q(prev_month__lt=s.since))
-            parts.append(grouped_part(whole, scope.categories, Sum("amount"), Sum("orders"), Sum("units"), buyers))
-        if s.days:
-            lines = SalesLineFact.objects.filter(s.facts_q(scope)).annotate(
-                side=Value(s.side), product_key=Coalesce(F("product_id"), 0)
-            )
-            first = Q(product_first=True)
-            orders, buyers = count_where(first), count_where(first & first_since_start(s.start)("prev_product_day"))
-            parts.append(grouped_part(lines, scope.categories, Sum("amount"), orders, Sum("quantity"), buyers))
-    rows = summed(parts)
-    # The gaps only over the days the months answer: the partial days' buyers were counted from their own start.
-    per_side = {s.side: ~s.days_q if s.days else Q() for s in sides}
-    rows += [
-        (side, product, Decimal(0), 0, 0, n)
-        for side, product, n in product_gap_rows(scope, prev="prev_product_day", per_side=per_side)
-    ]
+    for s in (s for s in sides if s.first_whole < s.whole):
+        whole = months.filter(month__gte=s.first_whole, month__lt=s.whole).annotate(side=Value(s.side))
+        buyers = orders_where(Q(prev_month__lt=s.since))
+        parts.append(grouped_part(whole, scope.categories, Sum("amount"), Sum("orders"), Sum("units"), buyers))
     sums: dict[Group, list[Any]] = {}
-    for side, product, *figures in rows:
-        add_figures(sums, (side, product or None), tuple(figures))
-    return {
-        group: SalesFigures(revenue=revenue, orders=int(orders), units=int(units), buyers=int(buyers))
-        for group, (revenue, orders, units, buyers) in sums.items()
-        # Rows taken back to zero (a customer moved away) leave no product behind.
-        if orders
-    }
+    for side, product, revenue, orders, units, buyers in summed(parts):
+        sums[(side, product)] = [revenue, int(orders), int(units), int(buyers)]
+    # The gaps only over the days the months answer: the partial days' buyers are counted from their own start.
+    per_side = {s.side: ~s.days_q if s.days else Q() for s in sides}
+    gaps = product_gap_rows(scope, prev="prev_product_day", per_side=per_side)
+    if scope.categories is None:
+        # Every line's buyers by the orders' first rows, whose chain the category facts index with the buyer.
+        firsts = start_gap_rows(
+            scope,
+            SalesCategoryFact.objects.all(),
+            prev="prev_order_day",
+            keys={"key": Value(EVERY_LINE)},
+            within=Q(first=True),
+            per_side=per_side,
+        )
+        gaps += [(gap["side"], gap["key"], gap["n"]) for gap in firsts]
+    for side, product, n in gaps:
+        add_figures(sums, (side, product), (Decimal(0), 0, 0, n))
+    partial = [(s.facts_q(scope), Value(s.side), first_since_start(s.start)) for s in sides if s.days]
+    return with_partial_days(scope, sums, partial)
 
 
 def product_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dict[Group, SalesFigures] | None]:
@@ -339,7 +348,7 @@ def product_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dic
     if sums_answer(scope, channel=False):
         return product_figures(scope), None
     if customer_products_answer(scope):
-        return customer_product_figures(scope), None
+        return customer_product_figures(scope)
     if sums_answer(scope, channel=True) and channel_sums_answer(scope):
         return channel_breakdown(scope)
     return both_sides_line_figures(scope) if scope.overlap else line_figures(scope, scope.order_parts())

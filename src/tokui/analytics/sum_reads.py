@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import Case, F, Q, QuerySet, Sum, When
 
 from tokui.analytics.report_types import SalesFigures
-from tokui.analytics.sales_models import SalesLineFact
+from tokui.analytics.sales_models import SalesLineFact, SalesProductChannelMonth
 from tokui.analytics.sales_sums import (
     Group,
     add_figures,
@@ -31,6 +31,10 @@ from tokui.core.money import DECIMAL_PLACES
 
 if TYPE_CHECKING:
     from tokui.analytics.sales import SalesScope
+
+
+# The product key of month sums' rows over every line, which count the orders and buyers of the page's totals.
+EVERY_LINE = SalesProductChannelMonth.EVERY_LINE
 
 
 def first_day(month: int) -> dt.date:
@@ -168,6 +172,38 @@ def line_figures(
         with _hashed():
             rows += grouped.annotate(**_line_sums(scope, None, first))
     return _line_results(scope, rows)
+
+
+def with_partial_days(
+    scope: SalesScope, sums: dict[Group, list[Any]], partial: list[tuple[Q, Any, Callable[[str], Q]]]
+) -> tuple[dict[Group, SalesFigures], dict[Group, SalesFigures] | None]:
+    """The breakdown by product from month sums per (side, product key) — ``EVERY_LINE`` rows counting the orders
+    and buyers over every line — and the line facts of the days the months do not cover (``partial``, as
+    ``line_figures`` takes them): per (side, product), and per side over every line (none under a category
+    filter, whose page totals are its own)."""
+    partial_products, partial_totals = line_figures(scope, partial) if partial else ({}, {})
+    for (side, product), f in partial_products.items():
+        add_figures(sums, (side, product or 0), (f.revenue, f.orders, f.units, f.buyers))
+    every = {side: sums.pop((side, EVERY_LINE), [Decimal(0), 0, 0, 0]) for side in (1, 0)}
+    grouped = {
+        (side, product or None): SalesFigures(revenue=revenue, orders=int(orders), units=int(units), buyers=buyers)
+        for (side, product), (revenue, orders, units, buyers) in sums.items()
+        # Rows taken back to zero by the deltas leave no product behind.
+        if orders
+    }
+    if scope.categories is not None:
+        return grouped, None
+    totals: dict[Group, SalesFigures] = {}
+    for side in (1, 0):
+        products = [figures for (s, _product), figures in grouped.items() if s == side]
+        partly = (partial_totals or {}).get((side, None), SalesFigures())
+        totals[(side, None)] = SalesFigures(
+            revenue=sum((f.revenue for f in products), Decimal(0)),
+            orders=int(every[side][1]) + partly.orders,
+            units=sum(f.units for f in products),
+            buyers=int(every[side][3]) + partly.buyers,
+        )
+    return grouped, totals
 
 
 def both_sides_line_figures(

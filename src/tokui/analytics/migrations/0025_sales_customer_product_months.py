@@ -18,19 +18,22 @@ def _fill(apps: Any, schema_editor: Any) -> None:
     """Sum the stored line facts per month, product and customer value (the records written by 0022)."""
     month = _MONTH[schema_editor.connection.vendor]
     day_month = month.format(c="day")
-    previous = (
-        "CASE WHEN buyer IS NULL THEN 999999 WHEN prev_product_day IS NULL THEN -1"
-        f" ELSE {month.format(c='prev_product_day')} END"
-    )
+
+    def previous(column: str) -> str:
+        return f"CASE WHEN buyer IS NULL THEN 999999 WHEN {column} IS NULL THEN -1 ELSE {month.format(c=column)} END"
+
+    join = " FROM analytics_saleslinefact f LEFT JOIN analytics_salescustomerrecord r ON r.customer = f.buyer"
     selects = []
     for dimension in ("size", "rep"):
         value = f"COALESCE(r.{dimension}, '-')"
-        selects.append(
-            f"SELECT '{dimension}', {value}, currency, {day_month}, {previous}, COALESCE(product_id, 0),"
-            " SUM(amount), SUM(quantity), SUM(CASE WHEN product_first THEN 1 ELSE 0 END)"
-            " FROM analytics_saleslinefact f LEFT JOIN analytics_salescustomerrecord r ON r.customer = f.buyer"
-            f" GROUP BY {value}, currency, {day_month}, {previous}, COALESCE(product_id, 0)"
-        )
+        selects += [
+            f"SELECT '{dimension}', {value}, currency, {day_month}, {previous('prev_product_day')},"
+            " COALESCE(product_id, 0), SUM(amount), SUM(quantity), SUM(CASE WHEN product_first THEN 1 ELSE 0 END)"
+            f"{join} GROUP BY {value}, currency, {day_month}, {previous('prev_product_day')}, COALESCE(product_id, 0)",
+            # Every line's orders, by the buyer's chain of orders with any line (the page's totals).
+            f"SELECT '{dimension}', {value}, currency, {day_month}, {previous('prev_order_day')}, -1, 0, 0, COUNT(*)"
+            f"{join} WHERE order_first GROUP BY {value}, currency, {day_month}, {previous('prev_order_day')}",
+        ]
     schema_editor.execute(
         "INSERT INTO analytics_salescustomerproductmonth (dimension, value, currency, month, prev_month, product_key,"
         f" amount, units, orders) SELECT * FROM ({' UNION ALL '.join(selects)}) s ORDER BY 1, 2, 3, 4, 5, 6",
