@@ -96,6 +96,14 @@ def test_marketer_reads_sales_by_channel_and_category_exports_and_reads_the_rank
     expect(page.get_by_test_id("sales-chart").locator("svg")).to_be_visible()
     page.screenshot(path=screenshots / "03d-sales-one-size-by-prefecture.png", full_page=True)
 
+    # The same size by product: its product month sums (ADR 46), with the totals row over every line.
+    page.get_by_label("内訳").select_option(label="商品")
+    expect(page).to_have_url(re.compile("breakdown=product"))
+    expect(page.get_by_test_id("breakdown-title")).to_have_text("商品別")
+    assert page.get_by_test_id("breakdown-table").locator("tbody tr").count() > 1
+    expect(page.get_by_test_id("breakdown-table").locator("tfoot tr")).to_contain_text("合計")
+    page.screenshot(path=screenshots / "03e-sales-one-size-by-product.png", full_page=True)
+
     page.locator("[data-nav=rankings]").click()
     table = page.get_by_test_id("ranking-table")
     expect(table.locator("tbody tr")).to_have_count(20)
