@@ -138,7 +138,11 @@ class SalesScope:
 
     @property
     def buyers(self) -> list[int] | None:
-        """The buyers the customer filters keep (``None``: every buyer)."""
+        """The buyers the customer filters keep (``None``: every buyer): one attribute's value from the records'
+        index alone (ADR 46; the report's check has just made them current), else from the customers."""
+        if self._buyers is None and self.segment is not None:
+            records = segment_buyers(*self.segment).order_by()
+            self._buyers = list(records.values_list("customer", flat=True))
         if self._buyers is None:
             self._buyers = buyer_ids_matching(
                 user=self.user,
