@@ -179,6 +179,22 @@ def test_a_breakdown_by_a_customer_attribute_reads_its_sums_and_matches_the_refe
                 _check(report, reference, breakdown, filters=options)
 
 
+# Periods for the month sums: whole months, both ends inside a month, inside one month, overlapping periods.
+_MONTH_PERIODS = (
+    (dt.date(2026, 1, 1), dt.date(2026, 3, 31), Comparison.PREVIOUS_PERIOD),
+    (dt.date(2026, 1, 12), dt.date(2026, 4, 20), Comparison.PREVIOUS_PERIOD),
+    (dt.date(2026, 2, 3), dt.date(2026, 2, 17), Comparison.PREVIOUS_PERIOD),
+    (dt.date(2025, 12, 15), dt.date(2027, 1, 15), Comparison.PREVIOUS_YEAR),
+)
+
+
+def _report_reading(table: str, *, user: User, breakdown: str, **options: Any) -> tuple[SalesReport, bool]:
+    """The report, and whether it read ``table``."""
+    with CaptureQueriesContext(connection) as context:
+        report = sales_report(user=user, breakdown=breakdown, **options)
+    return report, any(table in q["sql"] for q in context.captured_queries)
+
+
 def _check_categories(report: SalesReport, reference: Reference, **options: Any) -> None:
     check_rows(report, reference, line_key=lambda o, line: line["product__category_id"], **options)
 
@@ -186,14 +202,8 @@ def _check_categories(report: SalesReport, reference: Reference, **options: Any)
 def test_a_category_breakdown_for_one_customer_value_reads_its_months_and_matches_the_reference(admin: User) -> None:
     shop = _shop()
     reference = Reference()
-    periods = (
-        (dt.date(2026, 1, 1), dt.date(2026, 3, 31), Comparison.PREVIOUS_PERIOD),  # whole months only
-        (dt.date(2026, 1, 12), dt.date(2026, 4, 20), Comparison.PREVIOUS_PERIOD),  # both ends inside a month
-        (dt.date(2026, 2, 3), dt.date(2026, 2, 17), Comparison.PREVIOUS_PERIOD),  # inside one month
-        (dt.date(2025, 12, 15), dt.date(2027, 1, 15), Comparison.PREVIOUS_YEAR),  # overlapping periods
-    )
     top = shop["categories"][0]
-    for start, end, comparison in periods:
+    for start, end, comparison in _MONTH_PERIODS:
         for filters in (
             SalesFilters(prefecture="13"),
             SalesFilters(company_size=CompanySize.LARGE),
@@ -202,17 +212,16 @@ def test_a_category_breakdown_for_one_customer_value_reads_its_months_and_matche
         ):
             options = {name: getattr(filters, name) for name in filters.__slots__ if getattr(filters, name)}
             category = options.pop("category_id", None)
-            with CaptureQueriesContext(connection) as context:
-                report = sales_report(
-                    user=admin,
-                    start=start,
-                    end=end,
-                    comparison=comparison,
-                    filters=filters,
-                    breakdown=Breakdown.CATEGORY,
-                )
+            report, months = _report_reading(
+                "salescustomercategorymonth",
+                user=admin,
+                start=start,
+                end=end,
+                comparison=comparison,
+                filters=filters,
+                breakdown=Breakdown.CATEGORY,
+            )
             label = (start, filters)
-            months = any("salescustomercategorymonth" in q["sql"] for q in context.captured_queries)
             assert months == ((start.year, start.month) != (end.year, end.month)), label  # else only its days
             if category is None:
                 _check_categories(report, reference, filters=options)
@@ -227,14 +236,8 @@ def _product(order: dict[str, Any], line: dict[str, Any]) -> Any:
 def test_a_product_breakdown_for_one_size_or_rep_reads_its_months_and_matches_the_reference(admin: User) -> None:
     shop = _shop()
     reference = Reference()
-    periods = (
-        (dt.date(2026, 1, 1), dt.date(2026, 3, 31), Comparison.PREVIOUS_PERIOD),  # whole months only
-        (dt.date(2026, 1, 12), dt.date(2026, 4, 20), Comparison.PREVIOUS_PERIOD),  # both ends inside a month
-        (dt.date(2026, 2, 3), dt.date(2026, 2, 17), Comparison.PREVIOUS_PERIOD),  # inside one month
-        (dt.date(2025, 12, 15), dt.date(2027, 1, 15), Comparison.PREVIOUS_YEAR),  # overlapping periods
-    )
     rep, top = shop["reps"][1], shop["categories"][0]
-    for start, end, comparison in periods:
+    for start, end, comparison in _MONTH_PERIODS:
         for filters, months in (
             (SalesFilters(company_size=CompanySize.LARGE), True),
             (SalesFilters(sales_rep_id=rep.pk), True),
@@ -245,26 +248,26 @@ def test_a_product_breakdown_for_one_size_or_rep_reads_its_months_and_matches_th
         ):
             options = {name: getattr(filters, name) for name in filters.__slots__ if getattr(filters, name)}
             category = {"category_id": options.pop("category_id")} if "category_id" in options else {}
-            with CaptureQueriesContext(connection) as context:
-                report = sales_report(
-                    user=admin,
-                    start=start,
-                    end=end,
-                    comparison=comparison,
-                    filters=filters,
-                    breakdown=Breakdown.PRODUCT,
-                )
+            report, read = _report_reading(
+                "salescustomerproductmonth",
+                user=admin,
+                start=start,
+                end=end,
+                comparison=comparison,
+                filters=filters,
+                breakdown=Breakdown.PRODUCT,
+            )
             label = (start, filters)
-            read = any("salescustomerproductmonth" in q["sql"] for q in context.captured_queries)
             assert read == (months and (start.year, start.month) != (end.year, end.month)), label
             check_rows(report, reference, line_key=_product, filters=options, **category)
             if not category:
                 check_line_totals(report, reference, filters=options)
     # A sales rep's own page by product: their value of the rep sums.
     mine = {company.pk for company in shop["companies"] if company.assigned_rep_id == rep.pk}
-    with CaptureQueriesContext(connection) as context:
-        report = sales_report(user=rep, start=dt.date(2026, 1, 12), end=dt.date(2026, 4, 20), breakdown="product")
-    assert any("salescustomerproductmonth" in q["sql"] for q in context.captured_queries)
+    report, read = _report_reading(
+        "salescustomerproductmonth", user=rep, start=dt.date(2026, 1, 12), end=dt.date(2026, 4, 20), breakdown="product"
+    )
+    assert read
     check_rows(report, reference, line_key=_product, companies=mine)
     check_line_totals(report, reference, companies=mine)
 
