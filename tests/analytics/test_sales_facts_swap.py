@@ -143,7 +143,7 @@ def test_a_failed_build_leaves_the_live_tables_untouched(monkeypatch: pytest.Mon
     def broken(*args: Any, **kwargs: Any) -> tuple[str, list[Any]]:
         raise RuntimeError("the build broke")
 
-    monkeypatch.setattr(sales_facts, "_orders_insert", broken)
+    monkeypatch.setattr(sales_facts, "orders_insert", broken)
     with pytest.raises(RuntimeError):
         sales_facts_rebuild()
     assert _rows() == before and _schema() == schema

@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Max
@@ -33,16 +32,15 @@ from tokui.analytics.category_facts import (
     categories_delete,
     categories_insert,
     categories_rewrite,
-    earlier_rows,
     moved_products,
-    prior_days,
     products_record,
     products_recorded_sql,
     since_where,
 )
 from tokui.analytics.customer_product_sums import customer_products_rebuild_sql
 from tokui.analytics.customer_sums import customer_records_add, customer_records_rebuild_sql, customers_catch_up
-from tokui.analytics.line_chains import CHAIN_COLUMNS, chained, line_chains_fix
+from tokui.analytics.fact_inserts import BUYER, buyers_where, day_sql, lines_insert, orders_insert, placeholders
+from tokui.analytics.line_chains import line_chains_fix
 from tokui.analytics.models import (
     SalesCategoryDay,
     SalesCategoryFact,
@@ -75,7 +73,7 @@ from tokui.analytics.sales_models import (
 )
 from tokui.analytics.table_swap import rebuild_beside
 from tokui.commerce.enums import NON_REVENUE_STATUSES
-from tokui.commerce.models import Order, OrderLine
+from tokui.commerce.models import Order
 
 # Ids named per statement: well under SQLite's limit of bound parameters.
 _CHUNK = 500
@@ -104,130 +102,6 @@ CATCH_UP_LIMIT = 50_000
 REBUILD_QUEUE_STALE = dt.timedelta(hours=2)
 
 
-def _day_sql() -> tuple[str, list[Any]]:
-    """The site-zone calendar day of ``o.placed_at`` in this database's SQL (the same as the ORM's TruncDate)."""
-    sql, params = connection.ops.datetime_cast_date_sql("o.placed_at", (), settings.TIME_ZONE)
-    return sql, list(params)
-
-
-_BUYER = "CASE WHEN o.company_id IS NOT NULL THEN o.company_id ELSE -o.contact_id END"
-
-
-def _placeholders(values: Sequence[Any]) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
-def _statuses() -> tuple[str, list[Any]]:
-    return _placeholders(NON_REVENUE_STATUSES), [str(status) for status in NON_REVENUE_STATUSES]
-
-
-def _orders_insert(
-    where: str,
-    params: Sequence[Any],
-    *,
-    table: str | None = None,
-    after: tuple[Sequence[int], tuple[str, Sequence[Any]]] | None = None,
-) -> tuple[str, list[Any]]:
-    """INSERT ... SELECT of the order facts of the counted orders matching ``where`` (a condition on ``o``).
-
-    ``where`` must hold every order of each buyer it names: a buyer's previous-order days are worked out over the
-    rows selected here (window functions, the same in both databases). With ``after`` (the buyers, and a condition
-    on unqualified fact columns saying from which day each one's rows are written) only those rows are worked
-    out: the buyer's rows left in the table are all earlier, and each chain goes on from the last of them (ADR 38).
-    """
-    quote = connection.ops.quote_name
-    order_table, line_table = quote(Order._meta.db_table), quote(OrderLine._meta.db_table)
-    facts = quote(table or SalesOrderFact._meta.db_table)
-    day, day_params = _day_sql()
-    statuses, status_params = _statuses()
-    counted = f"o.status NOT IN ({statuses}) AND ({where})"
-    previous = (
-        "CASE WHEN b.buyer IS NULL THEN NULL"
-        " ELSE {prior}LAG(b.day) OVER (PARTITION BY b.currency, b.buyer{partition} ORDER BY b.day, b.id){end} END"
-    )
-    columns = (
-        f"SELECT o.id, {day} AS day, o.channel, o.currency, o.company_id, o.contact_id, {_BUYER} AS buyer, o.total"
-    )
-    if after is None:
-        lags = [previous.format(prior="", partition=partition, end="") for partition in ("", ", b.channel")]
-        prior_rows, prior_params = "", list[Any]()
-        # The units of an order are its lines' quantities: summed once here, so no report scans the lines.
-        source = (
-            f"({columns}, COALESCE(u.units, 0) AS units FROM {order_table} o LEFT JOIN (SELECT l.order_id,"
-            f" SUM(l.quantity) AS units FROM {line_table} l JOIN {order_table} o ON o.id = l.order_id WHERE {counted}"
-            f" GROUP BY l.order_id) u ON u.order_id = o.id WHERE {counted}) b"
-        )
-        source_params = [*day_params, *status_params, *params, *status_params, *params]
-    else:
-        buyers, (later, later_params) = after
-        lags = [
-            previous.format(prior="COALESCE(", partition=partition, end=f", {alias}.day)")
-            for partition, alias in (("", "p0"), (", b.channel", "p1"))
-        ]
-        prior_rows, prior_params = earlier_rows(facts, buyers, ("buyer", "currency", "channel"))
-        # Only the orders kept: their lines summed each on its own instead of every order's of the buyers.
-        units = f"(SELECT COALESCE(SUM(l.quantity), 0) FROM {line_table} l WHERE l.order_id = o.id) AS units"
-        source = (
-            f"(SELECT * FROM ({columns}, {units} FROM {order_table} o WHERE {counted}) r WHERE {later}) b"
-            f"{prior_days('p0', rows='b')}{prior_days('p1', rows='b', channel=True)}"
-        )
-        source_params = [*day_params, *status_params, *params, *later_params]
-    sql = (
-        f"INSERT INTO {facts}"
-        " (order_id, day, channel, currency, company_id, contact_id, buyer, total, units, prev_day, prev_channel_day)"
-        f"{prior_rows} SELECT b.id, b.day, b.channel, b.currency, b.company_id, b.contact_id, b.buyer, b.total,"
-        f" b.units, {lags[0]}, {lags[1]} FROM {source} ORDER BY b.day, b.id"
-    )
-    return sql, [*prior_params, *source_params]
-
-
-def _lines_insert(
-    where: str, params: Sequence[Any], *, table: str | None = None, chains: bool = True
-) -> tuple[str, list[Any]]:
-    """INSERT ... SELECT of the line facts of the counted orders matching ``where`` (a condition on ``o``).
-
-    With ``chains`` the buyers' chains per product are worked out over the rows selected (``where`` must then hold
-    every order of each buyer it names); without, they are left empty for ``line_chains_fix`` (ADR 0041).
-    """
-    quote = connection.ops.quote_name
-    day, day_params = _day_sql()
-    statuses, status_params = _statuses()
-    rows = (
-        f"SELECT l.id AS line_id, o.id AS order_id, {day} AS day, o.channel, o.currency, o.company_id, o.contact_id,"
-        f" {_BUYER} AS buyer, l.product_id, COALESCE(l.product_id, 0) AS product_key, l.sku, l.product_name,"
-        " l.quantity, l.amount, o.placed_at,"
-        " ROW_NUMBER() OVER (PARTITION BY o.id, COALESCE(l.product_id, 0) ORDER BY l.id) = 1 AS pf,"
-        " ROW_NUMBER() OVER (PARTITION BY o.id ORDER BY l.id) = 1 AS ofl"
-        f" FROM {quote(OrderLine._meta.db_table)} l JOIN {quote(Order._meta.db_table)} o ON o.id = l.order_id"
-        f" WHERE o.status NOT IN ({statuses}) AND ({where})"
-    )
-    source = chained(rows) if chains else f"({rows})"
-    chain_values = ", ".join(f"r.{name}" if chains else "NULL" for name in CHAIN_COLUMNS)
-    sql = (
-        f"INSERT INTO {quote(table or SalesLineFact._meta.db_table)}"
-        " (line_id, order_id, day, channel, currency, company_id, contact_id, buyer, product_id, sku, product_name,"
-        f" quantity, amount, product_first, order_first, {', '.join(CHAIN_COLUMNS)})"
-        " SELECT r.line_id, r.order_id, r.day, r.channel, r.currency, r.company_id, r.contact_id, r.buyer,"
-        f" r.product_id, r.sku, r.product_name, r.quantity, r.amount, r.pf, r.ofl, {chain_values}"
-        f" FROM {source} r ORDER BY r.placed_at, r.line_id"
-    )
-    return sql, [*day_params, *status_params, *params]
-
-
-def _buyers_where(buyers: Sequence[int]) -> tuple[str, list[Any]]:
-    """The orders of these buyers (company ids, and minus the ids of B2C contacts)."""
-    companies = [buyer for buyer in buyers if buyer > 0]
-    contacts = [-buyer for buyer in buyers if buyer < 0]
-    parts, params = [], []
-    if companies:
-        parts.append(f"o.company_id IN ({_placeholders(companies)})")
-        params += companies
-    if contacts:
-        parts.append(f"(o.company_id IS NULL AND o.contact_id IN ({_placeholders(contacts)}))")
-        params += contacts
-    return " OR ".join(parts) or "1 = 0", params
-
-
 def _write(orders_where: str, params: Sequence[Any]) -> int:
     """Replace the facts of the orders matching ``orders_where`` (on ``o.id``) and the chains of their buyers;
     returns the order facts written (these orders' and the later ones of their buyers)."""
@@ -245,29 +119,28 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
             params,
             since,
         )
-        day, day_params = _day_sql()
+        day, day_params = day_sql()
         _earliest(
             cursor,
-            f"SELECT {_BUYER}, MIN({day}) FROM {quote(Order._meta.db_table)} o"
-            f" WHERE ({orders_where}) GROUP BY {_BUYER}",
+            f"SELECT {BUYER}, MIN({day}) FROM {quote(Order._meta.db_table)} o WHERE ({orders_where}) GROUP BY {BUYER}",
             [*day_params, *params],
             since,
         )
         # The customer day sums add and take each order fact under its buyer's recorded values (ADR 0045).
         customer_records_add(
-            cursor, f"SELECT {_BUYER} AS buyer FROM {quote(Order._meta.db_table)} o WHERE {orders_where}", params
+            cursor, f"SELECT {BUYER} AS buyer FROM {quote(Order._meta.db_table)} o WHERE {orders_where}", params
         )
         # The product sums lose these buyers' (order, product) rows from their day on, and gain them back once the
         # line facts are rewritten (product_sums).
         product_sums_take(cursor, since=since, orders=(on_facts, params))
         cursor.execute(f"DELETE FROM {line_facts} WHERE {on_facts}", params)
-        cursor.execute(*_lines_insert(orders_where, params, chains=False))
+        cursor.execute(*lines_insert(orders_where, params, chains=False))
         cursor.execute(f"SELECT DISTINCT order_id FROM {line_facts} WHERE buyer IS NULL AND ({on_facts})", params)
         buyerless = [int(row[0]) for row in cursor.fetchall()]
         categories_delete(cursor, on_facts, params)
         # The day sums lose each order fact before it is deleted and gain it once written (sales_days).
         order_facts_delete(cursor, on_facts, params)
-        cursor.execute(*_orders_insert(f"({orders_where}) AND o.company_id IS NULL AND o.contact_id IS NULL", params))
+        cursor.execute(*orders_insert(f"({orders_where}) AND o.company_id IS NULL AND o.contact_id IS NULL", params))
         written = max(int(cursor.rowcount), 0)
         order_days_add(cursor, f"buyer IS NULL AND ({on_facts})", params, sign=1)
         ordered = sorted(since)
@@ -275,7 +148,7 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
             later = since_where(since, chunk)
             order_facts_delete(cursor, *later)
             # Only the rows from each buyer's day on are worked out, going on from the rows before it (ADR 38).
-            cursor.execute(*_orders_insert(*_buyers_where(chunk), after=(chunk, later)))
+            cursor.execute(*orders_insert(*buyers_where(chunk), after=(chunk, later)))
             written += max(int(cursor.rowcount), 0)
             order_days_add(cursor, *later, sign=1)
             # The product chains of their lines from the same day on, before the product sums read them.
@@ -322,7 +195,7 @@ def sales_facts_refresh(*, order_ids: Iterable[int]) -> int:
     facts); returns the order facts written."""
     ids = sorted(set(order_ids))
     chunks = [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
-    return _with_retries((f"o.id IN ({_placeholders(chunk)})", chunk) for chunk in chunks)
+    return _with_retries((f"o.id IN ({placeholders(chunk)})", chunk) for chunk in chunks)
 
 
 def sales_facts_refresh_for_facts(*, event_ids: Sequence[int]) -> int:
@@ -469,8 +342,8 @@ def _rebuild_in_place(latest: int) -> int:
                 cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
             # The products' categories first: a product moved during the build is re-derived by the next catch-up.
             cursor.execute(products_recorded_sql())
-            cursor.execute(*_lines_insert("o.id <= %s", [latest]))
-            cursor.execute(*_orders_insert("o.id <= %s", [latest]))
+            cursor.execute(*lines_insert("o.id <= %s", [latest]))
+            cursor.execute(*orders_insert("o.id <= %s", [latest]))
             written = max(int(cursor.rowcount), 0)
             cursor.execute(*categories_insert("1 = 1", []))
             cursor.execute(*category_days_rebuild_sql())
@@ -496,8 +369,8 @@ def _rebuild_beside(latest: int) -> int:
             # The join and the per-order sums hash millions of rows: keep that off the disk.
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute(products_recorded_sql(table=twins[products_table]))
-            cursor.execute(*_lines_insert("o.id <= %s", [latest], table=twins[lines_table]))
-            cursor.execute(*_orders_insert("o.id <= %s", [latest], table=twins[orders_table]))
+            cursor.execute(*lines_insert("o.id <= %s", [latest], table=twins[lines_table]))
+            cursor.execute(*orders_insert("o.id <= %s", [latest], table=twins[orders_table]))
             written = max(int(cursor.rowcount), 0)
             cursor.execute(*categories_insert("1 = 1", [], table=twins[categories_table], lines=twins[lines_table]))
             cursor.execute(*category_days_rebuild_sql(table=twins[days_table], facts=twins[categories_table]))
