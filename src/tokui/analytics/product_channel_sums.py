@@ -43,7 +43,7 @@ from tokui.analytics.sum_reads import (
 from tokui.core.money import MoneyField, default_currency
 
 if TYPE_CHECKING:
-    from tokui.analytics.sales import SalesScope
+    from tokui.analytics.sales_scope import SalesScope
 
 DELTA_COLUMNS = "currency, day, product_key, prev_month, channel, prev_channel_month, amount, units, orders"
 _MONTH_COLUMNS = "currency, channel, month, prev_month, product_key, amount, units, orders"

@@ -81,7 +81,7 @@ from tokui.analytics.sum_reads import (
 from tokui.core.money import MoneyField, default_currency
 
 if TYPE_CHECKING:
-    from tokui.analytics.sales import SalesScope
+    from tokui.analytics.sales_scope import SalesScope
 
 _CHUNK = 500
 _SUMS = ("amount", "units", "orders")

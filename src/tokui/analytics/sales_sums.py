@@ -31,7 +31,7 @@ from tokui.analytics.report_types import SalesFigures
 from tokui.core.money import default_currency
 
 if TYPE_CHECKING:
-    from tokui.analytics.sales import SalesScope
+    from tokui.analytics.sales_scope import SalesScope
 
 type Group = tuple[int, Any]  # (side, key): side 1 is the reported period, 0 the comparison
 

@@ -30,7 +30,7 @@ from tokui.catalog.models import Product
 from tokui.core.money import DECIMAL_PLACES
 
 if TYPE_CHECKING:
-    from tokui.analytics.sales import SalesScope
+    from tokui.analytics.sales_scope import SalesScope
 
 
 # The product key of month sums' rows over every line, which count the orders and buyers of the page's totals.
