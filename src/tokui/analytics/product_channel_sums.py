@@ -159,9 +159,7 @@ def channel_breakdown(scope: SalesScope) -> tuple[dict[Group, SalesFigures], dic
         sums[(side, product)] = [revenue, int(orders), int(units), int(buyers)]
     for side, product, buyers in _gaps(scope, sides):
         add_figures(sums, (side, product), (Decimal(0), 0, 0, buyers))
-    partial = [
-        (scope.order_q(sides=(s.side,)) & s.days_q, Value(s.side), first_since_start(s.start)) for s in sides if s.days
-    ]
+    partial = [(s.facts_q(scope), Value(s.side), first_since_start(s.start)) for s in sides if s.days]
     return with_partial_days(scope, sums, partial)
 
 

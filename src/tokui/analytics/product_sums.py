@@ -53,7 +53,6 @@ from tokui.analytics.product_channel_sums import (
 from tokui.analytics.report_types import SalesFigures
 from tokui.analytics.sales_days import month_index, previous_month, upsert_sums
 from tokui.analytics.sales_models import (
-    SalesCategoryFact,
     SalesLineFact,
     SalesProductDay,
     SalesProductMonth,
@@ -62,9 +61,9 @@ from tokui.analytics.sales_models import (
 from tokui.analytics.sales_sums import (
     Group,
     add_figures,
+    every_line_gap_rows,
     first_since_start,
     orders_where,
-    start_gap_rows,
     sums_answer,
 )
 from tokui.analytics.sum_reads import (
@@ -321,16 +320,7 @@ def customer_product_figures(
     per_side = {s.side: ~s.days_q if s.days else Q() for s in sides}
     gaps = product_gap_rows(scope, prev="prev_product_day", per_side=per_side)
     if scope.categories is None:
-        # Every line's buyers by the orders' first rows, whose chain the category facts index with the buyer.
-        firsts = start_gap_rows(
-            scope,
-            SalesCategoryFact.objects.all(),
-            prev="prev_order_day",
-            keys={"key": Value(EVERY_LINE)},
-            within=Q(first=True),
-            per_side=per_side,
-        )
-        gaps += [(gap["side"], gap["key"], gap["n"]) for gap in firsts]
+        gaps += [(side, EVERY_LINE, n) for side, n in every_line_gap_rows(scope, per_side=per_side)]
     for side, product, n in gaps:
         add_figures(sums, (side, product), (Decimal(0), 0, 0, n))
     partial = [(s.facts_q(scope), Value(s.side), first_since_start(s.start)) for s in sides if s.days]

@@ -301,12 +301,26 @@ def _category_gap_rows(scope: SalesScope, *, per_side: Mapping[int, Q] | None = 
     )
     rows = [none | {"side": row["side"], "category_id": row["key"], "buyers": row["n"]} for row in gaps]
     if scope.categories is None:
-        first_rows = start_gap_rows(
-            scope, facts, prev="prev_order_day", keys={"key": Value(0)}, within=Q(first=True), per_side=per_side
-        )
         every = SalesCategoryDay.EVERY_LINE
-        rows += (none | {"side": row["side"], "category_id": every, "all_buyers": row["n"]} for row in first_rows)
+        rows += (
+            none | {"side": side, "category_id": every, "all_buyers": n}
+            for side, n in every_line_gap_rows(scope, per_side=per_side)
+        )
     return rows
+
+
+def every_line_gap_rows(scope: SalesScope, *, per_side: Mapping[int, Q] | None = None) -> list[tuple[int, int]]:
+    """``(side, buyers)``: the buyers over every line of a period from mid-month that sums keyed by month miss (ADR
+    0042), by the orders' first category facts, whose chain of orders with any line is indexed with the buyer."""
+    rows = start_gap_rows(
+        scope,
+        SalesCategoryFact.objects.all(),
+        prev="prev_order_day",
+        keys={"key": Value(0)},
+        within=Q(first=True),
+        per_side=per_side,
+    )
+    return [(row["side"], row["n"]) for row in rows]
 
 
 def order_day_rows(
