@@ -17,8 +17,10 @@ rebuilds them as the nightly run does and prints ``sales_facts_rebuild_seconds``
 job's), then ``sales_facts_refresh_1000_orders_seconds`` (what the order-fact consumer pays for a batch of 1,000
 orders with the highest ids, placed anywhere in the two years, so inside their buyers' histories),
 ``sales_facts_refresh_1000_latest_orders_seconds`` (the same for the 1,000 latest orders, each its buyer's last,
-as a new order is) and ``sales_facts_catch_up_seconds`` (what every report pays to check the watermark when nothing
-is new).
+as a new order is; the facts are there already, so each is taken out and written again),
+``sales_facts_refresh_1000_new_orders_seconds`` (what the consumer pays for 1,000 orders just placed, of 1,000 buyers
+picked at random, through their ``order_placed`` facts; removed again afterwards) and
+``sales_facts_catch_up_seconds`` (what every report pays to check the watermark when nothing is new).
 
 What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold cache does not decide):
 - sales_month_seconds: one year by month, compared with the year before, no breakdown;
@@ -79,8 +81,12 @@ from tokui.analytics.sales_facts import (  # noqa: E402
     sales_facts_catch_up,
     sales_facts_rebuild,
     sales_facts_refresh,
+    sales_facts_refresh_for_facts,
 )
+from tokui.commerce.models import Order  # noqa: E402
 from tokui.core.time import add_months, local_today  # noqa: E402
+from tokui.tracking.enums import EventType  # noqa: E402
+from tokui.tracking.models import Event  # noqa: E402
 
 ORDERS = int(os.environ.get("TOKUI_BENCH_REPORT_ORDERS", "1000000"))
 REPEAT = int(os.environ.get("TOKUI_BENCH_REPEAT", "3"))
@@ -101,6 +107,7 @@ def scalar(statement: str) -> int:
 
 
 def clean() -> None:
+    remove_new_orders()
     for table in ("analytics_saleslinefact", "analytics_salesorderfact", "analytics_salescategoryfact"):
         sql(f"DELETE FROM {table} WHERE order_id IN (SELECT id FROM commerce_order WHERE source = '{SOURCE}')")
     sql(
@@ -186,6 +193,69 @@ def generate() -> None:
     )
 
 
+NEW_SOURCE = "bench-reports-new"
+
+
+def new_orders() -> float:
+    """1,000 orders placed now (copies of 1,000 orders picked at random, of distinct buyers, with their lines) and their
+    ``order_placed`` facts, written without sales facts (not timed); then the order-fact consumer's refresh of them,
+    as the worker runs it for new orders (timed). The orders, their facts and sales facts go again afterwards."""
+    remove_new_orders()
+    o0 = scalar("SELECT COALESCE(MAX(id), 0) FROM commerce_order")
+    l0 = scalar("SELECT COALESCE(MAX(id), 0) FROM commerce_orderline")
+    sql(f"""CREATE TEMPORARY TABLE bench_new_orders AS
+        SELECT {o0} + row_number() OVER (ORDER BY id) AS id, id AS copied FROM (
+            SELECT id FROM (
+                SELECT DISTINCT ON (COALESCE(company_id, -contact_id)) id FROM (
+                    SELECT id, company_id, contact_id FROM commerce_order
+                    WHERE source = '{SOURCE}' AND status <> 'cancelled' AND currency = 'JPY'
+                    ORDER BY md5(id::text) LIMIT 1100) sample
+                ORDER BY COALESCE(company_id, -contact_id), id) distinct_buyers
+            ORDER BY md5(id::text) LIMIT 1000) picked""")
+    sql(f"""INSERT INTO commerce_order (id, source, external_id, created_at, updated_at, number, channel, status,
+               placed_at, shipped_at, cancelled_at, currency, subtotal, discount_total, shipping_fee, tax_total, total,
+               note, company_id, contact_id, sales_rep_id, ship_to_id)
+        SELECT n.id, '{NEW_SOURCE}', 'BN-' || n.id, now(), now(), 'BN-' || n.id, o.channel, 'new', now(), NULL, NULL,
+               o.currency, o.subtotal, 0, 0, 0, o.total, '', o.company_id, o.contact_id, NULL, NULL
+        FROM bench_new_orders n JOIN commerce_order o ON o.id = n.copied""")
+    sql(f"""INSERT INTO commerce_orderline (id, line_no, sku, product_name, quantity, unit_price, amount, order_id,
+               product_id)
+        SELECT {l0} + row_number() OVER (ORDER BY l.id), l.line_no, l.sku, l.product_name, l.quantity, l.unit_price,
+               l.amount, n.id, l.product_id
+        FROM bench_new_orders n JOIN commerce_orderline l ON l.order_id = n.copied""")
+    sql("DROP TABLE bench_new_orders")
+    placed = dt.datetime.now(dt.UTC)
+    events = Event.objects.bulk_create(
+        Event(
+            type=EventType.ORDER_PLACED,
+            occurred_at=placed,
+            company_id=company_id,
+            contact_id=contact_id,
+            properties={"order_id": order_id},
+            source=NEW_SOURCE,
+            dispatched_at=placed,
+        )
+        for order_id, company_id, contact_id in Order.objects.filter(source=NEW_SOURCE).values_list(
+            "id", "company_id", "contact_id"
+        )
+    )
+    started = time.perf_counter()
+    sales_facts_refresh_for_facts(event_ids=[event.pk for event in events])
+    seconds = time.perf_counter() - started
+    remove_new_orders()
+    return seconds
+
+
+def remove_new_orders() -> None:
+    """The new orders of ``new_orders`` (also an interrupted run's) gone, with their sales facts."""
+    ids = list(Order.objects.filter(source=NEW_SOURCE).values_list("id", flat=True))
+    Event.objects.filter(source=NEW_SOURCE).delete()
+    if ids:
+        sql(f"DELETE FROM commerce_orderline WHERE order_id IN ({', '.join(map(str, ids))})")
+        sql("DELETE FROM commerce_order WHERE source = %s", [NEW_SOURCE])
+        sales_facts_refresh(order_ids=ids)  # an order gone loses its facts and leaves its buyers' chains as before
+
+
 def best(run: Callable[[], object]) -> float:
     times = []
     for _ in range(REPEAT):
@@ -234,6 +304,7 @@ def main() -> None:
         latest = [row[0] for row in cursor.fetchall()]
     print(f"sales_facts_refresh_1000_latest_orders_seconds={best(lambda: sales_facts_refresh(order_ids=latest)):.3f}")
     print(f"sales_facts_catch_up_seconds={best(sales_facts_catch_up):.4f}")
+    print(f"sales_facts_refresh_1000_new_orders_seconds={best(new_orders):.3f}")
     admin, _ = User.objects.get_or_create(username="bench-reports-admin", defaults={"role": Role.ADMIN})
     today = local_today()
     start = add_months(today.replace(day=1), -12)

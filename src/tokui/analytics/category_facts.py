@@ -158,14 +158,30 @@ def categories_insert(
     return sql, [*prior_params, *params]
 
 
+# The buyers of a ``since_where`` on PostgreSQL in at most this many groups, each with its earliest day.
+_SINCE_GROUPS = 4
+
+
 def since_where(since: Mapping[int, Any], buyers: Sequence[int]) -> tuple[str, list[Any]]:
-    """The facts of these buyers from their day in ``since`` on (unqualified columns): on PostgreSQL each row's day
-    looked up by its buyer in one JSON object (orders inside their buyers' histories have as many days as buyers,
-    and an OR of one IN list per day was tested term by term on every row: 60 µs a row at 500 buyers); elsewhere
-    one IN list per day."""
+    """The facts of these buyers from their day in ``since`` on (unqualified columns).
+
+    On PostgreSQL each row's day is looked up by its buyer in one JSON object (orders inside their buyers'
+    histories have as many days as buyers, and an OR of one IN list per day was tested term by term on every row:
+    60 µs a row at 500 buyers). The buyers come in a few groups by day, each also bounded by its earliest day, so the
+    (buyer, day) indexes skip the rows before it: new orders, all of today, read their buyers' rows of today alone,
+    where the buyers' whole histories were read (12,700 rows from 10,600 pages a batch of 500 buyers, 0.22 s).
+    Elsewhere one IN list per day."""
     if connection.vendor == "postgresql":
+        ordered = sorted(buyers, key=lambda buyer: since[buyer])
+        size = -(-len(ordered) // _SINCE_GROUPS) or 1
+        groups = [ordered[i : i + size] for i in range(0, len(ordered), size)]
         days = json.dumps({str(buyer): since[buyer].isoformat() for buyer in buyers})
-        return f"(buyer IN ({_placeholders(buyers)}) AND day >= (%s::jsonb ->> buyer::text)::date)", [*buyers, days]
+        parts, params = [], []
+        for group in groups:
+            parts.append(f"(buyer IN ({_placeholders(group)}) AND day >= %s)")
+            params += [*group, since[group[0]]]
+        bounded = " OR ".join(parts) or "1 = 0"
+        return f"(({bounded}) AND day >= (%s::jsonb ->> buyer::text)::date)", [*params, days]
     by_day: dict[Any, list[int]] = {}
     for buyer in buyers:
         by_day.setdefault(since[buyer], []).append(buyer)

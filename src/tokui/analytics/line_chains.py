@@ -45,23 +45,35 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def chained(rows: str) -> str:
+def chained(rows: str, *, earlier: str | None = None) -> str:
     """``rows`` (a subquery with at least ``line_id, order_id, day, channel, currency, buyer, product_key`` and the
     flags ``pf``, the line is its product's first in its order, and ``ofl``, its order's first) with the chain
     columns added (``CHAIN_COLUMNS``), as a subquery of every column of ``rows`` and those.
 
-    ``rows`` must hold every line of each buyer it names: the chains are window functions over them. Each lag runs
-    over the flagged lines only (the others are their own partition)."""
-    lags = ", ".join(
-        f"CASE WHEN x.{flag} AND x.buyer IS NOT NULL THEN LAG(x.day) OVER (PARTITION BY x.currency, x.buyer"
-        f"{', ' + partition if partition else ''}, x.{flag} ORDER BY x.day, x.order_id) END AS p{n}"
-        for n, (_name, flag, partition, _spread) in enumerate(_CHAINS)
-    )
+    ``rows`` must hold every line of each buyer it names (the chains are window functions over them), unless
+    ``earlier`` names a table or CTE of the last day of these buyers' other lines, all before theirs in ``rows``, per
+    (currency, buyer, product_key, channel, pf, ofl): each chain then goes on from those (ADR 38). Each lag runs over
+    the flagged lines only (the others are their own partition)."""
+    lags, joins = [], []
+    for n, (_name, flag, partition, _spread) in enumerate(_CHAINS):
+        lag = (
+            f"LAG(x.day) OVER (PARTITION BY x.currency, x.buyer{', ' + partition if partition else ''}, x.{flag}"
+            " ORDER BY x.day, x.order_id)"
+        )
+        if earlier is not None:
+            keys = ["currency", "buyer", *(column.removeprefix("x.") for column in partition.split(", ") if column)]
+            on = " AND ".join(f"e{n}.{key} = x.{key}" for key in keys)
+            joins.append(
+                f" LEFT JOIN (SELECT {', '.join(keys)}, MAX(day) AS day FROM {earlier} WHERE {flag}"
+                f" GROUP BY {', '.join(keys)}) e{n} ON {on}"
+            )
+            lag = f"COALESCE({lag}, e{n}.day)"
+        lags.append(f"CASE WHEN x.{flag} AND x.buyer IS NOT NULL THEN {lag} END AS p{n}")
     columns = ", ".join(
         f"MAX(y.p{n}) OVER (PARTITION BY y.order_id, y.product_key) AS {name}" if spread else f"y.p{n} AS {name}"
         for n, (name, _flag, _partition, spread) in enumerate(_CHAINS)
     )
-    return f"(SELECT y.*, {columns} FROM (SELECT x.*, {lags} FROM ({rows}) x) y)"
+    return f"(SELECT y.*, {columns} FROM (SELECT x.*, {', '.join(lags)} FROM ({rows}) x{''.join(joins)}) y)"
 
 
 def _distinct(a: str, b: str) -> str:
@@ -71,18 +83,28 @@ def _distinct(a: str, b: str) -> str:
 
 def line_chains_fix(cursor: CursorWrapper, *, since: Mapping[int, Any], buyers: Sequence[int]) -> None:
     """Set the chain days of these buyers' line facts from each one's day in ``since`` on to what their chains
-    say now (call after writing their lines); only the rows whose days differ are written."""
+    say now (call after writing their lines); only the rows whose days differ are written.
+
+    The chains are worked out over those rows alone, going on from the last day of each partition before them
+    (ADR 38): window functions over the buyers' whole histories took 0.15-0.2 s a batch of 500 new orders, most of
+    it sorting rows whose chains stay as they are."""
     table = _q(SalesLineFact._meta.db_table)
     placeholders = ", ".join(["%s"] * len(buyers))
     later, later_params = since_where(since, buyers)
     rows = (
         "SELECT line_id, order_id, day, channel, currency, buyer, COALESCE(product_id, 0) AS product_key,"
-        f" product_first AS pf, order_first AS ofl FROM {table} WHERE buyer IN ({placeholders})"
+        f" product_first AS pf, order_first AS ofl FROM {table} WHERE {later}"
+    )
+    earlier = (
+        " WITH earlier AS (SELECT currency, buyer, COALESCE(product_id, 0) AS product_key, channel,"
+        f" product_first AS pf, order_first AS ofl, MAX(day) AS day FROM {table}"
+        f" WHERE buyer IN ({placeholders}) AND NOT ({later})"
+        " GROUP BY currency, buyer, COALESCE(product_id, 0), channel, product_first, order_first)"
     )
     differs = " OR ".join(_distinct(f"{table}.{name}", f"c.{name}") for name in CHAIN_COLUMNS)
     cursor.execute(
-        f"UPDATE {table} SET {', '.join(f'{name} = c.{name}' for name in CHAIN_COLUMNS)}"
-        f" FROM (SELECT * FROM {chained(rows)} z WHERE {later}) c"
+        f"{earlier} UPDATE {table} SET {', '.join(f'{name} = c.{name}' for name in CHAIN_COLUMNS)}"
+        f" FROM (SELECT * FROM {chained(rows, earlier='earlier')} z) c"
         f" WHERE {table}.line_id = c.line_id AND ({differs})",
-        [*buyers, *later_params],
+        [*buyers, *later_params, *later_params],
     )
