@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
 from tokui.analytics.category_facts import earlier_rows, prior_days
-from tokui.analytics.line_chains import CHAIN_COLUMNS, chained
+from tokui.analytics.line_chains import CHAIN_COLUMNS, chained, earlier_lines
 from tokui.analytics.sales_models import SalesLineFact, SalesOrderFact
 from tokui.commerce.enums import NON_REVENUE_STATUSES
 from tokui.commerce.models import Order, OrderLine
@@ -92,12 +92,14 @@ def orders_insert(
 
 
 def lines_insert(
-    where: str, params: Sequence[Any], *, table: str | None = None, chains: bool = True
+    where: str, params: Sequence[Any], *, table: str | None = None, since: Mapping[int, Any] | None = None
 ) -> tuple[str, list[Any]]:
-    """INSERT ... SELECT of the line facts of the counted orders matching ``where`` (a condition on ``o``).
+    """INSERT ... SELECT of the line facts of the counted orders matching ``where`` (a condition on ``o``), with
+    the buyers' chains per product worked out over the rows selected (ADR 0041).
 
-    With ``chains`` the buyers' chains per product are worked out over the rows selected (``where`` must then hold
-    every order of each buyer it names); without, they are left empty for ``line_chains_fix`` (ADR 0041).
+    ``where`` must hold every order of each buyer it names, unless ``since`` maps each buyer to a day on or before
+    its orders in ``where``: the chains then go on from the buyer's line facts before that day (ADR 38), and are
+    right where the buyer has no other line fact from that day on (``line_chains_fix`` sets the others).
     """
     quote = connection.ops.quote_name
     day, day_params = day_sql()
@@ -111,17 +113,18 @@ def lines_insert(
         f" FROM {quote(OrderLine._meta.db_table)} l JOIN {quote(Order._meta.db_table)} o ON o.id = l.order_id"
         f" WHERE o.status NOT IN ({statuses}) AND ({where})"
     )
-    source = chained(rows) if chains else f"({rows})"
-    chain_values = ", ".join(f"r.{name}" if chains else "NULL" for name in CHAIN_COLUMNS)
+    earlier, earlier_params = earlier_lines(since, sorted(since)) if since is not None else ("", [])
+    source = chained(rows, earlier="earlier" if since is not None else None)
+    chain_values = ", ".join(f"r.{name}" for name in CHAIN_COLUMNS)
     sql = (
-        f"INSERT INTO {quote(table or SalesLineFact._meta.db_table)}"
+        f"{earlier} INSERT INTO {quote(table or SalesLineFact._meta.db_table)}"
         " (line_id, order_id, day, channel, currency, company_id, contact_id, buyer, product_id, sku, product_name,"
         f" quantity, amount, product_first, order_first, {', '.join(CHAIN_COLUMNS)})"
         " SELECT r.line_id, r.order_id, r.day, r.channel, r.currency, r.company_id, r.contact_id, r.buyer,"
         f" r.product_id, r.sku, r.product_name, r.quantity, r.amount, r.pf, r.ofl, {chain_values}"
         f" FROM {source} r ORDER BY r.placed_at, r.line_id"
     )
-    return sql, [*day_params, *status_params, *params]
+    return sql, [*earlier_params, *day_params, *status_params, *params]
 
 
 def buyers_where(buyers: Sequence[int]) -> tuple[str, list[Any]]:

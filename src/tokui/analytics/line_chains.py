@@ -39,6 +39,8 @@ _CHAINS = (
     ("prev_order_channel_day", "ofl", "x.channel", False),
 )
 CHAIN_COLUMNS = tuple(name for name, *_rest in _CHAINS)
+# Buyers named per statement.
+_CHUNK = 500
 
 
 def _q(name: str) -> str:
@@ -81,6 +83,34 @@ def _distinct(a: str, b: str) -> str:
     return f"{a} IS DISTINCT FROM {b}" if connection.vendor == "postgresql" else f"{a} IS NOT {b}"
 
 
+def earlier_lines(since: Mapping[int, Any], buyers: Sequence[int]) -> tuple[str, list[Any]]:
+    """`` WITH earlier AS (…)``: the last day of these buyers' line facts before their day in ``since``, per
+    (currency, buyer, product_key, channel, pf, ofl), for ``chained(rows, earlier="earlier")``."""
+    table = _q(SalesLineFact._meta.db_table)
+    if not buyers:
+        mine, params = "1 = 0", []
+    else:
+        later, later_params = since_where(since, buyers)
+        mine, params = f"buyer IN ({', '.join(['%s'] * len(buyers))}) AND NOT ({later})", [*buyers, *later_params]
+    sql = (
+        " WITH earlier AS (SELECT currency, buyer, COALESCE(product_id, 0) AS product_key, channel,"
+        f" product_first AS pf, order_first AS ofl, MAX(day) AS day FROM {table} WHERE {mine}"
+        " GROUP BY currency, buyer, COALESCE(product_id, 0), channel, product_first, order_first)"
+    )
+    return sql, params
+
+
+def buyers_with_lines(cursor: CursorWrapper, *, since: Mapping[int, Any], buyers: Sequence[int]) -> set[int]:
+    """Those of these buyers with line facts from their day in ``since`` on."""
+    table = _q(SalesLineFact._meta.db_table)
+    found: set[int] = set()
+    for chunk in (buyers[i : i + _CHUNK] for i in range(0, len(buyers), _CHUNK)):
+        later, later_params = since_where(since, chunk)
+        cursor.execute(f"SELECT DISTINCT buyer FROM {table} WHERE {later}", later_params)
+        found.update(int(row[0]) for row in cursor.fetchall())
+    return found
+
+
 def line_chains_fix(cursor: CursorWrapper, *, since: Mapping[int, Any], buyers: Sequence[int]) -> None:
     """Set the chain days of these buyers' line facts from each one's day in ``since`` on to what their chains
     say now (call after writing their lines); only the rows whose days differ are written.
@@ -88,23 +118,19 @@ def line_chains_fix(cursor: CursorWrapper, *, since: Mapping[int, Any], buyers: 
     The chains are worked out over those rows alone, going on from the last day of each partition before them
     (ADR 38): window functions over the buyers' whole histories took 0.15-0.2 s a batch of 500 new orders, most of
     it sorting rows whose chains stay as they are."""
+    if not buyers:
+        return
     table = _q(SalesLineFact._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(buyers))
     later, later_params = since_where(since, buyers)
     rows = (
         "SELECT line_id, order_id, day, channel, currency, buyer, COALESCE(product_id, 0) AS product_key,"
         f" product_first AS pf, order_first AS ofl FROM {table} WHERE {later}"
     )
-    earlier = (
-        " WITH earlier AS (SELECT currency, buyer, COALESCE(product_id, 0) AS product_key, channel,"
-        f" product_first AS pf, order_first AS ofl, MAX(day) AS day FROM {table}"
-        f" WHERE buyer IN ({placeholders}) AND NOT ({later})"
-        " GROUP BY currency, buyer, COALESCE(product_id, 0), channel, product_first, order_first)"
-    )
+    earlier, earlier_params = earlier_lines(since, buyers)
     differs = " OR ".join(_distinct(f"{table}.{name}", f"c.{name}") for name in CHAIN_COLUMNS)
     cursor.execute(
         f"{earlier} UPDATE {table} SET {', '.join(f'{name} = c.{name}' for name in CHAIN_COLUMNS)}"
         f" FROM (SELECT * FROM {chained(rows, earlier='earlier')} z) c"
         f" WHERE {table}.line_id = c.line_id AND ({differs})",
-        [*buyers, *later_params, *later_params],
+        [*earlier_params, *later_params],
     )

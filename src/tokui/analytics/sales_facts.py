@@ -40,7 +40,7 @@ from tokui.analytics.category_facts import (
 from tokui.analytics.customer_product_sums import customer_products_rebuild_sql
 from tokui.analytics.customer_sums import customer_records_add, customer_records_rebuild_sql, customers_catch_up
 from tokui.analytics.fact_inserts import BUYER, buyers_where, day_sql, lines_insert, orders_insert, placeholders
-from tokui.analytics.line_chains import line_chains_fix
+from tokui.analytics.line_chains import buyers_with_lines, line_chains_fix
 from tokui.analytics.models import (
     SalesCategoryDay,
     SalesCategoryFact,
@@ -134,7 +134,11 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
         # line facts are rewritten (product_sums).
         product_sums_take(cursor, since=since, orders=(on_facts, params))
         cursor.execute(f"DELETE FROM {line_facts} WHERE {on_facts}", params)
-        cursor.execute(*lines_insert(orders_where, params, chains=False))
+        ordered = sorted(since)
+        # The new lines carry their chains, going on from their buyers' earlier lines; the buyers with other lines
+        # from their day on have those chains set again below (a new order's buyer has none: no second write).
+        rechained = buyers_with_lines(cursor, since=since, buyers=ordered)
+        cursor.execute(*lines_insert(orders_where, params, since=since))
         cursor.execute(f"SELECT DISTINCT order_id FROM {line_facts} WHERE buyer IS NULL AND ({on_facts})", params)
         buyerless = [int(row[0]) for row in cursor.fetchall()]
         categories_delete(cursor, on_facts, params)
@@ -143,7 +147,6 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
         cursor.execute(*orders_insert(f"({orders_where}) AND o.company_id IS NULL AND o.contact_id IS NULL", params))
         written = max(int(cursor.rowcount), 0)
         order_days_add(cursor, f"buyer IS NULL AND ({on_facts})", params, sign=1)
-        ordered = sorted(since)
         for chunk in (ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)):
             later = since_where(since, chunk)
             order_facts_delete(cursor, *later)
@@ -152,7 +155,7 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
             written += max(int(cursor.rowcount), 0)
             order_days_add(cursor, *later, sign=1)
             # The product chains of their lines from the same day on, before the product sums read them.
-            line_chains_fix(cursor, since=since, buyers=chunk)
+            line_chains_fix(cursor, since=since, buyers=[buyer for buyer in chunk if buyer in rechained])
         # The category chains of the same buyers, from the line and order facts just written.
         categories_rewrite(cursor, buyers=ordered, buyerless_orders=buyerless, since=since)
         product_sums_give(cursor, since=since, orders=(on_facts, params))
