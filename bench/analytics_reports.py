@@ -304,7 +304,8 @@ def main() -> None:
         latest = [row[0] for row in cursor.fetchall()]
     print(f"sales_facts_refresh_1000_latest_orders_seconds={best(lambda: sales_facts_refresh(order_ids=latest)):.3f}")
     print(f"sales_facts_catch_up_seconds={best(sales_facts_catch_up):.4f}")
-    print(f"sales_facts_refresh_1000_new_orders_seconds={best(new_orders):.3f}")
+    # Timed inside: placing the orders and removing them again are not the consumer's.
+    print(f"sales_facts_refresh_1000_new_orders_seconds={min(new_orders() for _ in range(REPEAT)):.3f}")
     admin, _ = User.objects.get_or_create(username="bench-reports-admin", defaults={"role": Role.ADMIN})
     today = local_today()
     start = add_months(today.replace(day=1), -12)
