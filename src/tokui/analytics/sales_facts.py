@@ -58,6 +58,8 @@ from tokui.analytics.product_channel_sums import channel_sums_rebuild_sql
 from tokui.analytics.product_sums import product_sums_give, product_sums_rebuild_sql, product_sums_take
 from tokui.analytics.sales_days import (
     category_days_rebuild_sql,
+    category_deltas_apply,
+    category_deltas_begin,
     customer_categories_rebuild_sql,
     customer_days_rebuild_sql,
     order_days_add,
@@ -141,6 +143,8 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
         cursor.execute(*lines_insert(orders_where, params, since=since))
         cursor.execute(f"SELECT DISTINCT order_id FROM {line_facts} WHERE buyer IS NULL AND ({on_facts})", params)
         buyerless = [int(row[0]) for row in cursor.fetchall()]
+        # The category sums gain what the category facts' rewrite changed, once, at the end (ADR 0048).
+        category_deltas_begin(cursor)
         categories_delete(cursor, on_facts, params)
         # The day sums lose each order fact before it is deleted and gain it once written (sales_days).
         order_facts_delete(cursor, on_facts, params)
@@ -158,6 +162,7 @@ def _write(orders_where: str, params: Sequence[Any]) -> int:
             line_chains_fix(cursor, since=since, buyers=[buyer for buyer in chunk if buyer in rechained])
         # The category chains of the same buyers, from the line and order facts just written.
         categories_rewrite(cursor, buyers=ordered, buyerless_orders=buyerless, since=since)
+        category_deltas_apply(cursor)
         product_sums_give(cursor, since=since, orders=(on_facts, params))
     return written
 
@@ -288,7 +293,9 @@ def _categories_catch_up() -> int:
                 # A catalogue reorganised at once: rebuilt in the worker; the page says the figures are pending.
                 _queue_rebuild(state)
                 return 0
+            category_deltas_begin(cursor)
             categories_rewrite(cursor, buyers=buyers, buyerless_orders=buyerless)
+            category_deltas_apply(cursor)
             products_record(cursor, moved)
     return len(moved)
 
