@@ -6,13 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
 
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics.enums import KPIS_LOWER_IS_BETTER, DashboardKpi
-from tokui.analytics.models import KpiGoal
+from tokui.analytics.models import CustomerStats, KpiGoal
 from tokui.analytics.repeat import repeat_report
-from tokui.commerce.selectors import customers_ordered_before, customers_ordering, dormant_company_count
+from tokui.commerce.selectors import customers_ordered_before, customers_ordering
 from tokui.core.time import add_months, local_date, start_of_local_month
 from tokui.customers.selectors import companies_visible_to
 
@@ -42,8 +45,18 @@ def customer_kpis(*, user: User, now: dt.datetime) -> CustomerKpis:
     repeat = Decimal(100 * len(returning) / len(this_month)).quantize(Decimal("0.1")) if this_month else None
     report = repeat_report(user=user, first_month=add_months(today, -11), last_month=today, today=today)
     f2 = Decimal(report.f2_rate * 100).quantize(Decimal("0.1")) if report.f2_rate is not None else None
-    dormant = dormant_company_count(since=now - dt.timedelta(days=DORMANT_AFTER_DAYS), company_ids=scope)
+    dormant = dormant_company_count(before=local_date(now - dt.timedelta(days=DORMANT_AFTER_DAYS)), company_ids=scope)
     return CustomerKpis(repeat_rate=repeat, f2_rate=f2, dormant_companies=dormant)
+
+
+def dormant_company_count(*, before: dt.date, company_ids: QuerySet[Any] | None = None) -> int:
+    """Companies that have ordered, but not since ``before`` (休眠), from their stats' last order day: the stats
+    are kept current as orders arrive (the RFM ranks' 休眠 read the same day). Counting from the orders took over a
+    minute at 3M orders (a NOT IN over every company's orders)."""
+    stats = CustomerStats.objects.filter(company__isnull=False, last_order_on__lt=before)
+    if company_ids is not None:
+        stats = stats.filter(company_id__in=company_ids)
+    return stats.count()
 
 
 def kpi_goals(*, month: dt.date) -> dict[str, Decimal]:

@@ -83,6 +83,9 @@ class SalesOrderFact(_SalesFactColumns):
             models.Index(fields=["currency", "day"], name="sales_order_fact_day"),
             # A buyer's orders from a day on (the consumer's rewrite, a report filtered on the customer).
             models.Index(fields=["buyer", "day"], name="sales_order_fact_buyer"),
+            # Each buyer's first order (no previous one): the customers acquired in a range of months, for the
+            # repeat metrics and the dashboard's F2 (ADR 49).
+            models.Index(fields=["currency", "day"], condition=Q(prev_day__isnull=True), name="sales_order_fact_first"),
             # A period from mid-month: its orders whose previous one lies in its first month before its start,
             # read from the index alone (the buyers the day sums, keyed by the previous order's month, miss; ADR 42),
             # with the buyer for one customer attribute's (a semi-join on the records, ADR 46).

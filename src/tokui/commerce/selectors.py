@@ -379,13 +379,6 @@ def favorites_of_contact(*, contact_id: int) -> QuerySet[Favorite]:
     return Favorite.objects.filter(contact_id=contact_id).select_related("product", "contact").order_by("-added_at")
 
 
-def dormant_company_count(*, since: dt.datetime, company_ids: QuerySet[Any] | None = None) -> int:
-    """Companies that have ordered before but not since ``since`` (休眠); ``company_ids`` narrows to some companies."""
-    ordered = revenue_orders(company_ids=company_ids).filter(company__isnull=False)
-    recent = ordered.filter(placed_at__gte=since).values("company_id")
-    return ordered.exclude(company_id__in=recent).values("company_id").distinct().count()
-
-
 def customers_ordering(
     *, start: dt.datetime, end: dt.datetime, company_ids: QuerySet[Any] | None = None
 ) -> set[tuple[str, int]]:
