@@ -3,6 +3,7 @@ customers of the highest predicted value, and the model's check against a hold-o
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -14,8 +15,8 @@ from django.utils.translation import gettext as _
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics.clv import CustomerKey, CustomerPrediction, customer_predictions
-from tokui.analytics.insight import predictions_stored
 from tokui.analytics.models import PredictionCalibration
+from tokui.analytics.prediction_lists import PredictionLists, prediction_lists
 from tokui.analytics.report_exports import CSV_CONTENT_TYPE, Table, csv_bytes, download
 from tokui.analytics.selectors import prediction_calibration_latest
 from tokui.analytics.services import prediction_calibration_store
@@ -26,6 +27,7 @@ from tokui.customers.selectors import companies_visible_to
 
 NAV_KEY = "repeat"
 ROWS_SHOWN = 50
+VALUABLE_SHOWN = 20
 
 
 def _visible(predictions: list[CustomerPrediction], user: User) -> list[CustomerPrediction]:
@@ -33,6 +35,23 @@ def _visible(predictions: list[CustomerPrediction], user: User) -> list[Customer
         return predictions
     mine = set(companies_visible_to(user=user).values_list("pk", flat=True))
     return [p for p in predictions if p.key[0] == "company" and p.key[1] in mine]
+
+
+def _lists_fitted_now(user: User, today: dt.date) -> PredictionLists:
+    """The lists from the models fitted now, over every customer (before the first nightly run)."""
+    predictions = _visible(customer_predictions(today=today), user)
+    overdue = sorted(
+        (p for p in predictions if p.overdue),
+        key=lambda p: (p.days_since_last_order - (p.usual_interval_days or 0), p.orders),
+        reverse=True,
+    )
+    valuable = sorted((p for p in predictions if p.clv_365_days is not None), key=lambda p: p.clv_365_days or 0)[::-1]
+    return PredictionLists(
+        overdue=overdue,
+        overdue_total=len(overdue),
+        valuable=valuable[:VALUABLE_SHOWN],
+        model_ready=any(p.probability_alive is not None for p in predictions),
+    )
 
 
 def _names(keys: list[CustomerKey]) -> dict[CustomerKey, tuple[str, str]]:
@@ -84,16 +103,14 @@ def prediction(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     today = local_today()
     currency = default_currency()
-    # The nightly figures (analytics.services.predictions_store); fitted here only until the first night has run.
-    predictions = predictions_stored(user=user, today=today) or _visible(customer_predictions(today=today), user)
-    overdue = sorted(
-        (p for p in predictions if p.overdue),
-        key=lambda p: (p.days_since_last_order - (p.usual_interval_days or 0), p.orders),
-        reverse=True,
-    )
-    valuable = sorted((p for p in predictions if p.clv_365_days is not None), key=lambda p: p.clv_365_days or 0)[::-1]
     exporting = request.GET.get("export") == "csv"
-    shown = overdue if exporting else overdue[:ROWS_SHOWN] + valuable[:20]
+    # The nightly figures (analytics.services.predictions_store), listed by the database; fitted here only until
+    # the first night has run.
+    lists = prediction_lists(
+        user=user, today=today, overdue_limit=None if exporting else ROWS_SHOWN, valuable_limit=VALUABLE_SHOWN
+    ) or _lists_fitted_now(user, today)
+    overdue, valuable = lists.overdue, lists.valuable
+    shown = overdue if exporting else overdue[:ROWS_SHOWN] + valuable[:VALUABLE_SHOWN]
     names = _names([p.key for p in shown])
     if exporting:
         table = Table(
@@ -126,9 +143,9 @@ def prediction(request: HttpRequest) -> HttpResponse:
     context = {
         "nav_active": NAV_KEY,
         "overdue": [_row(p, names, currency) for p in overdue[:ROWS_SHOWN]],
-        "overdue_total": len(overdue),
-        "valuable": [_row(p, names, currency) for p in valuable[:20]],
-        "model_ready": any(p.probability_alive is not None for p in predictions),
+        "overdue_total": lists.overdue_total,
+        "valuable": [_row(p, names, currency) for p in valuable[:VALUABLE_SHOWN]],
+        "model_ready": lists.model_ready,
         "calibration": calibration,
         "calibration_chart": _calibration_chart(calibration) if calibration else None,
         "calibration_error": (
