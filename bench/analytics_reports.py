@@ -51,7 +51,10 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
 - category_move_report_seconds: a report right after one product moved to another category (it re-derives the
   category facts of that product's buyers first);
 - ranking_month_seconds: the monthly ranking by units with movement (``analytics.rankings.product_ranking``);
-- sales_page_seconds / ranking_page_seconds: the whole page through Django (selectors, template, middleware).
+- sales_page_seconds / ranking_page_seconds: the whole page through Django (selectors, template, middleware);
+- {dashboard,repeat,prediction,rfm,company_list}_page_seconds: the pages that read the customers' stats and the
+  nightly predictions, through Django, after the stats and predictions are made as the nightly run makes them
+  (stats_and_predictions_nightly_seconds).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ from django.urls import reverse  # noqa: E402
 
 from tokui.accounts.enums import Role  # noqa: E402
 from tokui.accounts.models import User  # noqa: E402
+from tokui.analytics.models import CustomerPrediction, CustomerStats  # noqa: E402
 from tokui.analytics.rankings import product_ranking, ranking_window  # noqa: E402
 from tokui.analytics.report_types import SalesFilters  # noqa: E402
 from tokui.analytics.sales import sales_report  # noqa: E402
@@ -82,6 +86,11 @@ from tokui.analytics.sales_facts import (  # noqa: E402
     sales_facts_rebuild,
     sales_facts_refresh,
     sales_facts_refresh_for_facts,
+)
+from tokui.analytics.services import (  # noqa: E402
+    prediction_calibration_store,
+    predictions_store,
+    stats_recompute_all,
 )
 from tokui.commerce.models import Order  # noqa: E402
 from tokui.core.time import add_months, local_today  # noqa: E402
@@ -108,6 +117,12 @@ def scalar(statement: str) -> int:
 
 def clean() -> None:
     remove_new_orders()
+    customers = (
+        f"company_id IN (SELECT id FROM customers_company WHERE source = '{SOURCE}')"
+        f" OR contact_id IN (SELECT id FROM customers_contact WHERE source = '{SOURCE}')"
+    )
+    for table in ("analytics_customerprediction", "analytics_customerstats"):
+        sql(f"DELETE FROM {table} WHERE {customers}")
     for table in ("analytics_saleslinefact", "analytics_salesorderfact", "analytics_salescategoryfact"):
         sql(f"DELETE FROM {table} WHERE order_id IN (SELECT id FROM commerce_order WHERE source = '{SOURCE}')")
     sql(
@@ -254,6 +269,26 @@ def remove_new_orders() -> None:
         sql(f"DELETE FROM commerce_orderline WHERE order_id IN ({', '.join(map(str, ids))})")
         sql("DELETE FROM commerce_order WHERE source = %s", [NEW_SOURCE])
         sales_facts_refresh(order_ids=ids)  # an order gone loses its facts and leaves its buyers' chains as before
+
+
+def customer_pages(client: Client, today: dt.date) -> None:
+    """The pages that read the customers' stats and the nightly predictions: those first, as the nightly run makes
+    them (timed apart: the nightly job's, not a page's; kept from an earlier run with TOKUI_BENCH_REUSE_FACTS=1)."""
+    if not (os.environ.get("TOKUI_BENCH_REUSE_FACTS") and CustomerPrediction.objects.exists()):
+        started = time.perf_counter()
+        stats_recompute_all()
+        predictions_store(today=today)
+        prediction_calibration_store(today=today)
+        print(f"stats_and_predictions_nightly_seconds={time.perf_counter() - started:.1f}")
+    print(f"customer_stats={CustomerStats.objects.count()} customer_predictions={CustomerPrediction.objects.count()}")
+    for name, url in (
+        ("dashboard", "web:dashboard"),
+        ("repeat", "analytics:repeat"),
+        ("prediction", "analytics:prediction"),
+        ("rfm", "analytics:rfm"),
+        ("company_list", "web:company_list"),
+    ):
+        print(f"{name}_page_seconds={best(lambda: client.get(reverse(url))):.3f}")  # noqa: B023
 
 
 def best(run: Callable[[], object]) -> float:
@@ -405,6 +440,7 @@ def main() -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     print(f"sales_page_seconds={best(lambda: client.get(reverse('analytics:sales'), {'breakdown': 'channel'})):.3f}")
     print(f"ranking_page_seconds={best(lambda: client.get(reverse('analytics:rankings'))):.3f}")
+    customer_pages(client, today)
     if not os.environ.get("TOKUI_BENCH_KEEP"):
         clean()
 
