@@ -384,7 +384,7 @@ def customers_ordering(
 ) -> set[tuple[str, int]]:
     """The customers (("company", id) for B2B, ("contact", id) for B2C) with a counted order in [start, end)."""
     orders = revenue_orders(company_ids=company_ids).filter(placed_at__gte=start, placed_at__lt=end)
-    orders = orders.exclude(company__isnull=True, contact__isnull=True)
+    orders = orders.exclude(company__isnull=True, contact__isnull=True).order_by()  # DISTINCT on the customer alone
     return {
         ("company", company_id) if company_id is not None else ("contact", contact_id)
         for company_id, contact_id in orders.values_list("company_id", "contact_id").distinct()
@@ -398,7 +398,9 @@ def customers_ordered_before(*, customers: Iterable[tuple[str, int]], before: dt
     """
     company_ids = sorted(pk for kind, pk in customers if kind == "company")
     contact_ids = sorted(pk for kind, pk in customers if kind == "contact")
-    earlier = revenue_orders().filter(placed_at__lt=before)
+    # Without the orders' default ordering, which DISTINCT would also take: each earlier order's row was then read
+    # from the table and sorted (0.68-0.84 s for 18,000 customers at 3M orders) instead of the customer index alone.
+    earlier = revenue_orders().filter(placed_at__lt=before).order_by()
     found: set[tuple[str, int]] = set()
     for chunk in itertools.batched(company_ids, 5000, strict=False):
         companies = earlier.filter(company_id__in=chunk).values_list("company_id", flat=True).distinct()
