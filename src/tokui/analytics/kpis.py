@@ -75,11 +75,8 @@ def monthly_sales(*, first_day: dt.date, last_day: dt.date) -> dict[dt.date, tup
         .values("month")
         .annotate(revenue=Sum("total"), orders=Sum("orders"))
     )
-    return {_first_of_month(row["month"]): (row["revenue"] or Decimal(0), int(row["orders"] or 0)) for row in rows}
-
-
-def _first_of_month(value: dt.date | dt.datetime) -> dt.date:
-    return (value.date() if isinstance(value, dt.datetime) else value).replace(day=1)
+    # TruncMonth of a date column is a date, the month's first day, in both databases.
+    return {row["month"]: (row["revenue"] or Decimal(0), int(row["orders"] or 0)) for row in rows}
 
 
 def kpi_goals(*, month: dt.date) -> dict[str, Decimal]:

@@ -1,7 +1,7 @@
 """The prediction screen's lists from the nightly predictions, picked by the database (ADR 0049): the customers
 past their usual reorder interval as of today (発注遅延予備軍), most overdue first, and those of the highest
 predicted value. Reading every stored prediction and its customer's stats into Python took 14-16 s at 540,000
-customers; these read the rows shown and a count."""
+customers; these read the rows shown, with the overdue ones' count."""
 
 from __future__ import annotations
 
@@ -46,7 +46,6 @@ def _rows(user: User, today: dt.date) -> tuple[str, list[Any]]:
         f" {_days_since('s.last_order_on')} AS days"
     )
     companies = f"SELECT {columns} FROM {predictions} p JOIN {stats} s ON s.company_id = p.company_id"
-    params: list[Any] = [today]
     if user_sees_all_accounts(user=user):
         sql = (
             f"{companies} UNION ALL SELECT {columns} FROM {predictions} p JOIN {stats} s"
@@ -55,7 +54,7 @@ def _rows(user: User, today: dt.date) -> tuple[str, list[Any]]:
         return f"({sql})", [today, today]
     # A sales rep: their own companies (ADR 0004); B2C customers have no rep.
     visible, visible_params = companies_visible_to(user=user).values("pk").query.sql_with_params()
-    return f"({companies} WHERE p.company_id IN ({visible}))", [*params, *visible_params]
+    return f"({companies} WHERE p.company_id IN ({visible}))", [today, *visible_params]
 
 
 def _prediction(row: tuple[Any, ...]) -> clv.CustomerPrediction:
@@ -85,14 +84,15 @@ def prediction_lists(
     overdue = "r.usual_interval_days IS NOT NULL AND r.days > r.usual_interval_days"
     limit = "" if overdue_limit is None else f" LIMIT {int(overdue_limit)}"
     with connection.cursor() as cursor:
+        # The count of every overdue row comes with the rows shown, from the same read (taken before the LIMIT).
         cursor.execute(
-            f"SELECT * FROM {rows} r WHERE {overdue}"
+            f"SELECT r.*, COUNT(*) OVER () FROM {rows} r WHERE {overdue}"
             f" ORDER BY r.days - r.usual_interval_days DESC, r.order_count DESC, r.company_id, r.contact_id{limit}",
             params,
         )
-        late = [_prediction(row) for row in cursor.fetchall()]
-        cursor.execute(f"SELECT COUNT(*) FROM {rows} r WHERE {overdue}", params)
-        total = int(cursor.fetchone()[0])
+        found = cursor.fetchall()
+        late = [_prediction(row[:-1]) for row in found]
+        total = int(found[0][-1]) if found else 0
         cursor.execute(
             f"SELECT * FROM {rows} r WHERE r.clv_365_days IS NOT NULL"
             f" ORDER BY r.clv_365_days DESC, r.company_id, r.contact_id LIMIT {int(valuable_limit)}",

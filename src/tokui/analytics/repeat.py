@@ -142,10 +142,8 @@ def repeat_report(*, user: User, first_month: dt.date, last_month: dt.date, toda
     cohort_members: dict[dt.date, list[CustomerKey]] = defaultdict(list)
     f2_buckets = dict.fromkeys((label for label, _low, _high in F2_BUCKETS), 0)
     channel_members: dict[str, list[CustomerKey]] = defaultdict(list)
-    for key, (first_day, channel) in firsts.items():
+    for key, (first_day, channel) in firsts.items():  # all acquired in the range (the read above)
         month = _month(first_day)
-        if not first_month <= month <= last_month:
-            continue
         cohort_members[month].append(key)
         channel_members[channel].append(key)
         report.customers += 1
