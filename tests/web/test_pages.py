@@ -10,8 +10,9 @@ from tests.factories import CompanyFactory, ContactFactory, OrderFactory, UserFa
 from tokui.accounts.enums import Role
 from tokui.analytics.sales_models import SalesOrderDay
 from tokui.commerce.enums import OrderStatus
-from tokui.commerce.selectors import monthly_revenue
+from tokui.commerce.selectors import active_company_counts, monthly_revenue
 from tokui.core.time import site_zone
+from tokui.customers.models import Company
 from tokui.tracking.services import event_record
 from tokui.web.dashboard import dashboard_build
 
@@ -72,6 +73,29 @@ def test_dashboard_compares_this_month_to_date_with_the_same_days_of_last_month(
 
     body = marketer_client.get(reverse("web:dashboard")).content.decode()
     assert "¥157,000" in body and "今月の売上" in body and "▲ 57.0%" in body
+
+
+def test_active_companies_are_counted_per_90_day_window_from_one_read() -> None:
+    now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=JST)
+    since = now - dt.timedelta(days=90)
+    both, current, before, cancelled, too_old = (CompanyFactory() for _ in range(5))
+    OrderFactory(company=both, placed_at=since)  # the window's first instant
+    OrderFactory(company=both, placed_at=since - dt.timedelta(days=90))  # the earlier window's first instant
+    OrderFactory(company=current, placed_at=now - dt.timedelta(minutes=1))
+    OrderFactory(company=before, placed_at=since - dt.timedelta(seconds=1))
+    OrderFactory(company=before, placed_at=now)  # "now" itself is outside
+    OrderFactory(company=cancelled, placed_at=now - dt.timedelta(days=1), status=OrderStatus.CANCELLED)
+    OrderFactory(company=too_old, placed_at=since - dt.timedelta(days=90, seconds=1))
+    OrderFactory(company=None, contact=ContactFactory(company=None), placed_at=now - dt.timedelta(days=1))
+
+    data = dashboard_build(now=now)
+    assert (data.active_companies, data.active_companies_before) == (2, 2)
+    mine = Company.objects.filter(pk__in=[current.pk, before.pk]).values("pk")
+    assert active_company_counts(windows=[(since, now), (since - dt.timedelta(days=90), since)], company_ids=mine) == [
+        1,
+        1,
+    ]
+    assert active_company_counts(windows=[]) == []
 
 
 def test_company_search_finds_by_kana_and_by_contact_name(marketer_client: Client) -> None:

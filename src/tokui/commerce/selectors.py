@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Max, Min, Prefetch, QuerySet, Sum, Window
+from django.db.models import Count, F, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
 
 from tokui.commerce.enums import NON_REVENUE_STATUSES, CartState
 from tokui.commerce.models import Cart, CartLine, Favorite, Order, OrderLine
 from tokui.commerce.types import CartItem, CompanyOrderSummary, OpenCart
 from tokui.core.lookups import ids_q
+from tokui.customers.models import Company, Contact
 
 
 def revenue_orders(*, company_ids: QuerySet[Any] | None = None) -> QuerySet[Order]:
@@ -85,15 +86,27 @@ def sales_totals(*, start: dt.datetime, end: dt.datetime, company_ids: QuerySet[
     )
 
 
-def active_company_count(*, since: dt.datetime, until: dt.datetime, company_ids: QuerySet[Any] | None = None) -> int:
-    """Companies with at least one counted order in [since, until)."""
-    return (
-        revenue_orders(company_ids=company_ids)
-        .filter(placed_at__gte=since, placed_at__lt=until, company__isnull=False)
-        .values("company_id")
-        .distinct()
-        .count()
+def active_company_counts(
+    *, windows: Sequence[tuple[dt.datetime, dt.datetime]], company_ids: QuerySet[Any] | None = None
+) -> list[int]:
+    """Per window [since, until): the companies with at least one counted order in it.
+
+    One read of the orders the windows span, each window a distinct count of its own rows: two 90-day windows read
+    apart took 0.43-0.54 s at 3M orders (half of the companies buy in each), together 0.35 s."""
+    if not windows:
+        return []
+    orders = revenue_orders(company_ids=company_ids).filter(
+        placed_at__gte=min(since for since, _ in windows),
+        placed_at__lt=max(until for _, until in windows),
+        company__isnull=False,
     )
+    counts = orders.aggregate(
+        **{
+            f"window_{index}": Count("company_id", distinct=True, filter=Q(placed_at__gte=since, placed_at__lt=until))
+            for index, (since, until) in enumerate(windows)
+        }
+    )
+    return [int(counts[f"window_{index}"]) for index in range(len(windows))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,18 +407,25 @@ def customers_ordering(
 def customers_ordered_before(*, customers: Iterable[tuple[str, int]], before: dt.datetime) -> set[tuple[str, int]]:
     """Which of ``customers`` (keys as ``customers_ordering`` gives them) had a counted order before ``before``.
 
-    Reads only those customers' orders (through the company and contact indexes), never the whole history.
+    One probe per customer of the counted orders' partial index by customer and time, which stops at the first
+    earlier order: reading every earlier order of this month's buyers to keep the distinct ones took 0.31-0.57 s at
+    3M orders. The probe is a subquery with LIMIT 1, which PostgreSQL runs once per customer; as EXISTS it was
+    planned as a merge join over every B2C order (2.6 s).
     """
-    company_ids = sorted(pk for kind, pk in customers if kind == "company")
-    contact_ids = sorted(pk for kind, pk in customers if kind == "contact")
-    # Without the orders' default ordering, which DISTINCT would also take: each earlier order's row was then read
-    # from the table and sorted (0.68-0.84 s for 18,000 customers at 3M orders) instead of the customer index alone.
     earlier = revenue_orders().filter(placed_at__lt=before).order_by()
+    # The customer column itself is probed for: the company probe then reads the index alone.
+    wanted: dict[str, tuple[QuerySet[Any], QuerySet[Any]]] = {
+        "company": (Company.objects.all(), earlier.filter(company_id=OuterRef("pk")).values("company_id")),
+        "contact": (
+            Contact.objects.all(),
+            earlier.filter(company__isnull=True, contact_id=OuterRef("pk")).values("contact_id"),
+        ),
+    }
     found: set[tuple[str, int]] = set()
-    for chunk in itertools.batched(company_ids, 5000, strict=False):
-        companies = earlier.filter(company_id__in=chunk).values_list("company_id", flat=True).distinct()
-        found.update(("company", pk) for pk in companies)
-    for chunk in itertools.batched(contact_ids, 5000, strict=False):
-        contacts = earlier.filter(company__isnull=True, contact_id__in=chunk).values_list("contact_id", flat=True)
-        found.update(("contact", pk) for pk in contacts.distinct())
+    for kind, (customers_of_kind, orders) in wanted.items():
+        ids = sorted(pk for key_kind, pk in customers if key_kind == kind)
+        for chunk in itertools.batched(ids, 5000, strict=False):
+            probed = customers_of_kind.order_by().filter(pk__in=chunk)
+            probed = probed.annotate(earlier=Subquery(orders[:1])).filter(earlier__isnull=False)
+            found.update((kind, pk) for pk in probed.values_list("pk", flat=True))
     return found

@@ -14,7 +14,7 @@ from tokui.commerce.selectors import (
     AbandonedCarts,
     SalesTotals,
     abandoned_carts,
-    active_company_count,
+    active_company_counts,
     monthly_revenue,
     sales_totals,
 )
@@ -59,6 +59,8 @@ def dashboard_build(*, now: dt.datetime, company_ids: QuerySet[Any] | None = Non
     same_point_last_month = start_of_local_day(add_months(today, -1)) + (now - start_of_local_day(today))
     active_since = now - dt.timedelta(days=ACTIVE_WINDOW_DAYS)
     chart_start = start_of_local_month(add_months(today, -(CHART_MONTHS - 1)))
+    window_before = (active_since - dt.timedelta(days=ACTIVE_WINDOW_DAYS), active_since)
+    active, active_before = active_company_counts(windows=[(active_since, now), window_before], company_ids=company_ids)
     return Dashboard(
         today=today,
         this_month=sales_totals(start=month_start, end=now, company_ids=company_ids),
@@ -66,10 +68,8 @@ def dashboard_build(*, now: dt.datetime, company_ids: QuerySet[Any] | None = Non
             start=last_month_start, end=min(same_point_last_month, month_start), company_ids=company_ids
         ),
         last_month=sales_totals(start=last_month_start, end=month_start, company_ids=company_ids),
-        active_companies=active_company_count(since=active_since, until=now, company_ids=company_ids),
-        active_companies_before=active_company_count(
-            since=active_since - dt.timedelta(days=ACTIVE_WINDOW_DAYS), until=active_since, company_ids=company_ids
-        ),
+        active_companies=active,
+        active_companies_before=active_before,
         abandoned=abandoned_carts(since=now - dt.timedelta(days=ABANDONED_WINDOW_DAYS), company_ids=company_ids),
         months=_months(chart_start=chart_start, today=today, now=now, company_ids=company_ids),
     )
