@@ -7,10 +7,12 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from scipy import optimize
 
 from tokui.analytics.clv import (
     BgNbd,
     Summary,
+    _bgnbd_log_likelihood,
     bgnbd_fit,
     clv_calibration,
     expected_order_value,
@@ -58,6 +60,31 @@ def test_bgnbd_recovers_the_parameters_of_simulated_customers() -> None:
     assert fitted.alpha == pytest.approx(TRUE.alpha, rel=0.3)
     assert fitted.a == pytest.approx(TRUE.a, rel=0.35)
     assert fitted.b == pytest.approx(TRUE.b, rel=0.45)
+
+
+def test_the_fit_over_distinct_customer_histories_is_the_fit_over_every_customer() -> None:
+    summary, _future = simulate(TRUE, 3000, observe=120, extra=0, seed=5)
+    # Whole days, as the shop's order days are: many customers then share (repeat days, last day, age).
+    days = Summary(
+        keys=summary.keys,
+        x=summary.x,
+        t_x=np.floor(summary.t_x),
+        age=np.floor(summary.age),
+        monetary=summary.monetary,
+    )
+    assert len(np.unique(np.column_stack((days.x, days.t_x, days.age)), axis=0)) < len(days.keys) * 0.7
+    scale = float(days.age.max())
+
+    def every_customer(log_params: np.ndarray) -> float:
+        params = np.exp(log_params)
+        return -float(_bgnbd_log_likelihood(params, days.x, days.t_x / scale, days.age / scale).sum())
+
+    plain = optimize.minimize(
+        every_customer, x0=np.zeros(4), method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-7}
+    )
+    r, alpha, a, b = np.exp(plain.x)
+    fitted = bgnbd_fit(days)
+    assert (fitted.r, fitted.alpha, fitted.a, fitted.b) == pytest.approx((r, alpha * scale, a, b), rel=1e-4)
 
 
 def test_predicted_orders_match_what_simulated_customers_then_do() -> None:

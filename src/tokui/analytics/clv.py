@@ -106,14 +106,21 @@ def _bgnbd_log_likelihood(params: FloatArray, x: FloatArray, t_x: FloatArray, ag
 
 
 def bgnbd_fit(summary: Summary) -> BgNbd:
-    """Maximum likelihood over every customer of ``summary``."""
+    """Maximum likelihood over every customer of ``summary``.
+
+    The likelihood depends on a customer only through (repeat days, last day, age), and customers share these:
+    538,500 customers over two years had 8,034 distinct ones. So each distinct one is evaluated once and weighted by
+    its customers, the same sum in a fraction of the time (the fit took 544 s at that size, each of the optimiser's
+    steps over every customer)."""
     if len(summary.keys) < 2:
         raise ValueError("at least two customers are needed to fit the model")
     scale = max(float(summary.age.max()), 1.0)  # days → a unit near 1 keeps the optimiser well conditioned
-    x, t_x, age = summary.x, summary.t_x / scale, summary.age / scale
+    distinct, counts = np.unique(np.column_stack((summary.x, summary.t_x, summary.age)), axis=0, return_counts=True)
+    x, t_x, age = distinct[:, 0], distinct[:, 1] / scale, distinct[:, 2] / scale
+    weights = counts.astype(np.float64)
 
     def negative(log_params: FloatArray) -> float:
-        value = -float(_bgnbd_log_likelihood(np.exp(log_params), x, t_x, age).sum())
+        value = -float((weights * _bgnbd_log_likelihood(np.exp(log_params), x, t_x, age)).sum())
         return value if math.isfinite(value) else 1e300
 
     best = optimize.minimize(negative, x0=np.zeros(4), method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-7})

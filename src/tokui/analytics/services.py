@@ -218,9 +218,37 @@ def predictions_store(*, today: dt.date) -> int:
         for prediction in customer_predictions(today=today)
     ]
     with transaction.atomic():
+        # Deleted, not truncated: the prediction page goes on reading yesterday's rows until this commits.
         CustomerPrediction.objects.all().delete()
-        CustomerPrediction.objects.bulk_create(rows, batch_size=2000)
+        if connection.vendor == "postgresql":
+            _predictions_copy(rows)
+        else:
+            CustomerPrediction.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+_PREDICTION_COLUMNS = (
+    "company_id",
+    "contact_id",
+    "probability_alive",
+    "expected_orders_90_days",
+    "expected_order_value",
+    "clv_365_days",
+    "usual_interval_days",
+    "overdue",
+    "computed_on",
+)
+
+
+def _predictions_copy(rows: Sequence[CustomerPrediction]) -> None:
+    """The rows written by COPY: building and sending 538,500 INSERT rows took 44 s through the ORM."""
+    table = connection.ops.quote_name(CustomerPrediction._meta.db_table)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(_PREDICTION_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row([getattr(row, column) for column in _PREDICTION_COLUMNS])
 
 
 # The reorder model is checked against the last half year: long enough for most B2B reorder cycles to show.
