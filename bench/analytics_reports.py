@@ -51,7 +51,8 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
 - category_move_report_seconds: a report right after one product moved to another category (it re-derives the
   category facts of that product's buyers first);
 - ranking_month_seconds: the monthly ranking by units with movement (``analytics.rankings.product_ranking``);
-- sales_page_seconds / ranking_page_seconds: the whole page through Django (selectors, template, middleware);
+- sales_page_seconds / ranking_page_seconds / basket_page_seconds: the whole page through Django (selectors,
+  template, middleware), the basket screen as it opens (the last year's pairs and sets);
 - {dashboard,repeat,prediction,rfm,company_list}_page_seconds: the pages that read the customers' stats and the
   nightly predictions, through Django, after the stats and predictions are made as the nightly run makes them
   (stats_and_predictions_nightly_seconds).
@@ -440,6 +441,8 @@ def main() -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     print(f"sales_page_seconds={best(lambda: client.get(reverse('analytics:sales'), {'breakdown': 'channel'})):.3f}")
     print(f"ranking_page_seconds={best(lambda: client.get(reverse('analytics:rankings'))):.3f}")
+    # The basket screen as it opens: the pairs and sets of the last year's orders, counted when the page is read.
+    print(f"basket_page_seconds={best(lambda: client.get(reverse('analytics:basket'))):.3f}")
     customer_pages(client, today)
     if not os.environ.get("TOKUI_BENCH_KEEP"):
         clean()

@@ -35,9 +35,11 @@ from tokui.analytics.sales_facts import (
     sales_facts_rebuild,
     sales_facts_refresh,
 )
+from tokui.analytics.tasks import sales_facts_catch_up_task
 from tokui.catalog.models import Category, Product
 from tokui.commerce.enums import OrderChannel, OrderStatus
-from tokui.commerce.models import Order
+from tokui.commerce.models import Order, OrderLine
+from tokui.core.schedule import periodic_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -213,6 +215,30 @@ def test_a_moved_product_counts_in_its_new_category_at_the_next_report_as_a_rebu
     incremental = (_fact_rows(), _day_rows())
     sales_facts_rebuild()
     assert (_fact_rows(), _day_rows()) == incremental
+
+
+def test_the_worker_s_minute_job_moves_a_product_before_the_next_report(admin: User) -> None:
+    shop = _shop()
+    sales_report(user=admin, start=START, end=END, breakdown=Breakdown.CATEGORY)
+    job = next(job for job in periodic_jobs.jobs() if job.name == "analytics.sales_facts_catch_up")
+    assert job.every == dt.timedelta(minutes=1) and job.task is sales_facts_catch_up_task
+    moved = Product.objects.filter(category=shop["leaves"][0]).order_by("pk").first()
+    assert moved is not None
+    target = shop["leaves"][2]
+    Product.objects.filter(pk=moved.pk).update(category=target)
+    assert SalesCategoryFact.objects.filter(line_id__in=moved_lines(moved), category_id=target.pk).count() == 0
+
+    sales_facts_catch_up_task.enqueue()  # the test task backend runs it inline
+    lines = moved_lines(moved)
+    assert lines and SalesCategoryFact.objects.filter(line_id__in=lines).exclude(category_id=target.pk).count() == 0
+    with CaptureQueriesContext(connection) as queries:
+        report = sales_report(user=admin, start=START, end=END, breakdown=Breakdown.CATEGORY)
+    assert not any("INSERT" in query["sql"] for query in queries.captured_queries)  # nothing left to re-derive
+    check_rows(report, Reference(), line_key=_line_key)
+
+
+def moved_lines(product: Product) -> list[int]:
+    return list(OrderLine.objects.filter(product=product).values_list("pk", flat=True))
 
 
 def test_cancelled_orders_and_moved_buyers_leave_the_category_facts_as_a_rebuild_would(admin: User) -> None:
