@@ -3,20 +3,24 @@ now, and the overdue list follows the orders placed since the nightly run (it re
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from tests.factories import OrderFactory, UserFactory
 from tokui.accounts.enums import Role
+from tokui.analytics import prediction_views
 from tokui.analytics.clv import CustomerPrediction, customer_predictions
 from tokui.analytics.models import CustomerPrediction as StoredPrediction
 from tokui.analytics.models import CustomerStats
 from tokui.analytics.prediction_lists import prediction_lists
 from tokui.analytics.services import predictions_store, stats_recompute_all, stats_refresh
-from tokui.customers.models import Company
+from tokui.customers.models import Company, Contact
 from tokui.demo.generator import load_demo_data
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +111,21 @@ def test_an_order_placed_since_the_nightly_run_takes_its_customer_off_the_overdu
     assert after is not None
     assert (kind, pk) not in {p.key for p in after.overdue}
     assert after.overdue_total == before.overdue_total - 1
+
+
+def test_the_csv_export_lists_every_overdue_customer_by_name_most_overdue_first(
+    today: dt.date, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = UserFactory(username="owner", role=Role.ADMIN)
+    lists = prediction_lists(user=owner, today=today, overdue_limit=None, valuable_limit=20)
+    monkeypatch.setattr(prediction_views, "ROWS_SHOWN", 5)
+    assert lists is not None and lists.overdue_total > 5  # more than the page shows
+    client.force_login(owner)
+    response = client.get("/analysis/repeat/prediction/?export=csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == 1 + lists.overdue_total
+    names = {("company", pk): name for pk, name in Company.objects.values_list("pk", "name")}
+    names |= {("contact", pk): name for pk, name in Contact.objects.values_list("pk", "name")}
+    assert [row[0] for row in rows[1:]] == [names[p.key] for p in lists.overdue]
+    assert [int(row[4]) for row in rows[1:]] == [p.days_since_last_order for p in lists.overdue]

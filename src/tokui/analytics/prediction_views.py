@@ -54,17 +54,22 @@ def _lists_fitted_now(user: User, today: dt.date) -> PredictionLists:
     )
 
 
-def _names(keys: list[CustomerKey]) -> dict[CustomerKey, tuple[str, str]]:
-    """Display name and page of each customer."""
-    companies = Company.objects.in_bulk([pk for kind, pk in keys if kind == "company"])
-    contacts = Contact.objects.in_bulk([pk for kind, pk in keys if kind == "contact"])
+def _names(keys: list[CustomerKey], *, links: bool = True) -> dict[CustomerKey, tuple[str, str]]:
+    """Display name and page of each customer (no page with ``links`` false: the CSV export of every overdue
+    customer, where building 170,000 objects and links took 13 s of 17)."""
+    companies = dict(
+        Company.objects.filter(pk__in=[pk for kind, pk in keys if kind == "company"]).values_list("pk", "name")
+    )
+    contacts = dict(
+        Contact.objects.filter(pk__in=[pk for kind, pk in keys if kind == "contact"]).values_list("pk", "name")
+    )
     names: dict[CustomerKey, tuple[str, str]] = {}
     for key in keys:
         kind, pk = key
         if kind == "company" and pk in companies:
-            names[key] = (companies[pk].name, reverse("web:company_detail", args=[pk]))
+            names[key] = (companies[pk], reverse("web:company_detail", args=[pk]) if links else "")
         elif kind == "contact" and pk in contacts:
-            names[key] = (contacts[pk].name, reverse("web:contact_detail", args=[pk]))
+            names[key] = (contacts[pk], reverse("web:contact_detail", args=[pk]) if links else "")
     return names
 
 
@@ -111,7 +116,7 @@ def prediction(request: HttpRequest) -> HttpResponse:
     ) or _lists_fitted_now(user, today)
     overdue, valuable = lists.overdue, lists.valuable
     shown = overdue if exporting else overdue[:ROWS_SHOWN] + valuable[:VALUABLE_SHOWN]
-    names = _names([p.key for p in shown])
+    names = _names([p.key for p in shown], links=not exporting)
     if exporting:
         table = Table(
             title=_("Customers past their usual reorder interval"),
