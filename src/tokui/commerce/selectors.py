@@ -92,7 +92,7 @@ def active_company_counts(
     """Per window [since, until): the companies with at least one counted order in it.
 
     One read of the orders the windows span, each window a distinct count of its own rows: two 90-day windows read
-    apart took 0.43-0.54 s at 3M orders (half of the companies buy in each), together 0.35 s."""
+    apart took 0.36-0.54 s at 3M orders (half of the companies buy in each), together 0.28-0.35 s."""
     if not windows:
         return []
     orders = revenue_orders(company_ids=company_ids).filter(
