@@ -13,6 +13,7 @@ from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics.enums import DashboardKpi
 from tokui.analytics.kpis import customer_kpis, goal_progress, kpi_goals
+from tokui.analytics.sales_facts import report_reads
 from tokui.analytics.selectors import user_sets_goals
 from tokui.customers.selectors import companies_visible_to
 from tokui.web.dashboard import dashboard_build
@@ -24,8 +25,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     # A sales rep's dashboard counts their own accounts only (ADR 0004).
     scope = None if user_sees_all_accounts(user=user) else companies_visible_to(user=user).values("pk")
-    data = dashboard_build(now=now, company_ids=scope)
-    customers = customer_kpis(user=user, now=now)
+    # One transaction for the reads, with room to count 300,000 distinct companies in memory (the active ones:
+    # 0.28 → 0.24 s at 3M orders; they spilled to disk with PostgreSQL's default 4 MB).
+    with report_reads():
+        data = dashboard_build(now=now, company_ids=scope)
+        customers = customer_kpis(user=user, now=now)
     values: dict[str, Decimal | int | None] = {
         DashboardKpi.REVENUE: data.this_month.revenue,
         DashboardKpi.ORDERS: data.this_month.orders,
