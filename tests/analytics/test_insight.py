@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.factories import CompanyFactory, UserFactory
+from tests.factories import CompanyFactory, OrderFactory, UserFactory
 from tokui.accounts.enums import Role
 from tokui.analytics.insight import customer_insight
 from tokui.analytics.models import CustomerPrediction, CustomerStats
-from tokui.analytics.services import predictions_store, stats_recompute_all
+from tokui.analytics.services import predictions_store, stats_recompute_all, stats_refresh
 from tokui.customers.models import Company, Contact
 from tokui.demo.generator import load_demo_data
 
@@ -44,6 +47,18 @@ def test_the_company_page_shows_rfm_and_prediction(demo: None, client: Client) -
     assert f"R{insight.r} F{insight.f} M{insight.m}" in page
     assert insight.group in page
     assert 'data-testid="overdue"' in page
+
+
+def test_an_order_since_the_nightly_run_takes_the_overdue_badge_off_at_once(demo: None, client: Client) -> None:
+    client.force_login(UserFactory(username="marketer", role=Role.MARKETER))
+    company = Company.objects.filter(prediction__overdue=True).first()
+    assert company is not None and customer_insight(company_id=company.pk).overdue
+    OrderFactory(company=company, placed_at=timezone.now() - dt.timedelta(minutes=5), total=Decimal(8000))
+    stats_refresh(company_ids=[company.pk])  # what the fact consumer does when the order arrives
+
+    assert CustomerPrediction.objects.get(company=company).overdue  # last night's flag
+    assert not customer_insight(company_id=company.pk).overdue
+    assert 'data-testid="overdue"' not in client.get(f"/companies/{company.pk}/").content.decode()
 
 
 def test_an_individual_customer_page_shows_their_own_analysis(demo: None, client: Client) -> None:

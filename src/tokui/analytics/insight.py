@@ -21,6 +21,15 @@ class CustomerInsight:
     group: str
     prediction: CustomerPrediction | None
 
+    @property
+    def overdue(self) -> bool:
+        """発注遅延予備軍 as of today, from the stats kept current as orders arrive (as the prediction page's list
+        reads it, ADR 0050): an order placed since last night's predictions takes the flag off at once."""
+        stats = self.stats
+        if stats is None or stats.median_interval_days is None:
+            return False
+        return stats.days_since_last_order > stats.median_interval_days
+
 
 def customer_insight(*, company_id: int | None = None, contact_id: int | None = None) -> CustomerInsight:
     """A company (B2B) or a contact without a company (B2C); ranks use the level's RFM settings and thresholds."""
