@@ -20,6 +20,7 @@ from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics import clv
 from tokui.analytics.models import CustomerPrediction, CustomerStats
+from tokui.analytics.stats_sql import days_between
 from tokui.customers.selectors import companies_visible_to
 
 
@@ -36,10 +37,8 @@ def _q(name: str) -> str:
 
 
 def _days_since(column: str) -> str:
-    """Days from ``column`` (a date) to the date parameter, in this database's SQL."""
-    if connection.vendor == "postgresql":
-        return f"(CAST(%s AS date) - {column})"
-    return f"CAST(julianday(%s) - julianday({column}) AS INTEGER)"
+    """Days from ``column`` (a date) to the date parameter."""
+    return days_between("%s", column)
 
 
 def _scope(user: User, table: str) -> tuple[str, list[Any]]:

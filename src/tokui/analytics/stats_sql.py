@@ -67,7 +67,8 @@ def _site_day(column: str) -> str:
     return f"django_datetime_cast_date({column}, {zone}, 'UTC')"
 
 
-def _days_between(later: str, earlier: str) -> str:
+def days_between(later: str, earlier: str) -> str:
+    """Whole days from the date ``earlier`` to the date ``later``, in this database's SQL."""
     if connection.vendor == "postgresql":
         return f"({later} - {earlier})"
     return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
@@ -126,8 +127,8 @@ def stats_select_sql(*, currency: str, refreshed_at: Any, scope: Scope | None) -
     params: list[Any] = [*NON_REVENUE_STATUSES, currency]
     scope_sql = _scope_condition(scope, params)
     places = minor_units(currency)
-    first_to_last = _days_between("c.last_day", "c.first_day")
-    gap = _days_between("day", "LAG(day) OVER (PARTITION BY ckey ORDER BY day)")
+    first_to_last = days_between("c.last_day", "c.first_day")
+    gap = days_between("day", "LAG(day) OVER (PARTITION BY ckey ORDER BY day)")
     float_type = "double precision" if connection.vendor == "postgresql" else "REAL"
     predicted = _date_plus_days("c.last_day", "(2 * m.middle_sum / m.middle_n + 1) / 2")
     sql = f"""
