@@ -30,6 +30,16 @@ def plain_pairs(rows: list[tuple[int, int]], floor: int) -> dict[tuple[int, int]
     return {pair: (n, items[pair[0]], items[pair[1]]) for pair, n in together.items() if n >= floor}
 
 
+def arranged(rows: list[tuple[int, int]], arrangement: str) -> list[tuple[int, int]]:
+    """The rows as drawn (orders interleaved), or grouped by order with the products ascending as the database
+    reads them from the basket index (grouping then needs no sort), in ascending order or not."""
+    if arrangement == "grouped":
+        return sorted(rows)
+    if arrangement == "grouped, orders shuffled":
+        return sorted(rows, key=lambda row: (row[0] * 7919 % 101, row[0], row[1]))
+    return rows
+
+
 @pytest.mark.parametrize("dense", [True, False], ids=["dense table", "sorted keys"])
 @settings(max_examples=150, deadline=None)
 @given(
@@ -37,11 +47,13 @@ def plain_pairs(rows: list[tuple[int, int]], floor: int) -> dict[tuple[int, int]
     floor=st.integers(1, 3),
     product_offset=st.sampled_from([0, 10**9]),
     order_scale=st.sampled_from([1, 2**57]),  # order ids too far apart for one sort key: numbered first
+    arrangement=st.sampled_from(["as drawn", "grouped", "grouped, orders shuffled"]),
 )
 def test_pair_counts_match_a_plain_count(
-    dense: bool, rows: list[tuple[int, int]], floor: int, product_offset: int, order_scale: int
+    dense: bool, rows: list[tuple[int, int]], floor: int, product_offset: int, order_scale: int, arrangement: str
 ) -> None:
     rows = [(order * order_scale, product) for order, product in rows]
+    rows = arranged(rows, arrangement)
     orders = np.array([order for order, _ in rows], dtype=np.int64)
     products = np.array([product + product_offset for _, product in rows], dtype=np.int64)
     counts = pair_counts(basket_lines(orders, products), floor=floor, dense_cells=_DENSE_CELLS if dense else 0)
@@ -88,6 +100,27 @@ def test_ranking_matches_sorting_the_plain_figures(
     ]
 
 
+def test_an_order_split_over_two_runs_is_still_counted_once() -> None:
+    # Each run ascending, but order 1 comes back after order 2: the rows are not grouped and must be sorted.
+    lines_read = basket_lines(np.array([1, 1, 2, 2, 1]), np.array([3, 4, 3, 4, 5]))
+    counts = pair_counts(lines_read, floor=1)
+    assert lines_read.orders_total == 2
+    found = zip(counts.product_a, counts.product_b, counts.together, strict=True)
+    assert {(int(a), int(b)): int(n) for a, b, n in found} == {(3, 4): 2, (3, 5): 1, (4, 5): 1}
+
+
+def test_sets_below_the_first_floor_tried_are_found_when_too_few_reach_it() -> None:
+    # One pair far ahead of the rest, then a set in 5 orders and a set in 4: the first floor tried (5, the 4th pair's
+    # count) has one set, fewer than asked, so the count goes on down to the floor asked for.
+    baskets = [(1, 2)] * 100 + [(3, 4, 5)] * 5 + [(6, 7, 8)] * 4 + [(1, 9, 10)] * 3
+    rows = [(order, product) for order, basket in enumerate(baskets) for product in basket]
+    found_lines = basket_lines(np.array([o for o, _ in rows]), np.array([p for _, p in rows]))
+    pairs = pair_counts(found_lines, floor=3)
+    found = triple_counts(found_lines, pairs, floor=3, limit=2, rank_step=2)
+    assert [tuple(int(p) for p in ids) for ids in found.products] == [(3, 4, 5), (6, 7, 8)]
+    assert [int(n) for n in found.together] == [5, 4]
+
+
 def test_no_lines_and_single_product_orders_give_no_pairs() -> None:
     empty = np.empty(0, np.int64)
     assert pair_counts(basket_lines(empty, empty), floor=1).orders_total == 0
@@ -98,16 +131,33 @@ def test_no_lines_and_single_product_orders_give_no_pairs() -> None:
 @pytest.mark.parametrize(
     ("dense_cells", "key_width"), [(_DENSE_CELLS, 2**21), (0, 0)], ids=["table and one key", "search and two keys"]
 )
+# The sets are counted from a high floor down; with a small step between the floors tried, these few rows try
+# several (with the default step, a handful of rows has too few pairs to try any above the floor).
+@pytest.mark.parametrize("rank_step", [8, 2], ids=["default trial floors", "many trial floors"])
 @settings(max_examples=150, deadline=None)
-@given(rows=lines, floor=st.integers(1, 3), limit=st.integers(1, 8))
+@given(
+    rows=lines,
+    floor=st.integers(1, 3),
+    limit=st.integers(1, 8),
+    arrangement=st.sampled_from(["as drawn", "grouped", "grouped, orders shuffled"]),
+)
 def test_sets_of_three_match_a_plain_count(
-    dense_cells: int, key_width: int, rows: list[tuple[int, int]], floor: int, limit: int
+    dense_cells: int,
+    key_width: int,
+    rank_step: int,
+    rows: list[tuple[int, int]],
+    floor: int,
+    limit: int,
+    arrangement: str,
 ) -> None:
+    rows = arranged(rows, arrangement)
     orders = np.array([order for order, _ in rows], dtype=np.int64)
     products = np.array([product for _, product in rows], dtype=np.int64)
     found_lines = basket_lines(orders, products)
     pairs = pair_counts(found_lines, floor=floor)
-    found = triple_counts(found_lines, pairs, floor=floor, limit=limit, dense_cells=dense_cells, key_width=key_width)
+    found = triple_counts(
+        found_lines, pairs, floor=floor, limit=limit, dense_cells=dense_cells, key_width=key_width, rank_step=rank_step
+    )
     baskets: dict[int, set[int]] = {}
     for order, product in rows:
         baskets.setdefault(order, set()).add(product)
