@@ -52,7 +52,9 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
   category facts of that product's buyers first);
 - ranking_month_seconds: the monthly ranking by units with movement (``analytics.rankings.product_ranking``);
 - sales_page_seconds / ranking_page_seconds / basket_page_seconds: the whole page through Django (selectors,
-  template, middleware), the basket screen as it opens (the last year's pairs and sets);
+  template, middleware), the basket screen as it opens (the last year's pairs and sets), its past days read from
+  their packs as the worker leaves them (basket_packs_fill_seconds: packing every day of the last 800 from none,
+  ADR 0053); basket_page_unpacked_seconds: the same screen with no pack (right after the nightly rebuild);
 - {dashboard,repeat,prediction,rfm,company_list}_page_seconds: the pages that read the customers' stats and the
   nightly predictions, through Django, after the stats and predictions are made as the nightly run makes them
   (stats_and_predictions_nightly_seconds).
@@ -78,7 +80,8 @@ from django.urls import reverse  # noqa: E402
 
 from tokui.accounts.enums import Role  # noqa: E402
 from tokui.accounts.models import User  # noqa: E402
-from tokui.analytics.models import CustomerPrediction, CustomerStats  # noqa: E402
+from tokui.analytics.basket_packs import basket_packs_fill  # noqa: E402
+from tokui.analytics.models import BasketDayPack, CustomerPrediction, CustomerStats  # noqa: E402
 from tokui.analytics.rankings import product_ranking, ranking_window  # noqa: E402
 from tokui.analytics.report_types import SalesFilters  # noqa: E402
 from tokui.analytics.sales import sales_report  # noqa: E402
@@ -441,8 +444,17 @@ def main() -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     print(f"sales_page_seconds={best(lambda: client.get(reverse('analytics:sales'), {'breakdown': 'channel'})):.3f}")
     print(f"ranking_page_seconds={best(lambda: client.get(reverse('analytics:rankings'))):.3f}")
-    # The basket screen as it opens: the pairs and sets of the last year's orders, counted when the page is read.
+    # The basket screen as it opens: the pairs and sets of the last year's orders, counted when the page is read;
+    # the past days read from their packs as the worker leaves them (ADR 53), today's lines from the facts. Then
+    # without packs, as right after the nightly rebuild until the worker's next minute.
+    BasketDayPack.objects.all().delete()
+    started = time.perf_counter()
+    packed = basket_packs_fill()
+    print(f"basket_packs_fill_seconds={time.perf_counter() - started:.3f} basket_packed_days={packed}")
     print(f"basket_page_seconds={best(lambda: client.get(reverse('analytics:basket'))):.3f}")
+    BasketDayPack.objects.all().delete()
+    print(f"basket_page_unpacked_seconds={best(lambda: client.get(reverse('analytics:basket'))):.3f}")
+    basket_packs_fill()
     customer_pages(client, today)
     if not os.environ.get("TOKUI_BENCH_KEEP"):
         clean()

@@ -19,7 +19,9 @@ from django.db import connection
 from tests.analytics.conftest import jst
 from tests.factories import CompanyFactory, ProductFactory
 from tokui.analytics import sales_facts
+from tokui.analytics.basket_packs import basket_packs_fill
 from tokui.analytics.models import (
+    BasketDayPack,
     SalesCategoryFact,
     SalesCustomerRecord,
     SalesLineFact,
@@ -29,6 +31,7 @@ from tokui.analytics.models import (
 from tokui.analytics.sales_facts import sales_facts_rebuild
 from tokui.commerce.services import order_upsert
 from tokui.commerce.types import OrderIn, OrderLineIn
+from tokui.core.time import local_today
 from tokui.tracking.models import Event
 from tokui.tracking.services import events_dispatch
 
@@ -112,6 +115,32 @@ def test_the_swap_keeps_rows_indexes_and_constraint_names(monkeypatch: pytest.Mo
         SalesCustomerRecord: 1,
         SalesOrderDay: 0,
     }
+
+
+def _triggers() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal ORDER BY 1",
+            [SalesLineFact._meta.db_table],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_the_swap_empties_the_basket_packs_and_keeps_the_line_facts_triggers() -> None:
+    company, product = CompanyFactory(), ProductFactory()
+    days = [local_today() - dt.timedelta(days=n) for n in (3, 2)]
+    for n, day in enumerate(days):
+        _place(f"P-{n}", day, company.pk, product)
+    triggers = _triggers()
+    assert len(triggers) == 4
+    assert basket_packs_fill(days=5) == 5
+    sales_facts_rebuild()
+    assert not BasketDayPack.objects.exists()  # made of the old tables' lines
+    assert _triggers() == triggers
+    basket_packs_fill(days=5)
+    _place("P-0", days[0], company.pk, product, status="cancelled")  # the new table's trigger unpacks the day
+    assert days[0] not in set(BasketDayPack.objects.values_list("day", flat=True))
+    assert BasketDayPack.objects.count() == 4
 
 
 def test_order_facts_arriving_during_the_build_are_applied_after_the_swap(monkeypatch: pytest.MonkeyPatch) -> None:

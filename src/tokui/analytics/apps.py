@@ -11,7 +11,7 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analysis")
 
     def ready(self) -> None:
-        from tokui.analytics.tasks import analytics_nightly, sales_facts_catch_up_task
+        from tokui.analytics.tasks import analytics_nightly, basket_packs_fill_task, sales_facts_catch_up_task
         from tokui.core.facts import fact_consumers
         from tokui.core.schedule import periodic_jobs
         from tokui.tracking.enums import EventType
@@ -29,6 +29,10 @@ class AnalyticsConfig(AppConfig):
         # the first report after them need not.
         periodic_jobs.register(
             "analytics.sales_facts_catch_up", task=sales_facts_catch_up_task, every=dt.timedelta(minutes=1)
+        )
+        # The basket screen reads past days from their packs; a day whose lines changed is packed again here.
+        periodic_jobs.register(
+            "analytics.basket_packs_fill", task=basket_packs_fill_task, every=dt.timedelta(minutes=1)
         )
 
 

@@ -350,3 +350,24 @@ class PredictionCalibration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.computed_on}: {self.predicted_total:.0f} / {self.actual_total}"
+
+
+class BasketDayPack(models.Model):
+    """One past day's basket lines packed for the basket screen (ADR 0053): PostgreSQL only, a cache of the line facts.
+
+    ``lines`` holds the day's distinct (order, product) line facts as big-endian int64 ``order_id << 32 |
+    product_id``, grouped by order with the products ascending, so a year is read as 365 values instead of 5M
+    index entries. A trigger on the line facts deletes the pack of any day whose lines change; the worker packs the
+    days again (``basket_packs.basket_packs_fill``) and the screen reads the lines of a day without a pack as before.
+    """
+
+    day = models.DateField(_("day"), primary_key=True)
+    lines = models.BinaryField(_("lines"))
+    built_at = models.DateTimeField(_("built at"))
+
+    class Meta:
+        verbose_name = _("basket day pack")
+        verbose_name_plural = _("basket day packs")
+
+    def __str__(self) -> str:
+        return f"{self.day} ({len(self.lines) // 8})"

@@ -27,6 +27,7 @@ from django.db.backends.utils import CursorWrapper
 from django.db.models import Max
 from django.utils import timezone
 
+from tokui.analytics.basket_packs import basket_packs_clear
 from tokui.analytics.category_facts import (
     affected_orders,
     categories_delete,
@@ -423,7 +424,13 @@ def _rebuild_beside(latest: int) -> int:
     # The fact tables are read by index alone for periods from mid-month (ADR 42), and one customer value's buyers
     # from the records' index alone (ADR 46).
     records_table = SalesCustomerRecord._meta.db_table
-    rebuild_beside(list(_TABLES), fill, vacuum=(orders_table, lines_table, categories_table, records_table))
+    # The basket's day packs were made of the old line facts: emptied as the new ones are swapped in (ADR 0053).
+    rebuild_beside(
+        list(_TABLES),
+        fill,
+        vacuum=(orders_table, lines_table, categories_table, records_table),
+        on_swap=basket_packs_clear,
+    )
     return written
 
 

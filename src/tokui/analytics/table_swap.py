@@ -37,6 +37,7 @@ class _Definitions:
     constraints: list[tuple[str, str]]  # name, definition (primary key, unique, exclusion)
     indexes: list[tuple[str, str]]  # name, CREATE INDEX statement
     backing: dict[str, str]  # constraint name → the CREATE INDEX statement of its index
+    triggers: list[str]  # CREATE TRIGGER statements (made again on the twin as it is swapped in)
 
 
 def _definitions(cursor: CursorWrapper, table: str) -> _Definitions:
@@ -53,10 +54,16 @@ def _definitions(cursor: CursorWrapper, table: str) -> _Definitions:
         [table],
     )
     found = [(str(n), str(d)) for n, d in cursor.fetchall()]
+    cursor.execute(
+        "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal "
+        "ORDER BY tgname",
+        [table],
+    )
     return _Definitions(
         constraints=constraints,
         indexes=[(name, definition) for name, definition in found if name not in backing],
         backing={name: definition for name, definition in found if name in backing},
+        triggers=[str(row[0]) for row in cursor.fetchall()],
     )
 
 
@@ -117,10 +124,17 @@ def _index_on_twin(name: str, definition: str, twin: str) -> str:
 
 
 def rebuild_beside(
-    tables: Sequence[str], fill: Callable[[dict[str, str]], None], *, vacuum: Sequence[str] = ()
+    tables: Sequence[str],
+    fill: Callable[[dict[str, str]], None],
+    *,
+    vacuum: Sequence[str] = (),
+    on_swap: Callable[[CursorWrapper], None] | None = None,
 ) -> None:
     """Fill twins of ``tables`` by ``fill`` (given {live name: twin name}), index them as the live tables are,
     then swap them in. On any error the twins are dropped and the live tables stay as they were.
+
+    The live tables' triggers are made again on the twins in the swap's transaction (not before: the fill would
+    fire them), and ``on_swap`` runs in it last (a cache of the old rows is emptied there, at the same moment).
 
     The twins of ``vacuum`` are vacuumed before they are swapped in: the visibility map that VACUUM sets lets
     index-only reads skip the table's pages (ADR 42), and a new table has none until autovacuum gets round to it,
@@ -173,6 +187,10 @@ def rebuild_beside(
                     cursor.execute(
                         f"ALTER TABLE {quote(table)} RENAME CONSTRAINT {quote(_twin(name))} TO {quote(name)}"
                     )
+                for trigger in definitions[table].triggers:  # dropped with the old table; the names are free again
+                    cursor.execute(trigger)
+            if on_swap is not None:
+                on_swap(cursor)
     except BaseException:
         with connection.cursor() as cursor:
             for twin in twins.values():
