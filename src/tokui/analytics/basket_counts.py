@@ -151,6 +151,12 @@ def _distinct_sorted(values: np.ndarray) -> np.ndarray:
     return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if ordered.size else ordered
 
 
+def _position_type(size: int) -> type[np.signedinteger[Any]]:
+    # Positions (of products, of orders) in half the memory where they fit: every array of 5M lines is paid for
+    # page by page when it is first written, and the pairs' generation reads them over and over.
+    return np.int32 if size < 2**31 else np.int64
+
+
 def _dense(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct ids (ascending) and each value's position among them: by a table over the id range when it is
     not much larger than the data (no sort), else by sorting."""
@@ -159,30 +165,47 @@ def _dense(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if span <= 4 * values.size + 1_000_000:
         present = np.zeros(span, dtype=bool)
         present[values - low] = True
-        position = np.cumsum(present, dtype=np.int64) - 1
+        position = np.cumsum(present, dtype=_position_type(values.size)) - 1
         return np.flatnonzero(present).astype(np.int64) + low, position[values - low]
     ids = _distinct_sorted(values)
-    return ids, np.searchsorted(ids, values).astype(np.int64)
+    return ids, np.searchsorted(ids, values).astype(_position_type(values.size))
 
 
-def _grouped_distinct(keys: np.ndarray, order_index: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The distinct ``keys`` and their orders without a sort, when the rows came grouped by order with the products
-    ascending inside each order — as PostgreSQL reads them from the basket index (day, order, product) — else
-    ``None``. Checked, not assumed: every order in one run, each run ascending. Sorting 5M keys took a third of
-    a second; the check takes a few passes."""
-    grouped = keys >> np.int64(shift)
-    same_order = grouped[1:] == grouped[:-1]
-    if np.any(same_order & (keys[1:] < keys[:-1])):
+def _grouped_lines(orders: np.ndarray, product_index: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each distinct line's order number and product position without a sort, when the rows came grouped by order
+    with the products ascending inside each order — as PostgreSQL reads them from the basket index (day, order,
+    product) and the day packs hold them — else ``None``. Checked, not assumed: every order in one run, each run
+    ascending. Sorting 5M keys took a third of a second; the check takes a few passes."""
+    same_order = orders[1:] == orders[:-1]
+    if np.any(same_order & (product_index[1:] < product_index[:-1])):
         return None
-    low, high = int(order_index.min()), int(order_index.max())
-    if high - low > 4 * order_index.size + 1_000_000:
-        return None  # too sparse for a table of the orders: sort instead
+    low, high = int(orders.min()), int(orders.max())
+    if high - low > 4 * orders.size + 1_000_000:
+        return None  # too sparse for a table of the orders: sorted instead
     present = np.zeros(high - low + 1, dtype=bool)
-    present[order_index - low] = True
-    if int(np.count_nonzero(present)) != keys.size - int(np.count_nonzero(same_order)):
+    present[orders - low] = True
+    if int(np.count_nonzero(present)) != orders.size - int(np.count_nonzero(same_order)):
         return None  # an order in two runs
-    distinct = np.r_[True, keys[1:] != keys[:-1]]
-    return keys[distinct], grouped[distinct]
+    kept = np.r_[True, ~same_order | (product_index[1:] != product_index[:-1])]  # a product twice in an order: once
+    line_order = np.cumsum(np.r_[True, ~same_order], dtype=_position_type(orders.size)) - 1
+    return line_order[kept], product_index[kept]
+
+
+def _sorted_lines(orders: np.ndarray, product_index: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct line's order number and product position, by one sort of a combined key. The key puts the
+    product in the low bits (not ``order × width + product``): a shift and a mask split it again where an int64
+    division took longer than the sort. The orders need no dense ids first: numbered in the sorted keys."""
+    shift = max(int(width - 1).bit_length(), 1)
+    low = int(orders.min())
+    if (int(orders.max()) - low) >> (62 - shift):
+        _, order_index = _dense(orders)  # ids too far apart for the key: dense positions first
+        order_index = order_index.astype(np.int64)
+    else:
+        order_index = orders - low
+    keys = _distinct_sorted((order_index << np.int64(shift)) | product_index)
+    grouped = keys >> np.int64(shift)
+    line_order = np.cumsum(np.r_[True, grouped[1:] != grouped[:-1]], dtype=_position_type(keys.size)) - 1
+    return line_order, (keys & np.int64((1 << shift) - 1)).astype(product_index.dtype)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,40 +220,26 @@ class BasketLines:
 
 
 def basket_lines(orders: np.ndarray, products: np.ndarray) -> BasketLines:
-    """Read once, shared by the pairs and the sets of a page."""
+    """Read once, shared by the pairs and the sets of a page: the rows made distinct and grouped by order, products
+    ascending inside each order — as they came from the database when they did (``_grouped_lines``), else sorted."""
     empty = np.empty(0, np.int64)
     if orders.size == 0:
         return BasketLines(0, empty, empty, empty, empty)
     product_ids, product_index = _dense(products)
-    # One sort makes the rows distinct and groups them by order, products ascending inside each order — unless they
-    # came so from the database (``_grouped_distinct``). The key puts the product in the low bits (not ``order ×
-    # width + product``): a shift and a mask split it again where an int64 division took longer than the sort. The
-    # orders need no dense ids first: numbered in the grouped keys.
-    shift = max(int(product_ids.size - 1).bit_length(), 1)
-    low = int(orders.min())
-    if (int(orders.max()) - low) >> (62 - shift):
-        _, order_index = _dense(orders)  # ids too far apart for the key: dense positions first
-    else:
-        order_index = orders - low
-    keys = (order_index << np.int64(shift)) | product_index
-    came_grouped = _grouped_distinct(keys, order_index, shift)
-    if came_grouped is None:
-        keys = _distinct_sorted(keys)
-        grouped = keys >> np.int64(shift)
-    else:
-        keys, grouped = came_grouped
-    line_product = keys & np.int64((1 << shift) - 1)
-    starts = np.r_[True, grouped[1:] != grouped[:-1]]
-    line_order = np.cumsum(starts, dtype=np.int64) - 1
+    found = _grouped_lines(orders, product_index)
+    line_order, line_product = found or _sorted_lines(orders, product_index, product_ids.size)
     items = np.bincount(line_product, minlength=product_ids.size).astype(np.int64)
     return BasketLines(int(line_order[-1]) + 1, product_ids, line_order, line_product, items)
 
 
 def _after(line_order: np.ndarray) -> np.ndarray:
     """For each line: how many lines of the same order come after it."""
-    starts = np.flatnonzero(np.r_[True, line_order[1:] != line_order[:-1]])
-    sizes = np.diff(np.r_[starts, line_order.size])
-    return np.repeat(starts + sizes, sizes) - np.arange(line_order.size) - 1
+    kind = _position_type(line_order.size)
+    starts = np.flatnonzero(np.r_[True, line_order[1:] != line_order[:-1]]).astype(kind)
+    sizes = np.diff(np.r_[starts, kind(line_order.size)])
+    ends = np.repeat(starts + sizes, sizes)
+    ends -= np.arange(1, line_order.size + 1, dtype=kind)
+    return ends
 
 
 def _run_lengths(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -246,27 +255,35 @@ def pair_counts(lines: BasketLines, *, floor: int, dense_cells: int = _DENSE_CEL
     orders_total = lines.orders_total
     if not orders_total:
         return PairCounts(0, floor, empty, empty, empty, empty, empty)
-    width = np.int64(lines.product_ids.size)
+    width = int(lines.product_ids.size)
     line_product, after = lines.line_product, _after(lines.line_order)
-    firsts, seconds = [], []
-    positions, step = np.flatnonzero(after >= 1), 1
+    keys = np.empty(int(after.sum()), dtype=np.int64)  # one per pair of lines of an order
+    if keys.size == 0:
+        return PairCounts(orders_total, floor, empty, empty, empty, empty, empty)
+    # Counted in a table, the key of (a, b) is its cell in the triangle of the a < b pairs: half the memory of the
+    # square, and a fresh table costs a page fault a page (row a's cells begin at ``begins[a]``). Sorted, a × width + b.
+    rows = np.arange(width, dtype=np.int64)
+    begins = rows * (2 * width - rows - 1) // 2
+    dense = width * (width - 1) // 2 <= dense_cells
+    offsets = begins - rows - 1 if dense else rows * width
+    # Written in place step by step (not collected and concatenated: another copy of every key).
+    at, positions, step = 0, np.flatnonzero(after >= 1), 1
     while positions.size:
-        firsts.append(line_product[positions])
-        seconds.append(line_product[positions + step])
+        keys[at : at + positions.size] = offsets[line_product[positions]] + line_product[positions + step]
+        at += positions.size
         step += 1
         positions = positions[after[positions] >= step]
-    if not firsts:
-        return PairCounts(orders_total, floor, empty, empty, empty, empty, empty)
-    pair_keys = np.concatenate(firsts) * width + np.concatenate(seconds)
-    if int(width) ** 2 <= dense_cells:
-        table = np.bincount(pair_keys, minlength=int(width) ** 2)
+    if dense:
+        table = np.bincount(keys, minlength=width * (width - 1) // 2)
         found = np.flatnonzero(table >= floor)
         together = table[found]
+        index_a = np.searchsorted(begins, found, side="right") - 1
+        index_b = found - begins[index_a] + index_a + 1
     else:
-        found, together = _run_lengths(pair_keys)
+        found, together = _run_lengths(keys)
         kept = together >= floor
         found, together = found[kept], together[kept]
-    index_a, index_b = found // width, found % width
+        index_a, index_b = found // width, found % width
     return PairCounts(
         orders_total=orders_total,
         floor=floor,
