@@ -118,6 +118,8 @@ def test_only_a_change_of_day_order_or_product_unpacks_a_day() -> None:
         # The buyer's chains are not the basket's: the packs stay.
         cursor.execute(f"UPDATE {table} SET prev_product_day = day WHERE line_id = %s", [line.line_id])
         assert len(_packed_days()) == basket_packs.PACKED_DAYS
+        cursor.execute(f"UPDATE {table} SET product_id = product_id WHERE line_id = %s", [line.line_id])  # as it was
+        assert len(_packed_days()) == basket_packs.PACKED_DAYS
         other = Product.objects.exclude(pk=line.product_id).first()
         assert other is not None
         cursor.execute(f"UPDATE {table} SET product_id = %s WHERE line_id = %s", [other.pk, line.line_id])
