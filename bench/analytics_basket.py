@@ -35,7 +35,8 @@ from tokui.analytics.basket import (
     basket_sets,
     products_bought_together,
 )
-from tokui.analytics.basket_counts import basket_lines, pair_counts, partner_counts, scope_rows, triple_counts
+from tokui.analytics.basket_counts import basket_lines, pair_counts, scope_rows, triple_counts
+from tokui.analytics.basket_partner_counts import partner_counts
 from tokui.analytics.sales_facts import sales_facts_rebuild
 from tokui.analytics.selectors import product_partners
 from tokui.analytics.services import basket_partners_rebuild

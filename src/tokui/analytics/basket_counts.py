@@ -312,39 +312,6 @@ def pairs_at_least(counts: PairCounts, floor: int) -> PairCounts:
 
 
 @dataclass(frozen=True, slots=True)
-class PartnerCounts:
-    """The products bought in the same orders as one product, most orders together first (ties: lower id)."""
-
-    orders_total: int
-    orders_target: int  # orders with the product asked about
-    product_ids: np.ndarray
-    together: np.ndarray
-    orders_each: np.ndarray  # orders with each partner
-
-
-def partner_counts(lines: BasketLines, *, product_id: int, floor: int, limit: int) -> PartnerCounts:
-    """The partners of ``product_id`` in ``lines`` bought with it in at least ``floor`` orders, at most ``limit``:
-    a mark per order holding the product and one count over the lines of the marked orders."""
-    empty = np.empty(0, np.int64)
-    position = int(np.searchsorted(lines.product_ids, product_id))
-    if position == lines.product_ids.size or int(lines.product_ids[position]) != product_id:
-        return PartnerCounts(lines.orders_total, 0, empty, empty, empty)
-    marked = np.zeros(lines.orders_total, dtype=bool)
-    marked[lines.line_order[lines.line_product == position]] = True
-    chosen = marked[lines.line_order] & (lines.line_product != position)
-    counts = np.bincount(lines.line_product[chosen], minlength=lines.product_ids.size)
-    found = np.flatnonzero(counts >= max(1, floor))
-    best = found[np.lexsort((found, -counts[found]))[:limit]]  # positions ascend as the ids do
-    return PartnerCounts(
-        orders_total=lines.orders_total,
-        orders_target=int(lines.items[position]),
-        product_ids=lines.product_ids[best],
-        together=counts[best].astype(np.int64),
-        orders_each=lines.items[best],
-    )
-
-
-@dataclass(frozen=True, slots=True)
 class TripleCounts:
     products: np.ndarray  # (n, 3) product ids, ascending in each row
     together: np.ndarray  # orders with all three

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tokui.accounts.models import User
-from tokui.analytics.basket import basket_orders_total, basket_partners_insert_sql
+from tokui.analytics.basket import basket_scope, every_products_partners
 from tokui.analytics.clv import clv_calibration, customer_predictions
 from tokui.analytics.enums import CustomerLevel, DashboardKpi, RankMethod
 from tokui.analytics.models import (
@@ -446,20 +446,30 @@ def basket_partners_rebuild(
     """
     today = today or local_today()
     start, end = start_of_local_day(today - dt.timedelta(days=days)), start_of_local_day(today)
-    orders_total = basket_orders_total(start=start, end=end)
-    sql, params = basket_partners_insert_sql(
-        table=BasketPartner._meta.db_table,
-        start=start,
-        end=end,
-        orders_total=orders_total,
-        per_product=per_product,
-        min_orders_together=min_orders_together,
-    )
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {connection.ops.quote_name(BasketPartner._meta.db_table)}")
-        cursor.execute(sql, params)
-        rows = BasketPartner.objects.count()  # SQLite gives no row count for a statement that opens with WITH
+    scope = basket_scope(start=start, end=end)
+    partners = every_products_partners(scope=scope, per_product=per_product, min_orders_together=min_orders_together)
+    with transaction.atomic():
+        BasketPartner.objects.all().delete()
+        BasketPartner.objects.bulk_create(
+            (
+                BasketPartner(
+                    product_id=row.product_id,
+                    partner_id=row.partner_id,
+                    rank=row.rank,
+                    orders_together=row.orders_together,
+                    confidence=row.confidence,
+                    lift=row.lift,
+                )
+                for row in partners
+            ),
+            batch_size=5000,
+        )
+        rows = len(partners)
         BasketPartnerBuild.objects.create(
-            built_at=timezone.now(), window_start=start, window_end=end, orders_total=orders_total, partners=rows
+            built_at=timezone.now(),
+            window_start=start,
+            window_end=end,
+            orders_total=scope.lines.orders_total,
+            partners=rows,
         )
     return rows
