@@ -166,3 +166,13 @@ def test_packs_further_back_than_the_days_kept_are_dropped() -> None:
     basket_packs_fill()
     assert basket_packs_fill(days=10) == 0
     assert _packed_days() == set(_all_days()[:10])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_packs_and_the_other_days_are_read_at_one_snapshot() -> None:
+    # The screen's own transaction: repeatable read, its first statement (no caller's transaction around it here).
+    products = _shop()
+    unpacked = _read(products, packed=False)
+    basket_packs_fill()
+    assert not connection.in_atomic_block
+    assert _read(products, packed=True) == unpacked
