@@ -54,7 +54,7 @@ What is timed (each the best of TOKUI_BENCH_REPEAT runs, 3 by default, so a cold
 - sales_page_seconds / ranking_page_seconds / basket_page_seconds: the whole page through Django (selectors,
   template, middleware), the basket screen as it opens (the last year's pairs and sets), its past days read from
   their packs as the worker leaves them (basket_packs_fill_seconds: packing every day of the last 800 from none,
-  ADR 0053); basket_page_unpacked_seconds: the same screen with no pack (right after the nightly rebuild);
+  ADR 0053); basket_page_unpacked_seconds: the same screen with no pack (between the nightly rebuild and its packing);
 - {dashboard,repeat,prediction,rfm,company_list}_page_seconds: the pages that read the customers' stats and the
   nightly predictions, through Django, after the stats and predictions are made as the nightly run makes them
   (stats_and_predictions_nightly_seconds).
@@ -446,7 +446,7 @@ def main() -> None:
     print(f"ranking_page_seconds={best(lambda: client.get(reverse('analytics:rankings'))):.3f}")
     # The basket screen as it opens: the pairs and sets of the last year's orders, counted when the page is read;
     # the past days read from their packs as the worker leaves them (ADR 53), today's lines from the facts. Then
-    # without packs, as right after the nightly rebuild until the worker's next minute.
+    # without packs, as between the nightly rebuild and its packing of the days.
     BasketDayPack.objects.all().delete()
     started = time.perf_counter()
     packed = basket_packs_fill()

@@ -16,6 +16,7 @@ from tokui.analytics.basket import BasketScope, basket_pairs, basket_scope, bask
 from tokui.analytics.basket_packs import basket_packs_fill
 from tokui.analytics.models import BasketDayPack, SalesLineFact
 from tokui.analytics.sales_facts import sales_facts_catch_up, sales_facts_refresh
+from tokui.analytics.services import analytics_nightly_run
 from tokui.catalog.models import Product
 from tokui.commerce.enums import OrderStatus
 from tokui.commerce.models import Order
@@ -176,3 +177,13 @@ def test_outside_a_transaction_the_packs_and_the_other_days_are_read_at_one_snap
     basket_packs_fill()
     assert not connection.in_atomic_block
     assert _read(products, packed=True) == unpacked
+
+
+def test_the_nightly_run_leaves_every_day_packed_again() -> None:
+    products = _shop()
+    basket_packs_fill()
+    assert analytics_nightly_run(force=True)  # its rebuild of the line facts unpacks every day
+    assert len(_packed_days()) == basket_packs.PACKED_DAYS
+    unpacked_after = _read(products, packed=True)
+    BasketDayPack.objects.all().delete()
+    assert _read(products, packed=False) == unpacked_after

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from tokui.accounts.models import User
 from tokui.analytics.basket import basket_scope, every_products_partners
+from tokui.analytics.basket_packs import basket_packs_fill
 from tokui.analytics.clv import clv_calibration, customer_predictions
 from tokui.analytics.enums import CustomerLevel, DashboardKpi, RankMethod
 from tokui.analytics.models import (
@@ -189,6 +190,8 @@ def analytics_nightly_run(*, force: bool = False) -> bool:
     partners = basket_partners_rebuild(today=now.date())
     # The sales facts catch what no fact carried (orders edited in place, deleted products): rebuilt whole.
     sales_orders = sales_facts_rebuild()
+    # The basket screen's day packs went with the old facts: made again now, not at the worker's next minute.
+    basket_packs_fill()
     logger.info(
         "analytics nightly: %d customers, %d snapshot rows, %d predictions, %d bought-together rows,"
         " %d sales order facts",
