@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 
-.PHONY: demo test bench setup python assets messages bytecode browser lint serve clean
+.PHONY: demo test bench screenshots setup python assets messages bytecode browser lint serve clean
 
 demo: setup ## Set up and run the demo on http://127.0.0.1:8000
 	$(PY) -m tokui demo
@@ -19,6 +19,9 @@ test: setup ## Set up and run every test: lint, types, import contracts, SQLite,
 
 bench: setup ## Run every benchmark; each prints name=value lines with its data size
 	bash scripts/run-benchmarks
+
+screenshots: setup browser ## Take the README's and the user guide's screenshots from the demo (docs/screenshots)
+	$(PY) scripts/docs-screenshots
 
 setup: python assets messages bytecode
 

@@ -37,6 +37,12 @@ def test_the_screen_lists_pairs_and_one_products_partners(viewer_client: Client)
     assert "リネンシャツと一緒によく購入されている商品" in focused
 
 
+def test_the_period_fields_are_named_as_dates_not_as_mail_headers(viewer_client: Client) -> None:
+    page = viewer_client.get("/analysis/basket/").content.decode()
+    assert ">開始日<" in page and ">終了日<" in page
+    assert "差出人" not in page and "宛先" not in page  # "From" / "To" of a mail
+
+
 def test_bad_thresholds_get_a_japanese_error_and_no_table(viewer_client: Client) -> None:
     today = timezone.localdate()
     response = viewer_client.get(
