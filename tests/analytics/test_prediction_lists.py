@@ -16,6 +16,7 @@ from tests.factories import OrderFactory, UserFactory
 from tokui.accounts.enums import Role
 from tokui.analytics import prediction_views
 from tokui.analytics.clv import CustomerPrediction, customer_predictions
+from tokui.analytics.enums import OverdueOrder
 from tokui.analytics.models import CustomerPrediction as StoredPrediction
 from tokui.analytics.models import CustomerStats
 from tokui.analytics.prediction_lists import prediction_lists
@@ -62,19 +63,27 @@ def test_the_lists_match_the_predictions_worked_out_in_python(today: dt.date) ->
         (("company", c) if c else ("contact", k)): n
         for c, k, n in CustomerStats.objects.values_list("company_id", "contact_id", "order_count")
     }
-    expected_overdue = sorted(
-        (p for p in fitted.values() if p.overdue), key=lambda p: (-_overdue_by(p), -orders[p.key])
-    )
+    # By default those just past their interval come first (then more orders); the other order is the reverse.
+    expected_overdue = sorted((p for p in fitted.values() if p.overdue), key=lambda p: (_overdue_by(p), -orders[p.key]))
+    longest_first = sorted((p for p in fitted.values() if p.overdue), key=lambda p: (-_overdue_by(p), -orders[p.key]))
 
     every = prediction_lists(user=owner, today=today, overdue_limit=None, valuable_limit=20)
     assert every is not None and every.model_ready
     assert every.overdue_total == len(expected_overdue) == len(every.overdue) > 20
     assert {p.key for p in every.overdue} == {p.key for p in expected_overdue}
-    assert [(-_overdue_by(p), -p.orders) for p in every.overdue] == [
-        (-_overdue_by(p), -orders[p.key]) for p in expected_overdue
+    assert [(_overdue_by(p), -p.orders) for p in every.overdue] == [
+        (_overdue_by(p), -orders[p.key]) for p in expected_overdue
     ]
     for got in every.overdue:
         _same(got, fitted[got.key])
+    longest = prediction_lists(
+        user=owner, today=today, overdue_limit=None, valuable_limit=20, overdue_order=OverdueOrder.LONGEST_PAST
+    )
+    assert longest is not None and longest.overdue_total == every.overdue_total
+    assert [(-_overdue_by(p), -p.orders) for p in longest.overdue] == [
+        (-_overdue_by(p), -orders[p.key]) for p in longest_first
+    ]
+    assert _overdue_by(longest.overdue[0]) > _overdue_by(every.overdue[0])
 
     shown = prediction_lists(user=owner, today=today, overdue_limit=5, valuable_limit=20)
     assert shown is not None
@@ -113,15 +122,17 @@ def test_an_order_placed_since_the_nightly_run_takes_its_customer_off_the_overdu
     assert after.overdue_total == before.overdue_total - 1
 
 
-def test_the_csv_export_lists_every_overdue_customer_by_name_most_overdue_first(
+def test_the_csv_export_lists_every_overdue_customer_by_name_in_the_order_asked(
     today: dt.date, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     owner = UserFactory(username="owner", role=Role.ADMIN)
-    lists = prediction_lists(user=owner, today=today, overdue_limit=None, valuable_limit=20)
+    lists = prediction_lists(
+        user=owner, today=today, overdue_limit=None, valuable_limit=20, overdue_order=OverdueOrder.LONGEST_PAST
+    )
     monkeypatch.setattr(prediction_views, "ROWS_SHOWN", 5)
     assert lists is not None and lists.overdue_total > 5  # more than the page shows
     client.force_login(owner)
-    response = client.get("/analysis/repeat/prediction/?export=csv")
+    response = client.get("/analysis/repeat/prediction/?export=csv&order=longest_past")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert len(rows) == 1 + lists.overdue_total
@@ -129,3 +140,20 @@ def test_the_csv_export_lists_every_overdue_customer_by_name_most_overdue_first(
     names |= {("contact", pk): name for pk, name in Contact.objects.values_list("pk", "name")}
     assert [row[0] for row in rows[1:]] == [names[p.key] for p in lists.overdue]
     assert [int(row[4]) for row in rows[1:]] == [p.days_since_last_order for p in lists.overdue]
+
+
+def test_the_page_lists_those_just_past_their_interval_first_and_rejects_an_unknown_order(
+    today: dt.date, client: Client
+) -> None:
+    client.force_login(UserFactory(username="owner", role=Role.ADMIN))
+    page = client.get("/analysis/repeat/prediction/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "超過日数の少ない順" in body and 'value="longest_past"' in body
+    assert "export=csv&amp;order=just_past" in body
+
+    wrong = client.get("/analysis/repeat/prediction/", {"order": "by-magic"})
+    assert wrong.status_code == 400
+    assert "並べ替えは一覧から選んでください。" in wrong.content.decode()
+    export = client.get("/analysis/repeat/prediction/", {"order": "by-magic", "export": "csv"})
+    assert export.status_code == 400 and "並べ替え" in export.content.decode()

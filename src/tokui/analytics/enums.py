@@ -38,6 +38,14 @@ class DashboardKpi(models.TextChoices):
 KPIS_LOWER_IS_BETTER = frozenset({DashboardKpi.ABANDONED_CARTS, DashboardKpi.DORMANT_COMPANIES})
 
 
+class OverdueOrder(models.TextChoices):
+    """How the customers past their usual reorder interval (発注遅延予備軍) are listed. Those just past it first by
+    default: they are the ones a call can still keep; a customer a year past it has most likely gone already."""
+
+    JUST_PAST = "just_past", _("Just past their interval first")
+    LONGEST_PAST = "longest_past", _("Longest past their interval first")
+
+
 class CustomerDimension(models.TextChoices):
     """What the order day sums per customer are keyed by (ADR 0045): a buyer's prefecture, company size or rep."""
 

@@ -1,5 +1,6 @@
 """The prediction screen's lists, picked by the database (ADR 0049, 0050): the customers past their usual reorder
-interval as of today (発注遅延予備軍), most overdue first, and those of the highest predicted value.
+interval as of today (発注遅延予備軍), those just past it first (or those longest past it), and those of the
+highest predicted value.
 
 Whether a customer is overdue is read from their stats, which the fact consumer keeps current as orders arrive:
 the stats' median days between order days is the usual interval the nightly models store (the same counted orders
@@ -19,6 +20,7 @@ from django.db import connection
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics import clv
+from tokui.analytics.enums import OverdueOrder
 from tokui.analytics.models import CustomerPrediction, CustomerStats
 from tokui.analytics.stats_sql import days_between
 from tokui.customers.selectors import companies_visible_to
@@ -26,7 +28,7 @@ from tokui.customers.selectors import companies_visible_to
 
 @dataclass(frozen=True, slots=True)
 class PredictionLists:
-    overdue: list[clv.CustomerPrediction]  # most overdue first (then more orders), at most the limit asked
+    overdue: list[clv.CustomerPrediction]  # in the order asked (then more orders first), at most the limit asked
     overdue_total: int
     valuable: list[clv.CustomerPrediction]  # highest predicted value of a year first
     model_ready: bool  # the models were fitted (a shop with too few customers has no probabilities)
@@ -87,20 +89,27 @@ def _prediction(row: tuple[Any, ...]) -> clv.CustomerPrediction:
     )
 
 
-def _overdue(user: User, today: dt.date, limit: int | None) -> tuple[list[clv.CustomerPrediction], int]:
+# The days past the usual interval, in the direction of each order.
+_OVERDUE_DIRECTIONS: dict[OverdueOrder, str] = {OverdueOrder.JUST_PAST: "ASC", OverdueOrder.LONGEST_PAST: "DESC"}
+
+
+def _overdue(
+    user: User, today: dt.date, limit: int | None, order: OverdueOrder
+) -> tuple[list[clv.CustomerPrediction], int]:
     stats = _q(CustomerStats._meta.db_table)
+    direction = _OVERDUE_DIRECTIONS[order]
     scope, scope_params = _scope(user, "s")
     days = _days_since("s.last_order_on")
     overdue = f"FROM {stats} s WHERE s.median_interval_days IS NOT NULL AND {days} > s.median_interval_days{scope}"
     params = [today, *scope_params]
     picked = (
         f"SELECT s.company_id, s.contact_id, s.order_count, s.last_order_on, s.median_interval_days, {days} AS days"
-        f" {overdue} ORDER BY {days} - s.median_interval_days DESC, s.order_count DESC, s.company_id, s.contact_id"
-        + ("" if limit is None else f" LIMIT {int(limit)}")
+        f" {overdue} ORDER BY {days} - s.median_interval_days {direction}, s.order_count DESC, s.company_id,"
+        " s.contact_id" + ("" if limit is None else f" LIMIT {int(limit)}")
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{_with_predictions(picked)} ORDER BY s.days - s.median_interval_days DESC, s.order_count DESC,"
+            f"{_with_predictions(picked)} ORDER BY s.days - s.median_interval_days {direction}, s.order_count DESC,"
             " s.company_id, s.contact_id",
             [today, *params, today],
         )
@@ -134,13 +143,18 @@ def _valuable(user: User, today: dt.date, limit: int) -> list[clv.CustomerPredic
 
 
 def prediction_lists(
-    *, user: User, today: dt.date, overdue_limit: int | None, valuable_limit: int
+    *,
+    user: User,
+    today: dt.date,
+    overdue_limit: int | None,
+    valuable_limit: int,
+    overdue_order: OverdueOrder = OverdueOrder.JUST_PAST,
 ) -> PredictionLists | None:
     """The lists as of ``today`` for the customers ``user`` may see (``None`` before the first nightly run has
     stored any prediction); ``overdue_limit`` ``None``: every overdue customer (the CSV export)."""
     if not CustomerPrediction.objects.exists():
         return None
-    overdue, total = _overdue(user, today, overdue_limit)
+    overdue, total = _overdue(user, today, overdue_limit, overdue_order)
     ready = CustomerPrediction.objects.filter(probability_alive__isnull=False).exists()
     return PredictionLists(
         overdue=overdue, overdue_total=total, valuable=_valuable(user, today, valuable_limit), model_ready=ready

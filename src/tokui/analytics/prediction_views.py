@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from tokui.accounts.models import User
 from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics.clv import CustomerKey, CustomerPrediction, customer_predictions
+from tokui.analytics.enums import OverdueOrder
 from tokui.analytics.models import PredictionCalibration
 from tokui.analytics.prediction_lists import PredictionLists, prediction_lists
 from tokui.analytics.report_exports import CSV_CONTENT_TYPE, Table, csv_bytes, download
@@ -37,13 +38,13 @@ def _visible(predictions: list[CustomerPrediction], user: User) -> list[Customer
     return [p for p in predictions if p.key[0] == "company" and p.key[1] in mine]
 
 
-def _lists_fitted_now(user: User, today: dt.date) -> PredictionLists:
+def _lists_fitted_now(user: User, today: dt.date, order: OverdueOrder) -> PredictionLists:
     """The lists from the models fitted now, over every customer (before the first nightly run)."""
     predictions = _visible(customer_predictions(today=today), user)
+    sign = 1 if order == OverdueOrder.JUST_PAST else -1
     overdue = sorted(
         (p for p in predictions if p.overdue),
-        key=lambda p: (p.days_since_last_order - (p.usual_interval_days or 0), p.orders),
-        reverse=True,
+        key=lambda p: (sign * (p.days_since_last_order - (p.usual_interval_days or 0)), -p.orders),
     )
     valuable = sorted((p for p in predictions if p.clv_365_days is not None), key=lambda p: p.clv_365_days or 0)[::-1]
     return PredictionLists(
@@ -109,11 +110,20 @@ def prediction(request: HttpRequest) -> HttpResponse:
     today = local_today()
     currency = default_currency()
     exporting = request.GET.get("export") == "csv"
+    asked = request.GET.get("order") or OverdueOrder.JUST_PAST
+    order_error = None if asked in OverdueOrder.values else _("Choose how to list the customers from the list.")
+    order = OverdueOrder.JUST_PAST if order_error else OverdueOrder(asked)
+    if order_error and exporting:
+        return HttpResponse(order_error, status=400, content_type="text/plain; charset=utf-8")
     # The nightly figures (analytics.services.predictions_store), listed by the database; fitted here only until
     # the first night has run.
     lists = prediction_lists(
-        user=user, today=today, overdue_limit=None if exporting else ROWS_SHOWN, valuable_limit=VALUABLE_SHOWN
-    ) or _lists_fitted_now(user, today)
+        user=user,
+        today=today,
+        overdue_limit=None if exporting else ROWS_SHOWN,
+        valuable_limit=VALUABLE_SHOWN,
+        overdue_order=order,
+    ) or _lists_fitted_now(user, today, order)
     overdue, valuable = lists.overdue, lists.valuable
     shown = overdue if exporting else overdue[:ROWS_SHOWN] + valuable[:VALUABLE_SHOWN]
     names = _names([p.key for p in shown], links=not exporting)
@@ -149,6 +159,9 @@ def prediction(request: HttpRequest) -> HttpResponse:
         "nav_active": NAV_KEY,
         "overdue": [_row(p, names, currency) for p in overdue[:ROWS_SHOWN]],
         "overdue_total": lists.overdue_total,
+        "overdue_order": order,
+        "overdue_orders": OverdueOrder.choices,
+        "order_error": order_error,
         "valuable": [_row(p, names, currency) for p in valuable[:VALUABLE_SHOWN]],
         "model_ready": lists.model_ready,
         "calibration": calibration,
@@ -159,4 +172,4 @@ def prediction(request: HttpRequest) -> HttpResponse:
             else None
         ),
     }
-    return render(request, "analytics/prediction.html", context)
+    return render(request, "analytics/prediction.html", context, status=400 if order_error else 200)
