@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from tests.factories import CompanyFactory, OrderFactory, UserFactory
 from tokui.accounts.enums import Role
+from tokui.core.time import add_months
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +52,18 @@ def test_months_in_the_wrong_order_get_a_japanese_error(marketer_client: Client)
     response = marketer_client.get("/analysis/repeat/", {"first": "2026-05", "last": "2026-01"})
     assert response.status_code == 400
     assert "開始月は終了月以前にしてください" in response.content.decode()
+
+
+def test_this_months_cells_are_marked_as_counted_so_far(marketer_client: Client) -> None:
+    first_month = add_months(timezone.localdate().replace(day=1), -2)
+    company = CompanyFactory()
+    placed = timezone.make_aware(dt.datetime(first_month.year, first_month.month, 2, 12))
+    OrderFactory(company=company, placed_at=placed, total=Decimal(20000))
+    OrderFactory(company=company, placed_at=placed + dt.timedelta(days=31), total=Decimal(5000))
+
+    page = marketer_client.get("/analysis/repeat/").content.decode()
+    # One cohort, three months old: months 0 and 1 are whole, month 2 is this month, in both tables.
+    marked = re.findall(r'<td class="text-end[^"]*cohort-now[^"]*" title="今月（途中まで）">([^<]*)</td>', page)
+    assert marked == ["0.0%", "¥25,000"]
+    assert page.count("cohort-now") == 2
+    assert "斜体・斜線のセルは今月で、今日までの集計です。" in page

@@ -100,6 +100,11 @@ def _tables(report: RepeatReport) -> list[Table]:
     return [retention, ltv, channels]
 
 
+def _months_since(month: dt.date, today: dt.date) -> int:
+    """The age (months after ``month``) of today's month: its cells count the orders so far."""
+    return (today.year - month.year) * 12 + today.month - month.month
+
+
 @login_required
 def repeat_analysis(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
@@ -123,16 +128,32 @@ def repeat_analysis(request: HttpRequest) -> HttpResponse:
         return download(csv_bytes(tables[index]), filename=f"{name}.csv", content_type=CSV_CONTENT_TYPE)
     f2_total = sum(count for _label, count in report.f2_days)
     currency = default_currency()
+    so_far = _("This month so far")
     context |= {
         "report": report,
         "ages": list(range(report.months)),
+        # Cells: (text, classes, title); the current month's (its orders so far) marked in both tables.
         "cohort_rows": [
             (
                 row,
-                [("" if value is None else f"{value * 100:.1f}%", _shade(value)) for value in row.retention],
-                ["" if value is None else format_money(value, currency) for value in row.ltv],
+                [
+                    (
+                        f"{value * 100:.1f}%",
+                        _shade(value) + (" cohort-now" if age == now else ""),
+                        so_far if age == now else "",
+                    )
+                    if value is not None
+                    else ("", "", "")
+                    for age, value in enumerate(row.retention)
+                ],
+                [
+                    (format_money(value, currency), "cohort-now" if age == now else "", so_far if age == now else "")
+                    if value is not None
+                    else ("", "", "")
+                    for age, value in enumerate(row.ltv)
+                ],
             )
-            for row in report.cohorts
+            for row, now in ((row, _months_since(row.month, today)) for row in report.cohorts)
         ],
         "f2_rows": [
             (label, count, round(100 * count / f2_total, 1) if f2_total else 0) for label, count in report.f2_days
