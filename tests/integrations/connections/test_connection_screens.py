@@ -114,3 +114,10 @@ def test_removing_a_connection_keeps_the_orders_it_brought_in(
     response = admin_client.post(reverse("integrations:connection_delete", args=[connection.pk]))
     assert response.status_code == 302 and not Connection.objects.exists()
     assert Order.objects.count() == 2
+
+
+def test_a_connection_is_named_as_a_connection_not_as_a_person(admin_client: Client) -> None:
+    form = admin_client.get(reverse("integrations:connection_new", args=["shopify"])).content.decode()
+    assert 'for="id_name">接続名 *<' in form and "氏名" not in form  # "Name" of a contact reads 氏名
+    listing = admin_client.get(reverse("integrations:connection_list")).content.decode()
+    assert ">接続名<" in listing and "氏名" not in listing

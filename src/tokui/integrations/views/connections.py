@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -34,7 +34,7 @@ class ConnectionForm(forms.Form):
     """The common fields, then one field per setting and credential of the connector. Credentials are never sent
     back to the browser: left empty on edit, the stored one is kept."""
 
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("name of a connection", "Name"), max_length=100)
     source = forms.CharField(
         label=gettext_lazy("Source name"),
         max_length=64,
