@@ -49,6 +49,7 @@ def test_mail_sent_over_smtp_is_caught_and_shown_on_the_outbox_page(
 
     listing = marketer_client.get(reverse("web:outbox")).content.decode()
     assert "【得意】カートに商品が残っています" in listing
+    assert "<th>受信日時</th><th>差出人</th><th>宛先</th><th>件名</th>" in listing  # a mail's, not an order's 受付
     detail = marketer_client.get(reverse("web:outbox_detail", args=[caught.pk])).content.decode()
     assert "山田様、カートに商品が残っています。" in detail
     assert 'sandbox=""' in detail and "&lt;strong&gt;カート&lt;/strong&gt;" in detail
