@@ -157,3 +157,16 @@ def test_the_page_lists_those_just_past_their_interval_first_and_rejects_an_unkn
     assert "並べ替えは一覧から選んでください。" in wrong.content.decode()
     export = client.get("/analysis/repeat/prediction/", {"order": "by-magic", "export": "csv"})
     assert export.status_code == 400 and "並べ替え" in export.content.decode()
+
+
+def test_a_half_day_interval_is_shown_as_it_is_not_rounded_to_zero_days_past(client: Client) -> None:
+    company = Company.objects.create(name="株式会社半日商事")
+    now = timezone.now()
+    for days_ago in (29, 20, 10):  # gaps of 9 and 10 days: a usual interval of 9.5
+        OrderFactory(company=company, placed_at=now - dt.timedelta(days=days_ago), total=Decimal(10000))
+    stats_refresh(company_ids=[company.pk])
+    client.force_login(UserFactory(username="owner", role=Role.ADMIN))
+
+    page = client.get("/analysis/repeat/prediction/").content.decode()
+    row = page[page.index("株式会社半日商事") :].split("</tr>")[0]
+    assert ">9.5日<" in row and ">0.5日<" in row

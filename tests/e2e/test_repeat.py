@@ -36,12 +36,12 @@ def test_a_manager_reads_the_cohort_triangle_and_ltv(live_server: LiveServer, pa
     page.get_by_role("link", name="予測", exact=True).click()
     overdue_by = page.get_by_test_id("overdue").locator("tbody tr td:nth-child(5)")
     expect(overdue_by.first).to_be_visible()
-    just_past = [int(text.removesuffix("日")) for text in overdue_by.all_inner_texts()]
+    just_past = [float(text.removesuffix("日")) for text in overdue_by.all_inner_texts()]
     assert just_past == sorted(just_past), just_past
     page.get_by_label("並べ替え").select_option(label="超過日数の多い順")
     page.get_by_test_id("overdue-order").get_by_role("button", name="表示").click()
     expect(page).to_have_url(re.compile(r"order=longest_past"))
-    longest = [int(text.removesuffix("日")) for text in overdue_by.all_inner_texts()]
+    longest = [float(text.removesuffix("日")) for text in overdue_by.all_inner_texts()]
     assert longest == sorted(longest, reverse=True) and longest[0] >= just_past[-1], longest
     page.screenshot(path=screenshots / "02-prediction-longest-past.png", full_page=True)
     assert errors == [], errors

@@ -85,7 +85,9 @@ def _row(prediction: CustomerPrediction, names: dict[CustomerKey, tuple[str, str
         "p": prediction,
         "name": name,
         "url": url,
-        "overdue_by": None if overdue_by is None else round(overdue_by),
+        # A median of whole-day gaps is whole or half a day: shown as it is (9.5 days), so a customer 10 days
+        # after their last order reads 0.5 days past it, not "10 days" and "0 days".
+        "overdue_by": overdue_by,
         "alive": "" if prediction.probability_alive is None else f"{prediction.probability_alive * 100:.0f}%",
         "orders_90": "" if prediction.expected_orders_90_days is None else f"{prediction.expected_orders_90_days:.1f}",
         "clv": "" if prediction.clv_365_days is None else format_money(round(prediction.clv_365_days), currency),
@@ -144,7 +146,7 @@ def prediction(request: HttpRequest) -> HttpResponse:
                     names.get(p.key, ("-", ""))[0],
                     p.orders,
                     p.last_order.isoformat(),
-                    round(p.usual_interval_days or 0),
+                    round(p.usual_interval_days or 0, 1),
                     p.days_since_last_order,
                     None if p.probability_alive is None else round(p.probability_alive * 100, 1),
                     None if p.expected_orders_90_days is None else round(p.expected_orders_90_days, 2),
