@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from tokui.accounts.models import User
-from tokui.analytics.repeat import LTV_MONTHS, RepeatReport, repeat_report
+from tokui.analytics.repeat import LTV_MONTHS, CohortRow, RepeatReport, repeat_report
 from tokui.analytics.report_exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, Table, csv_bytes, download, xlsx_bytes
 from tokui.commerce.enums import OrderChannel
 from tokui.core.money import default_currency, format_money
@@ -105,6 +105,29 @@ def _months_since(month: dt.date, today: dt.date) -> int:
     return (today.year - month.year) * 12 + today.month - month.month
 
 
+type Cell = tuple[str, str, str]  # text, CSS classes, title
+
+
+def _cohort_cells(row: CohortRow, *, now: int, currency: str) -> tuple[list[Cell], list[Cell]]:
+    """A cohort's retention and LTV cells. The cells of month ``now`` (today's month) count its orders so far:
+    marked, so a low share there is not read as a drop."""
+
+    def cell(text: str, shade: str, age: int) -> Cell:
+        if age != now:
+            return text, shade, ""
+        return text, f"{shade} cohort-now".strip(), _("This month so far")
+
+    retention = [
+        cell(f"{value * 100:.1f}%", _shade(value), age) if value is not None else ("", "", "")
+        for age, value in enumerate(row.retention)
+    ]
+    ltv = [
+        cell(format_money(value, currency), "", age) if value is not None else ("", "", "")
+        for age, value in enumerate(row.ltv)
+    ]
+    return retention, ltv
+
+
 @login_required
 def repeat_analysis(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
@@ -128,32 +151,11 @@ def repeat_analysis(request: HttpRequest) -> HttpResponse:
         return download(csv_bytes(tables[index]), filename=f"{name}.csv", content_type=CSV_CONTENT_TYPE)
     f2_total = sum(count for _label, count in report.f2_days)
     currency = default_currency()
-    so_far = _("This month so far")
     context |= {
         "report": report,
         "ages": list(range(report.months)),
-        # Cells: (text, classes, title); the current month's (its orders so far) marked in both tables.
         "cohort_rows": [
-            (
-                row,
-                [
-                    (
-                        f"{value * 100:.1f}%",
-                        _shade(value) + (" cohort-now" if age == now else ""),
-                        so_far if age == now else "",
-                    )
-                    if value is not None
-                    else ("", "", "")
-                    for age, value in enumerate(row.retention)
-                ],
-                [
-                    (format_money(value, currency), "cohort-now" if age == now else "", so_far if age == now else "")
-                    if value is not None
-                    else ("", "", "")
-                    for age, value in enumerate(row.ltv)
-                ],
-            )
-            for row, now in ((row, _months_since(row.month, today)) for row in report.cohorts)
+            (row, *_cohort_cells(row, now=_months_since(row.month, today), currency=currency)) for row in report.cohorts
         ],
         "f2_rows": [
             (label, count, round(100 * count / f2_total, 1) if f2_total else 0) for label, count in report.f2_days
