@@ -113,7 +113,7 @@ def prediction(request: HttpRequest) -> HttpResponse:
     currency = default_currency()
     exporting = request.GET.get("export") == "csv"
     asked = request.GET.get("order") or OverdueOrder.JUST_PAST
-    order_error = None if asked in OverdueOrder.values else _("Choose how to list the customers from the list.")
+    order_error = None if asked in OverdueOrder.values else _("Choose a sort order from the list.")
     order = OverdueOrder.JUST_PAST if order_error else OverdueOrder(asked)
     if order_error and exporting:
         return HttpResponse(order_error, status=400, content_type="text/plain; charset=utf-8")
