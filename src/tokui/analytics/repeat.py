@@ -26,7 +26,7 @@ from tokui.analytics.sales_facts import sales_facts_catch_up
 from tokui.analytics.sales_models import SalesOrderFact
 from tokui.commerce.enums import OrderChannel
 from tokui.core.money import default_currency
-from tokui.core.time import add_months, local_date
+from tokui.core.time import add_months, local_date, months_between
 from tokui.customers.selectors import companies_visible_to
 
 # Days to the second order, as the F2 histogram shows them: (label key, first day, last day or None).
@@ -92,10 +92,6 @@ def _month(value: dt.date | dt.datetime) -> dt.date:
     return day.replace(day=1)
 
 
-def _months_between(first: dt.date, later: dt.date) -> int:
-    return (later.year - first.year) * 12 + later.month - first.month
-
-
 def _facts(*, user: User, today: dt.date) -> QuerySet[SalesOrderFact]:
     """The order facts of counted orders in the shop's currency up to ``today``, of a customer."""
     facts = SalesOrderFact.objects.filter(currency=default_currency(), buyer__isnull=False, day__lte=today)
@@ -138,7 +134,7 @@ def repeat_report(*, user: User, first_month: dt.date, last_month: dt.date, toda
             seconds[key] = row["second"]
 
     today_month = today.replace(day=1)
-    report.months = _months_between(first_month, last_month) + 1
+    report.months = months_between(first_month, last_month) + 1
     cohort_members: dict[dt.date, list[CustomerKey]] = defaultdict(list)
     f2_buckets = dict.fromkeys((label for label, _low, _high in F2_BUCKETS), 0)
     channel_members: dict[str, list[CustomerKey]] = defaultdict(list)
@@ -161,7 +157,7 @@ def repeat_report(*, user: User, first_month: dt.date, last_month: dt.date, toda
     for offset in range(report.months):
         month = add_months(first_month, offset)
         members = cohort_members.get(month, [])
-        span = _months_between(month, today_month) + 1  # months since the first order that have begun
+        span = months_between(month, today_month) + 1  # months since the first order that have begun
         retention: list[float | None] = []
         ltv: list[Decimal | None] = []
         cumulative = Decimal(0)
@@ -189,7 +185,7 @@ def repeat_report(*, user: User, first_month: dt.date, last_month: dt.date, toda
         ltv_at: dict[int, Decimal | None] = {}
         for months in LTV_MONTHS:
             # Only customers whose first order is at least that many whole months ago count towards it.
-            old_enough = [key for key in members if _months_between(_month(firsts[key][0]), today_month) >= months]
+            old_enough = [key for key in members if months_between(_month(firsts[key][0]), today_month) >= months]
             if not old_enough:
                 ltv_at[months] = None
                 continue
@@ -197,7 +193,7 @@ def repeat_report(*, user: User, first_month: dt.date, last_month: dt.date, toda
             for key in old_enough:
                 start = _month(firsts[key][0])
                 total += sum(
-                    (value for month, value in monthly[key].items() if _months_between(start, month) < months),
+                    (value for month, value in monthly[key].items() if months_between(start, month) < months),
                     Decimal(0),
                 )
             ltv_at[months] = (total / len(old_enough)).quantize(Decimal("1"))

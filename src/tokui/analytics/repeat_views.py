@@ -19,7 +19,7 @@ from tokui.analytics.repeat import LTV_MONTHS, CohortRow, RepeatReport, repeat_r
 from tokui.analytics.report_exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, Table, csv_bytes, download, xlsx_bytes
 from tokui.commerce.enums import OrderChannel
 from tokui.core.money import default_currency, format_money
-from tokui.core.time import add_months, local_today
+from tokui.core.time import add_months, local_today, months_between
 
 NAV_KEY = "repeat"
 MAX_MONTHS = 36
@@ -43,7 +43,7 @@ class RepeatForm(forms.Form):
         if first and last:
             if first > last:
                 raise forms.ValidationError(_("The first month must be on or before the last month."))
-            months = (last.year - first.year) * 12 + last.month - first.month + 1
+            months = months_between(first, last) + 1
             if months > MAX_MONTHS:
                 raise forms.ValidationError(_("Choose at most %(max)d months of first orders.") % {"max": MAX_MONTHS})
         return data
@@ -100,11 +100,6 @@ def _tables(report: RepeatReport) -> list[Table]:
     return [retention, ltv, channels]
 
 
-def _months_since(month: dt.date, today: dt.date) -> int:
-    """The age (months after ``month``) of today's month: its cells count the orders so far."""
-    return (today.year - month.year) * 12 + today.month - month.month
-
-
 type Cell = tuple[str, str, str]  # text, CSS classes, title
 
 
@@ -155,7 +150,8 @@ def repeat_analysis(request: HttpRequest) -> HttpResponse:
         "report": report,
         "ages": list(range(report.months)),
         "cohort_rows": [
-            (row, *_cohort_cells(row, now=_months_since(row.month, today), currency=currency)) for row in report.cohorts
+            (row, *_cohort_cells(row, now=months_between(row.month, today), currency=currency))
+            for row in report.cohorts
         ],
         "f2_rows": [
             (label, count, round(100 * count / f2_total, 1) if f2_total else 0) for label, count in report.f2_days

@@ -35,6 +35,11 @@ def start_of_local_month(day: dt.date) -> dt.datetime:
     return start_of_local_day(day.replace(day=1))
 
 
+def months_between(first: dt.date, later: dt.date) -> int:
+    """Calendar months from ``first``'s month to ``later``'s (0 within one month; the days do not count)."""
+    return (later.year - first.year) * 12 + later.month - first.month
+
+
 def add_months(day: dt.date, months: int) -> dt.date:
     """The same day ``months`` later (or earlier), clamped to the last day of a shorter month."""
     month_index = day.month - 1 + months
