@@ -89,15 +89,16 @@ def _prediction(row: tuple[Any, ...]) -> clv.CustomerPrediction:
     )
 
 
-# The days past the usual interval, in the direction of each order.
-_OVERDUE_DIRECTIONS: dict[OverdueOrder, str] = {OverdueOrder.JUST_PAST: "ASC", OverdueOrder.LONGEST_PAST: "DESC"}
+# The days past the usual interval, fewest (1) or most (-1) first, in each order: the database's sort and the
+# lists fitted before the first nightly run (prediction_views) both follow it.
+OVERDUE_SIGNS: dict[OverdueOrder, int] = {OverdueOrder.JUST_PAST: 1, OverdueOrder.LONGEST_PAST: -1}
 
 
 def _overdue(
     user: User, today: dt.date, limit: int | None, order: OverdueOrder
 ) -> tuple[list[clv.CustomerPrediction], int]:
     stats = _q(CustomerStats._meta.db_table)
-    direction = _OVERDUE_DIRECTIONS[order]
+    direction = "ASC" if OVERDUE_SIGNS[order] > 0 else "DESC"
     scope, scope_params = _scope(user, "s")
     days = _days_since("s.last_order_on")
     overdue = f"FROM {stats} s WHERE s.median_interval_days IS NOT NULL AND {days} > s.median_interval_days{scope}"

@@ -17,7 +17,7 @@ from tokui.accounts.selectors import user_sees_all_accounts
 from tokui.analytics.clv import CustomerKey, CustomerPrediction, customer_predictions
 from tokui.analytics.enums import OverdueOrder
 from tokui.analytics.models import PredictionCalibration
-from tokui.analytics.prediction_lists import PredictionLists, prediction_lists
+from tokui.analytics.prediction_lists import OVERDUE_SIGNS, PredictionLists, prediction_lists
 from tokui.analytics.report_exports import CSV_CONTENT_TYPE, Table, csv_bytes, download
 from tokui.analytics.selectors import prediction_calibration_latest
 from tokui.analytics.services import prediction_calibration_store
@@ -41,7 +41,7 @@ def _visible(predictions: list[CustomerPrediction], user: User) -> list[Customer
 def _lists_fitted_now(user: User, today: dt.date, order: OverdueOrder) -> PredictionLists:
     """The lists from the models fitted now, over every customer (before the first nightly run)."""
     predictions = _visible(customer_predictions(today=today), user)
-    sign = 1 if order == OverdueOrder.JUST_PAST else -1
+    sign = OVERDUE_SIGNS[order]
     overdue = sorted(
         (p for p in predictions if p.overdue),
         key=lambda p: (sign * (p.days_since_last_order - (p.usual_interval_days or 0)), -p.orders),
